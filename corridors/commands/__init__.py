@@ -1,0 +1,12 @@
+"""CLI command families.
+
+Each module here defines ``register(subparsers)`` that adds its sub-commands and sets
+``handler`` as the parser default.  Modules must import heavy libraries (pandas,
+geopandas, folium, scipy, dask) inside their handlers only, so that ``corridors --help``
+and ``corridors share`` start fast.
+"""
+
+#: Modules registered by :func:`corridors.cli.build_parser`, in help order.
+COMMAND_MODULES = (
+    "corridors.commands.core",
+)
