@@ -1,0 +1,377 @@
+"""The freight network: validated layers -> a NetworkX graph with explicit transfers.
+
+Each physical node ``n`` becomes one pair of virtual nodes per *layer* that meets
+there (``rail1435``, ``rail1520``, ``road``, ``sea``): ``(n, layer, "in")`` and
+``(n, layer, "out")``.  The edge between them is the node's *gate*: its dwell time
+(border formalities, yard and queue time), handling charge and throughput capacity.
+Edges between layers of the same node are *transfers* (gauge change, port handling,
+rail-road transshipment), in the spirit of the virtual links of NODUS.  Origins and
+destinations are separate zone nodes ``("o", n)`` and ``("d", n)`` so that a zone is
+never a through node.  Closing a border or adding a line is therefore a data change.
+
+Generalised cost per TEU (USD) = money (tariffs, handling, transshipment) + value of
+time (USD per TEU-hour) x hours (running, dwell, waiting for a departure).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import pickle
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+from corridors import __version__
+from corridors._errors import LayerError, QueryError, suggest
+from corridors.layers import Layers, default_geodata, geodata_files, load_layers
+
+__all__ = ["CostParameters", "Network", "load_network", "build_graph", "LAYERS"]
+
+LAYERS = ("rail1435", "rail1520", "road", "sea")
+_HOURS_PER_WEEK = 168.0
+
+
+@dataclass(frozen=True)
+class CostParameters:
+    """Parameters of the generalised cost and of the route choice.
+
+    Attributes
+    ----------
+    value_of_time_usd_per_teu_h : float
+        USD per TEU-hour a shipper would pay to arrive one hour earlier.
+    logit_theta_per_usd : float
+        Scale of the logit route choice, per USD of generalised cost per TEU.
+    path_size_beta : float
+        Weight of the path-size correction (1.0 = the classic PSL).
+    k_routes : int
+        Number of distinct alternative routes considered per OD pair.
+    max_detour : float
+        Alternatives costing more than ``max_detour`` x the best route are dropped.
+    year : int
+        Model year: links and nodes are in the network if operating, or if their
+        ``opening_year`` is not later than this year.
+    """
+
+    value_of_time_usd_per_teu_h: float = 3.0
+    logit_theta_per_usd: float = 0.002
+    path_size_beta: float = 1.0
+    k_routes: int = 6
+    max_detour: float = 1.6
+    year: int = 2024
+
+    @classmethod
+    def from_mapping(cls, data: dict[str, Any], *, source: str = "parameters") -> CostParameters:
+        """Build parameters from a (possibly nested) mapping such as ``parameters.toml``."""
+        flat: dict[str, Any] = {}
+        for key, value in data.items():
+            if isinstance(value, dict):
+                flat.update(value)
+            else:
+                flat[key] = value
+        known = {f for f in cls.__dataclass_fields__}
+        unknown = sorted(set(flat) - known)
+        if unknown:
+            raise LayerError(f"{source}: unknown parameter '{unknown[0]}'{suggest(unknown[0], known)}")
+        kwargs = {}
+        for key, value in flat.items():
+            default = getattr(cls, key)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise LayerError(f"{source}: parameter '{key}': expected a number >= 0, got {value!r}")
+            kwargs[key] = type(default)(value)
+        if kwargs.get("k_routes", 1) < 1:
+            raise LayerError(f"{source}: parameter 'k_routes': must be at least 1")
+        return cls(**kwargs)
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the parameters as a plain dict."""
+        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+
+
+def _layer_of(link: dict) -> str:
+    if link["mode"] == "rail":
+        return f"rail{link['gauge_mm']}"
+    return "road" if link["mode"] == "road" else "sea"
+
+
+def _in_service(record: dict, year: int) -> bool:
+    if record.get("status", "operating") == "operating":
+        return True
+    opening = record.get("opening_year")
+    return opening is not None and opening <= year
+
+
+def link_time_h(link: dict) -> float:
+    """Hours to traverse a link: running time plus half the headway between departures."""
+    if link.get("running_h") is not None:
+        hours = float(link["running_h"])
+    else:
+        hours = link["length_km"] / float(link["speed_kmh"])
+    if link.get("frequency_per_week"):
+        hours += 0.5 * _HOURS_PER_WEEK / float(link["frequency_per_week"])
+    return hours
+
+
+def link_money_usd(link: dict) -> float:
+    """USD per TEU to traverse a link: per-km tariff x length + flat leg tariff."""
+    money = float(link.get("tariff_usd") or 0.0)
+    if link.get("tariff_usd_per_teu_km") is not None:
+        money += float(link["tariff_usd_per_teu_km"]) * link["length_km"]
+    return money
+
+
+def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostParameters):
+    """Build the virtual-link graph from node and link records.
+
+    Parameters
+    ----------
+    nodes, links : dict
+        Records as returned by :func:`corridors.layers.load_layers` (possibly changed by
+        a scenario).  Records with ``closed=True`` and features not in service in
+        ``params.year`` are left out.
+    params : CostParameters
+
+    Returns
+    -------
+    networkx.DiGraph
+        See the module docstring for its structure; every edge has ``kind``,
+        ``time_h``, ``money_usd``, ``length_km``, ``capacity_teu``, ``country``,
+        ``corridor``, ``route``, ``mode``, ``gen_cost`` (USD/TEU), and ``link_id`` or
+        ``node_id``.
+    """
+    import networkx as nx
+
+    vot = params.value_of_time_usd_per_teu_h
+    graph = nx.DiGraph(value_of_time_usd_per_teu_h=vot, year=params.year)
+    active_nodes = {n: r for n, r in nodes.items() if not r.get("closed") and _in_service(r, params.year)}
+    layers_at: dict[str, set[str]] = {n: set() for n in active_nodes}
+
+    def add(u, v, **attrs):
+        attrs["gen_cost"] = attrs["money_usd"] + vot * attrs["time_h"]
+        graph.add_edge(u, v, **attrs)
+
+    for link_id, link in links.items():
+        if link.get("closed") or not _in_service(link, params.year):
+            continue
+        a, b = link["from"], link["to"]
+        if a not in active_nodes or b not in active_nodes:
+            continue
+        layer = _layer_of(link)
+        layers_at[a].add(layer)
+        layers_at[b].add(layer)
+        common = dict(
+            kind="link", link_id=link_id, time_h=link_time_h(link), money_usd=link_money_usd(link),
+            length_km=link["length_km"], capacity_teu=link.get("capacity_teu"), country=link.get("country"),
+            corridor=link["corridor"], route=link["route"], mode=link["mode"], node_id=None,
+        )
+        for u, v, direction in ((a, b, "ab"), (b, a, "ba")):
+            if link.get("oneway") and direction == "ba":
+                continue
+            add((u, layer, "out"), (v, layer, "in"), direction=direction, **common)
+
+    for node_id, layers in layers_at.items():
+        node = active_nodes[node_id]
+        base = dict(node_id=node_id, link_id=None, length_km=0.0, country=node["country"], corridor=None,
+                    route=None, mode=None)
+        for layer in layers:
+            add((node_id, layer, "in"), (node_id, layer, "out"), kind="dwell", time_h=float(node["dwell_h"]),
+                money_usd=float(node["handling_usd"]), capacity_teu=node.get("capacity_teu"), **base)
+            add(("o", node_id), (node_id, layer, "out"), kind="access", time_h=0.0, money_usd=0.0,
+                capacity_teu=None, **base)
+            add((node_id, layer, "in"), ("d", node_id), kind="egress", time_h=0.0, money_usd=0.0,
+                capacity_teu=None, **base)
+        if node.get("transfer_h") is not None and len(layers) > 1:
+            for src in layers:
+                for dst in layers:
+                    if src != dst:
+                        add((node_id, src, "in"), (node_id, dst, "in"), kind="transfer",
+                            time_h=float(node["transfer_h"]), money_usd=float(node["transfer_usd"]),
+                            capacity_teu=node.get("capacity_teu"), **base)
+    return graph
+
+
+@dataclass(frozen=True)
+class Network:
+    """The freight network of a geodata folder, ready for assignment.
+
+    Attributes
+    ----------
+    geodata : Path
+        Folder the layers came from.
+    params : CostParameters
+    graph : networkx.DiGraph
+        The virtual-link graph (see :func:`build_graph`).
+    node_records, link_records : dict
+        Validated records by id (link records carry ``length_km`` in km and ``coords``).
+    country_names : dict
+        ISO3 -> country name, from ``countries.geojson``.
+    demand_rows : list of dict
+        The demand table (TEU/year by origin and destination node).
+    """
+
+    geodata: Path
+    params: CostParameters
+    graph: Any = field(repr=False)
+    node_records: dict[str, dict] = field(repr=False)
+    link_records: dict[str, dict] = field(repr=False)
+    country_names: dict[str, str] = field(repr=False)
+    demand_rows: list[dict] = field(repr=False, default_factory=list)
+    fingerprint: str | None = field(default=None, repr=False)
+
+    @functools.cached_property
+    def nodes(self):
+        """GeoDataFrame of the nodes (EPSG:4326), indexed by id."""
+        import geopandas as gpd
+        import shapely
+
+        records = [{k: v for k, v in r.items() if k not in ("lon", "lat")} for r in self.node_records.values()]
+        geometry = [shapely.Point(r["lon"], r["lat"]) for r in self.node_records.values()]
+        frame = gpd.GeoDataFrame(records, geometry=geometry, crs="EPSG:4326")
+        return frame.set_index("id", drop=False).rename_axis(None)
+
+    @functools.cached_property
+    def links(self):
+        """GeoDataFrame of the links (EPSG:4326), indexed by id, with ``length_km``,
+        ``time_h`` (hours) and ``money_usd`` (USD per TEU)."""
+        import geopandas as gpd
+        import shapely
+
+        records = []
+        for record in self.link_records.values():
+            row = {k: v for k, v in record.items() if k != "coords"}
+            row["time_h"] = link_time_h(record)
+            row["money_usd"] = link_money_usd(record)
+            row["in_service"] = _in_service(record, self.params.year) and not record.get("closed")
+            records.append(row)
+        geometry = [shapely.LineString(r["coords"]) for r in self.link_records.values()]
+        frame = gpd.GeoDataFrame(records, geometry=geometry, crs="EPSG:4326")
+        return frame.set_index("id", drop=False).rename_axis(None)
+
+    @functools.cached_property
+    def countries(self):
+        """GeoDataFrame of the shipped country polygons (``iso_a3``, ``name``)."""
+        import geopandas as gpd
+
+        path = self.geodata / "countries.geojson"
+        frame = gpd.read_file(path)
+        return frame.set_index("iso_a3", drop=False).rename_axis(None)
+
+    @property
+    def country_codes(self) -> frozenset[str]:
+        """ISO3 codes known to the model (countries layer and node countries)."""
+        return frozenset(self.country_names) | {r["country"] for r in self.node_records.values()}
+
+    def node(self, node_id: str) -> dict:
+        """Return a node record; raise :class:`QueryError` for an unknown id."""
+        try:
+            return self.node_records[node_id]
+        except KeyError:
+            raise QueryError(f"unknown node '{node_id}'{suggest(node_id, self.node_records)}") from None
+
+    def with_changes(
+        self,
+        *,
+        node_records: dict[str, dict] | None = None,
+        link_records: dict[str, dict] | None = None,
+        params: CostParameters | None = None,
+        demand_rows: list[dict] | None = None,
+    ) -> Network:
+        """Return a new network with changed records or parameters (the graph is rebuilt)."""
+        nodes = self.node_records if node_records is None else node_records
+        links = self.link_records if link_records is None else link_records
+        params = self.params if params is None else params
+        graph = build_graph(nodes, links, params)
+        return replace(
+            self, graph=graph, node_records=nodes, link_records=links, params=params,
+            demand_rows=self.demand_rows if demand_rows is None else demand_rows,
+            fingerprint=None,
+        )
+
+
+def _cache_dir() -> Path:
+    env = os.environ.get("CORRIDORS_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "corridors"
+
+
+def _fingerprint(geodata: Path) -> str:
+    digest = hashlib.sha256(__version__.encode())
+    for path in geodata_files(geodata) + [geodata / "SOURCES.md"]:
+        if path.is_file():
+            digest.update(str(path.relative_to(geodata)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
+def _load_validated(geodata: Path) -> tuple[Layers, str | None]:
+    """Return validated layers, from the on-disk cache when the files are unchanged.
+
+    Validation (geometry tests against country polygons) is the slow part of a cold
+    start; its result is cached under ``$CORRIDORS_CACHE_DIR`` (default
+    ``~/.cache/corridors``) keyed by a hash of every file read.
+    """
+    if os.environ.get("CORRIDORS_NO_CACHE"):
+        return load_layers(geodata), None
+    key = _fingerprint(geodata)
+    path = _cache_dir() / f"layers-{key}.pickle"
+    try:
+        with path.open("rb") as handle:
+            layers = pickle.load(handle)
+        if isinstance(layers, Layers):
+            return replace(layers, geodata=geodata), key
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
+        pass
+    layers = load_layers(geodata)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with tmp.open("wb") as handle:
+            pickle.dump(layers, handle, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except OSError:
+        pass  # a read-only home is no reason to fail; we just stay uncached
+    return layers, key
+
+
+def load_network(geodata: str | Path | None = None, *, params: CostParameters | dict | None = None) -> Network:
+    """Load, validate and build the freight network of a geodata folder.
+
+    Parameters
+    ----------
+    geodata : path, optional
+        A folder with the layout of the shipped ``geodata/`` (default: the shipped one).
+    params : CostParameters or dict, optional
+        Overrides of the parameters in ``geodata/parameters.toml``.
+
+    Returns
+    -------
+    Network
+
+    Raises
+    ------
+    LayerError
+        If a layer is malformed (one line naming file, feature and field).
+
+    Examples
+    --------
+    >>> import corridors
+    >>> net = corridors.load_network()
+    >>> net.node("dostyk")["country"]
+    'KAZ'
+    """
+    folder = Path(geodata).resolve() if geodata is not None else default_geodata()
+    layers, fingerprint = _load_validated(folder)
+    base = CostParameters.from_mapping(layers.parameters, source=str(folder / "parameters.toml"))
+    if isinstance(params, dict):
+        merged = {**base.as_dict(), **params}
+        base = CostParameters.from_mapping(merged, source="params")
+    elif params is not None:
+        base = params
+    graph = build_graph(layers.nodes, layers.links, base)
+    return Network(
+        geodata=folder, params=base, graph=graph, node_records=layers.nodes, link_records=layers.links,
+        country_names=layers.countries, demand_rows=layers.demand, fingerprint=fingerprint,
+    )

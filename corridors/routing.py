@@ -1,0 +1,260 @@
+"""Routes between two nodes: the least-cost route, k distinct alternatives, path-size logit.
+
+A *route* is a path in the virtual-link graph from an origin zone to a destination
+zone, summarised by the physical links and nodes it uses.  Two graph paths that use
+the same physical links in the same order (differing only in where a transfer happens)
+are the same route; the cheaper one stands for both.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from corridors._errors import QueryError
+
+__all__ = ["Route", "best_routes", "route_from_path", "path_size", "logit_probabilities"]
+
+
+@dataclass(frozen=True)
+class Route:
+    """One route between an origin and a destination node.
+
+    Attributes
+    ----------
+    origin, destination : str
+        Node ids.
+    edges : tuple of (u, v)
+        The graph edges used, in order.
+    link_ids : tuple of str
+        Physical links used, in order of travel.
+    node_ids : tuple of str
+        Physical nodes passed, in order (origin first, destination last).
+    countries : tuple of str
+        ISO3 codes of the countries the route passes through, in order, no repeats.
+    crossings : tuple of (str, str, str)
+        ``(link_id, from_country, to_country)`` for every border crossed, in order
+        (ferry legs between two countries' ports count as crossings).
+    gen_cost_usd, money_usd, time_h, length_km : float
+        Generalised cost (USD/TEU), money cost (USD/TEU), time (hours), length (km).
+    km_by_country : tuple of (str, float)
+        Kilometres run in each country (ferry legs under ``"SEA"``).
+    corridor, route : str
+        Corridor family and finer route name carrying most of the transit kilometres
+        (outside the origin and destination countries).
+    legs : tuple of dict
+        One dict per physical link and per node stop, for display.
+    """
+
+    origin: str
+    destination: str
+    edges: tuple
+    link_ids: tuple[str, ...]
+    node_ids: tuple[str, ...]
+    countries: tuple[str, ...]
+    crossings: tuple[tuple[str, str, str], ...]
+    gen_cost_usd: float
+    money_usd: float
+    time_h: float
+    length_km: float
+    km_by_country: tuple[tuple[str, float], ...]
+    corridor: str
+    route: str
+    legs: tuple[dict, ...]
+
+    @property
+    def days(self) -> float:
+        """Door-to-door time in days."""
+        return self.time_h / 24.0
+
+    def passes_through(self, codes: Iterable[str]) -> bool:
+        """True if the route runs through any of the given ISO3 codes."""
+        codes = set(codes)
+        return any(c in codes for c in self.countries)
+
+    def gateway(self, region: Iterable[str]) -> str | None:
+        """The link id of the border crossing where the route leaves ``region`` first."""
+        region = set(region)
+        for link_id, src, dst in self.crossings:
+            if src in region and dst not in region:
+                return link_id
+        return None
+
+
+def _country_of_edge(data: dict) -> str | None:
+    country = data.get("country")
+    if data.get("kind") == "link" and data.get("mode") == "ferry":
+        return None
+    return country
+
+
+def route_from_path(graph, path: Sequence, node_records: dict, link_records: dict) -> Route:
+    """Summarise a graph path (list of virtual nodes) as a :class:`Route`."""
+    edges = tuple(zip(path[:-1], path[1:], strict=True))
+    origin, destination = path[0][1], path[-1][1]
+    link_ids: list[str] = []
+    node_ids: list[str] = [origin]
+    countries: list[str] = [node_records[origin]["country"]]
+    crossings: list[tuple[str, str, str]] = []
+    km: dict[str, float] = {}
+    family_km: dict[str, float] = {}
+    route_km: dict[tuple[str, str], float] = {}
+    legs: list[dict] = []
+    money = time = length = gen = 0.0
+    end_countries = {node_records[origin]["country"], node_records[destination]["country"]}
+    for u, v in edges:
+        data = graph.edges[u, v]
+        money += data["money_usd"]
+        time += data["time_h"]
+        gen += data["gen_cost"]
+        kind = data["kind"]
+        if kind == "link":
+            link_id = data["link_id"]
+            record = link_records[link_id]
+            a, b = u[0], v[0]
+            link_ids.append(link_id)
+            node_ids.append(b)
+            length += data["length_km"]
+            ca, cb = node_records[a]["country"], node_records[b]["country"]
+            if ca != cb:
+                crossings.append((link_id, ca, cb))
+            if ca not in countries:
+                countries.append(ca)
+            if cb not in countries:
+                countries.append(cb)
+            if record["mode"] == "ferry":
+                km["SEA"] = km.get("SEA", 0.0) + data["length_km"]
+                transit = True
+            else:
+                parts = str(record["country"]).split("|")
+                for part in parts:
+                    km[part] = km.get(part, 0.0) + data["length_km"] / len(parts)
+                transit = not set(parts) <= end_countries
+            if transit:
+                family_km[record["corridor"]] = family_km.get(record["corridor"], 0.0) + data["length_km"]
+                key = (record["corridor"], record["route"])
+                route_km[key] = route_km.get(key, 0.0) + data["length_km"]
+            legs.append(
+                dict(kind="link", id=link_id, from_=a, to=b, mode=record["mode"], country=record.get("country"),
+                     km=data["length_km"], hours=data["time_h"], usd=data["money_usd"], corridor=record["corridor"])
+            )
+        elif kind in ("dwell", "transfer") and (data["time_h"] or data["money_usd"]):
+            legs.append(
+                dict(kind=kind, id=data["node_id"], from_=data["node_id"], to=data["node_id"], mode=None,
+                     country=data["country"], km=0.0, hours=data["time_h"], usd=data["money_usd"], corridor=None)
+            )
+    if family_km:
+        corridor = max(sorted(family_km), key=family_km.__getitem__)
+        route = max(sorted(k for k in route_km if k[0] == corridor), key=route_km.__getitem__)[1]
+    elif link_ids:
+        corridor = link_records[link_ids[0]]["corridor"]
+        route = link_records[link_ids[0]]["route"]
+    else:
+        corridor = route = "none"
+    return Route(
+        origin=origin, destination=destination, edges=edges, link_ids=tuple(link_ids), node_ids=tuple(node_ids),
+        countries=tuple(countries), crossings=tuple(crossings), gen_cost_usd=gen, money_usd=money, time_h=time,
+        length_km=length, km_by_country=tuple(sorted(km.items())), corridor=corridor, route=route, legs=tuple(legs),
+    )
+
+
+def best_routes(network, origin: str, destination: str, *, k: int | None = None,
+                max_detour: float | None = None, weight: str = "gen_cost") -> list[Route]:
+    """Return the least-cost route and up to ``k - 1`` distinct alternatives.
+
+    Alternatives are enumerated in increasing generalised cost (Yen's algorithm, as
+    NetworkX's ``shortest_simple_paths``); graph paths that use the same physical
+    links are merged, and alternatives dearer than ``max_detour`` times the best are
+    dropped.
+
+    Parameters
+    ----------
+    network : Network
+    origin, destination : str
+        Node ids.
+    k : int, optional
+        Number of distinct routes (default ``network.params.k_routes``).
+    max_detour : float, optional
+        Cost ratio cut-off (default ``network.params.max_detour``).
+    weight : str
+        Edge attribute to minimise (default ``"gen_cost"``, USD per TEU).
+
+    Raises
+    ------
+    QueryError
+        If a node id is unknown, or no route joins the two nodes.
+    """
+    import networkx as nx
+
+    network.node(origin)
+    network.node(destination)
+    if origin == destination:
+        raise QueryError(f"origin and destination are the same node '{origin}'")
+    k = network.params.k_routes if k is None else int(k)
+    if k < 1:
+        raise QueryError(f"k must be at least 1, got {k}")
+    max_detour = network.params.max_detour if max_detour is None else max_detour
+    graph = network.graph
+    source, target = ("o", origin), ("d", destination)
+    if source not in graph or target not in graph:
+        missing = origin if source not in graph else destination
+        raise QueryError(f"node '{missing}' is not in service in {network.params.year} or has no link")
+    routes: list[Route] = []
+    seen: set[tuple[str, ...]] = set()
+    best = None
+    try:
+        # Paths that differ only in transfers are merged, so look a bounded way past k.
+        for path in itertools.islice(nx.shortest_simple_paths(graph, source, target, weight=weight), 25 * k):
+            cost = nx.path_weight(graph, path, weight)
+            if best is None:
+                best = cost
+            elif cost > best * max_detour + 1e-9:
+                break
+            route = route_from_path(graph, path, network.node_records, network.link_records)
+            if route.link_ids in seen:
+                continue
+            seen.add(route.link_ids)
+            routes.append(route)
+            if len(routes) >= k:
+                break
+    except nx.NetworkXNoPath:
+        pass
+    if not routes:
+        raise QueryError(f"no route from '{origin}' to '{destination}' in the network of {network.params.year}")
+    return routes
+
+
+def path_size(routes: Sequence[Route]) -> list[float]:
+    """Path-size factors (Ben-Akiva and Bierlaire) of a set of routes, by link length.
+
+    ``PS_i = sum over links a of route i of (l_a / L_i) / N_a`` where ``N_a`` is the
+    number of routes in the set using link ``a``.  1.0 for a route sharing nothing.
+    """
+    usage: dict[str, int] = {}
+    for route in routes:
+        for link_id in set(route.link_ids):
+            usage[link_id] = usage.get(link_id, 0) + 1
+    factors = []
+    for route in routes:
+        lengths = {leg["id"]: leg["km"] for leg in route.legs if leg["kind"] == "link"}
+        total = sum(lengths.values())
+        if total <= 0:
+            factors.append(1.0)
+            continue
+        factors.append(sum(km / total / usage[link_id] for link_id, km in lengths.items()))
+    return factors
+
+
+def logit_probabilities(costs: Sequence[float], sizes: Sequence[float], *, theta: float, beta: float) -> list[float]:
+    """Path-size logit choice probabilities.
+
+    ``P_i ∝ exp(-theta * c_i + beta * ln PS_i)`` with ``c_i`` in USD per TEU and
+    ``theta`` per USD.
+    """
+    utilities = [-theta * c + beta * math.log(max(s, 1e-12)) for c, s in zip(costs, sizes, strict=True)]
+    top = max(utilities)
+    weights = [math.exp(u - top) for u in utilities]
+    total = sum(weights)
+    return [w / total for w in weights]
