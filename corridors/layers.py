@@ -136,7 +136,7 @@ def geodata_files(geodata: Path) -> list[Path]:
     geodata = Path(geodata)
     files = [geodata / "nodes.geojson", geodata / "countries.geojson"]
     files += sorted((geodata / "links").glob("*.geojson"))
-    files += [geodata / "demand.csv", geodata / "parameters.toml"]
+    files += [geodata / "demand.csv", *sorted(geodata.glob("demand_*.csv")), geodata / "parameters.toml"]
     return [f for f in files if f.is_file()]
 
 
@@ -570,8 +570,7 @@ def _check_transfers(nodes: dict, links: dict, geodata: Path, problems: list[Pro
             )
 
 
-def _read_demand(geodata: Path, nodes: dict, problems: list[Problem]) -> list[dict]:
-    path = geodata / "demand.csv"
+def _read_demand_file(path: Path, geodata: Path, nodes: dict, problems: list[Problem]) -> list[dict]:
     label = _rel(path, geodata)
     if not path.is_file():
         problems.append(Problem(label, None, None, "file not found"))
@@ -610,6 +609,14 @@ def _read_demand(geodata: Path, nodes: dict, problems: list[Problem]) -> list[di
                     {"origin": row["origin"], "destination": row["destination"], "teu": teu, "year": year,
                      "segment": row["segment"], "basis": row["basis"]}
                 )
+    return rows
+
+
+def _read_demand(geodata: Path, nodes: dict, problems: list[Problem]) -> list[dict]:
+    """Read ``demand.csv`` and any extra segment tables ``demand_*.csv`` beside it."""
+    rows = _read_demand_file(geodata / "demand.csv", geodata, nodes, problems)
+    for extra in sorted(geodata.glob("demand_*.csv")):
+        rows += _read_demand_file(extra, geodata, nodes, problems)
     return rows
 
 

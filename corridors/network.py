@@ -366,8 +366,10 @@ def load_network(geodata: str | Path | None = None, *, params: CostParameters | 
     layers, fingerprint = _load_validated(folder)
     base = CostParameters.from_mapping(layers.parameters, source=str(folder / "parameters.toml"))
     if isinstance(params, dict):
-        merged = {**base.as_dict(), **params}
-        base = CostParameters.from_mapping(merged, source="params")
+        flat = {}
+        for key, value in params.items():
+            flat.update(value if isinstance(value, dict) else {key: value})
+        base = CostParameters.from_mapping({**base.as_dict(), **flat}, source="params")
     elif params is not None:
         base = params
     graph = build_graph(layers.nodes, layers.links, base)

@@ -15,6 +15,10 @@ def add_geodata_option(parser: argparse.ArgumentParser) -> None:
         "--geodata", metavar="DIR", default=None,
         help="geodata folder with the layout of the shipped one (default: the shipped data)",
     )
+    parser.add_argument(
+        "--params", metavar="FILE", default=None,
+        help="TOML file of model parameters overriding geodata/parameters.toml (e.g. from 'corridors calibrate')",
+    )
 
 
 def add_method_option(parser: argparse.ArgumentParser, default: str = "logit") -> None:
@@ -68,10 +72,28 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run_validate)
 
 
+def load_params_file(path):
+    """Read a parameter TOML file into a dict (``None`` passes through)."""
+    if path is None:
+        return None
+    import tomllib
+    from pathlib import Path
+
+    from corridors._errors import LayerError
+
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LayerError(f"{path}: parameter file not found") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise LayerError(f"{path}: not valid TOML ({exc})") from None
+
+
 def _network(args):
     from corridors.network import load_network
 
-    return load_network(args.geodata)
+    params = load_params_file(getattr(args, "params", None))
+    return load_network(args.geodata, params=params)
 
 
 def run_share(args) -> int:
@@ -144,7 +166,7 @@ def run_assign(args) -> int:
             flows.to_parquet(tmp)
         else:
             flows.to_file(tmp, driver=fmt, layer="link_flows" if fmt == "GPKG" else None)
-    print(f"wrote {len(flows)} links ({flows['teu'].sum() / 2:,.0f} TEU-link-pairs) to {target}", file=sys.stderr)
+    print(f"wrote {len(flows)} links with assigned TEU/year ({args.method}) to {target}", file=sys.stderr)
     return 0
 
 
