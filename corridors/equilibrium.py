@@ -1,0 +1,1123 @@
+"""Array engine for static traffic assignment.
+
+All-or-nothing loading, capacity-constrained user equilibrium by the Frank-Wolfe family
+(Frank-Wolfe, conjugate Frank-Wolfe, bi-conjugate Frank-Wolfe) and a path-based stochastic
+user equilibrium (logit route choice with congestion, method of successive averages).
+
+The engine works on plain NumPy arrays (:class:`LinkArrays`), built once from whatever
+modelling representation the caller uses (a NetworkX graph, a TNTP file).  It knows nothing
+about either.  Shortest paths come from :func:`scipy.sparse.csgraph.dijkstra`, one call per
+batch of origins; flows are loaded onto each batch of shortest-path trees by a vectorised
+pointer-jumping accumulation (see :func:`_accumulate`), never by a Python loop over OD pairs.
+
+Units
+-----
+Costs are in any one unit (minutes in the TNTP networks, USD per TEU in the corridor model);
+flows in any one unit (vehicles per hour, TEU per year); capacities in the flow unit.
+
+Volume-delay functions
+----------------------
+Each link has a code ``vdf`` choosing its flow-dependent cost ``t(x)``; ``z = x / capacity``
+and ``t0`` is the link's ``free_cost``.
+
+``vdf = 0``, BPR
+    ``t(x) = t0 * (1 + alpha * z**beta)``, with the integral
+    ``T(x) = t0 * x + t0 * alpha * capacity * z**(beta + 1) / (beta + 1)``.
+    ``alpha >= 0``, ``beta >= 0``; a link with ``alpha > 0`` needs ``capacity > 0``.
+
+``vdf = 1``, queueing delay after Akcelik (1991)
+    ``t(x) = t0 + alpha * ((z - 1) + sqrt((z - 1)**2 + beta * z))``.
+    This is Akcelik's time-dependent queueing delay ``0.25 T ((z - 1) + sqrt((z - 1)**2 +
+    8 J z / (Q T)))`` with ``alpha = T / 4`` (a quarter of the flow period, in cost units, so
+    the delay does *not* scale with ``t0``: a border post's queue does not depend on its
+    dwell time) and ``beta = 8 J / (Q T)``.  The delay is zero at zero flow, ``alpha *
+    sqrt(beta)`` at capacity and grows like ``2 * alpha * (z - 1)`` when oversaturated: it
+    stays finite for every flow (unlike Davidson's function), so an overloaded border crossing
+    is expensive, never impassable.  It is convex for ``0 < beta <= 4`` (its second derivative
+    is ``alpha * beta * (4 - beta) / (4 * capacity**2 * q**1.5)`` with ``q = (z - 1)**2 + beta
+    * z``), which the engine requires.  Its integral (for the Beckmann objective), with
+    ``b = beta / 2 - 1``, ``k2 = beta - beta**2 / 4`` and ``s = sqrt(q(z))``, is
+    ``T(x) = t0 * x + alpha * capacity * (z**2 / 2 - z + S(z))``, where
+    ``S(z) = ((z + b) * s - b + k2 * log((z + b + s) / (beta / 2))) / 2``.
+
+A fixed, flow-independent cost per link (``fixed_cost``: a toll, a distance charge, a
+handling fee) is added outside the volume-delay function, so it is not multiplied by BPR's
+congestion term.  The link cost is ``c(x) = fixed_cost + t(x)``; the Beckmann objective is
+``sum(fixed_cost * x + T(x))``.
+
+Convergence
+-----------
+Every iteration reports the standard relative gap ``(sum c(x) x - sum c(x) y) / sum c(x) x``,
+where ``y`` is the all-or-nothing loading at the costs ``c(x)`` of the current flows, the
+Beckmann objective and the elapsed time.
+
+Examples
+--------
+Two parallel links from node 0 to node 1; the fast one congests:
+
+>>> import numpy as np
+>>> net = LinkArrays(
+...     tail=[0, 0], head=[1, 1], free_cost=[10.0, 20.0], capacity=[1000.0, 1000.0],
+...     alpha=[1.0, 0.0], beta=[1.0, 1.0], vdf=[0, 0], n_nodes=2)
+>>> res = user_equilibrium(net, [0], [1], [1500.0], gap=1e-9)
+>>> np.round(res.flows, 3)
+array([1000.,  500.])
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from corridors._errors import CorridorsError
+
+__all__ = [
+    "BPR",
+    "QUEUE",
+    "EquilibriumResult",
+    "IterationRecord",
+    "LinkArrays",
+    "Route",
+    "all_or_nothing",
+    "beckmann",
+    "link_cost",
+    "paths_for",
+    "relative_gap",
+    "stochastic_user_equilibrium",
+    "user_equilibrium",
+]
+
+#: Volume-delay function code: BPR.
+BPR = 0
+#: Volume-delay function code: Akcelik-type queueing delay.
+QUEUE = 1
+
+_ALGORITHMS = ("fw", "cfw", "bfw")
+_NO_PRED = -9999  # scipy.sparse.csgraph's marker for "no predecessor"
+
+
+# --------------------------------------------------------------------------------------
+# Network arrays
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LinkArrays:
+    """A directed network as link arrays, the engine's input (built once).
+
+    Parameters
+    ----------
+    tail, head : array of int
+        Node index (``0 <= i < n_nodes``) at which each link starts and ends.
+    free_cost : array of float
+        Flow-dependent cost at zero flow, ``t0`` of the volume-delay function (cost unit,
+        e.g. minutes or hours), ``>= 0``.
+    capacity : array of float
+        Capacity (flow unit), ``>= 0``; must be ``> 0`` where the link congests.
+    alpha, beta : array of float
+        Volume-delay parameters; their meaning depends on ``vdf`` (see the module notes).
+    vdf : array of int
+        Volume-delay function per link: ``0`` BPR, ``1`` Akcelik-type queueing delay.
+    n_nodes : int
+        Number of nodes.
+    no_through : array of bool, optional
+        Per node: ``True`` if paths may start or end at the node but not pass through it
+        (zones/centroids).  Default: every node may be passed through.
+
+    Raises
+    ------
+    ValueError
+        If the arrays disagree in length or hold values the functions cannot use.
+    """
+
+    tail: np.ndarray
+    head: np.ndarray
+    free_cost: np.ndarray
+    capacity: np.ndarray
+    alpha: np.ndarray
+    beta: np.ndarray
+    vdf: np.ndarray
+    n_nodes: int
+    no_through: np.ndarray | None = None
+
+    def __post_init__(self) -> None:
+        conv = {
+            "tail": np.int32, "head": np.int32, "free_cost": np.float64,
+            "capacity": np.float64, "alpha": np.float64, "beta": np.float64, "vdf": np.int8,
+        }
+        for name, dtype in conv.items():
+            arr = np.ascontiguousarray(np.asarray(getattr(self, name)), dtype=dtype)
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+        n_links = self.tail.shape[0]
+        for name in conv:
+            arr = getattr(self, name)
+            if arr.ndim != 1 or arr.shape[0] != n_links:
+                raise ValueError(f"LinkArrays.{name}: expected {n_links} values, got {arr.shape}")
+        n = int(self.n_nodes)
+        object.__setattr__(self, "n_nodes", n)
+        if n_links and (min(self.tail.min(), self.head.min()) < 0
+                        or max(self.tail.max(), self.head.max()) >= n):
+            raise ValueError(f"LinkArrays: node index outside 0..{n - 1}")
+        for name in ("free_cost", "capacity", "alpha", "beta"):
+            arr = getattr(self, name)
+            if not np.all(np.isfinite(arr)) or np.any(arr < 0):
+                bad = int(np.flatnonzero(~np.isfinite(arr) | (arr < 0))[0])
+                raise ValueError(f"LinkArrays.{name}: link {bad} has {arr[bad]!r}, expected >= 0")
+        if np.any((self.vdf != BPR) & (self.vdf != QUEUE)):
+            raise ValueError("LinkArrays.vdf: codes must be 0 (BPR) or 1 (queueing)")
+        congests = (self.alpha > 0) | (self.vdf == QUEUE)
+        if np.any(congests & (self.capacity <= 0)):
+            bad = int(np.flatnonzero(congests & (self.capacity <= 0))[0])
+            raise ValueError(f"LinkArrays.capacity: link {bad} congests but has capacity 0")
+        q = self.vdf == QUEUE
+        if np.any(q & ((self.beta <= 0) | (self.beta > 4))):
+            bad = int(np.flatnonzero(q & ((self.beta <= 0) | (self.beta > 4)))[0])
+            raise ValueError(f"LinkArrays.beta: queueing link {bad} needs 0 < beta <= 4")
+        if self.no_through is not None:
+            nt = np.ascontiguousarray(np.asarray(self.no_through, dtype=bool))
+            if nt.shape != (n,):
+                raise ValueError(f"LinkArrays.no_through: expected {n} values")
+            nt.flags.writeable = False
+            object.__setattr__(self, "no_through", nt)
+
+    @property
+    def n_links(self) -> int:
+        """Number of links."""
+        return int(self.tail.shape[0])
+
+
+# --------------------------------------------------------------------------------------
+# Volume-delay functions
+# --------------------------------------------------------------------------------------
+
+
+def _ratio(net: LinkArrays, flows: np.ndarray) -> np.ndarray:
+    cap = net.capacity
+    return np.divide(flows, cap, out=np.zeros_like(flows), where=cap > 0)
+
+
+def _queue_parts(z: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    u = z - 1.0
+    return u, np.sqrt(u * u + beta * z)
+
+
+def link_cost(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None = None
+              ) -> np.ndarray:
+    """Return the cost of each link at the given flows.
+
+    Parameters
+    ----------
+    net : LinkArrays
+        The network.
+    flows : array of float
+        Link flows (flow unit).
+    fixed_cost : array of float, optional
+        Flow-independent cost added per link (cost unit).
+
+    Returns
+    -------
+    numpy.ndarray
+        ``fixed_cost + t(flows)`` per link (cost unit).
+    """
+    flows = np.asarray(flows, dtype=np.float64)
+    z = _ratio(net, flows)
+    t = net.free_cost * (1.0 + net.alpha * np.power(z, net.beta))
+    q = net.vdf == QUEUE
+    if q.any():
+        u, s = _queue_parts(z[q], net.beta[q])
+        t[q] = net.free_cost[q] + net.alpha[q] * (u + s)
+    if fixed_cost is not None:
+        t += fixed_cost
+    return t
+
+
+def _link_cost_derivative(net: LinkArrays, flows: np.ndarray) -> np.ndarray:
+    """d cost / d flow per link (cost unit per flow unit)."""
+    z = _ratio(net, flows)
+    cap = np.where(net.capacity > 0, net.capacity, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = net.free_cost * net.alpha * net.beta * np.power(z, net.beta - 1.0) / cap
+    d = np.where(np.isfinite(d), d, 0.0)
+    q = net.vdf == QUEUE
+    if q.any():
+        u, s = _queue_parts(z[q], net.beta[q])
+        d[q] = net.alpha[q] * (1.0 + (u + 0.5 * net.beta[q]) / s) / cap[q]
+    return d
+
+
+def beckmann(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None = None
+             ) -> float:
+    """Return the Beckmann objective ``sum(integral_0^x c(w) dw)`` of link flows.
+
+    Parameters
+    ----------
+    net : LinkArrays
+        The network.
+    flows : array of float
+        Link flows (flow unit).
+    fixed_cost : array of float, optional
+        Flow-independent cost per link (cost unit), integrated as ``fixed_cost * x``.
+
+    Returns
+    -------
+    float
+        Objective value (cost unit times flow unit).
+    """
+    flows = np.asarray(flows, dtype=np.float64)
+    z = _ratio(net, flows)
+    integ = net.free_cost * flows + net.free_cost * net.alpha * net.capacity * np.power(
+        z, net.beta + 1.0) / (net.beta + 1.0)
+    q = net.vdf == QUEUE
+    if q.any():
+        zq, bq = z[q], net.beta[q]
+        u, s = _queue_parts(zq, bq)
+        b = 0.5 * bq - 1.0
+        k2 = bq - 0.25 * bq * bq
+        big_s = 0.5 * ((zq + b) * s - b + k2 * np.log((zq + b + s) / (0.5 * bq)))
+        integ[q] = net.free_cost[q] * flows[q] + net.alpha[q] * net.capacity[q] * (
+            0.5 * zq * zq - zq + big_s)
+    total = float(integ.sum())
+    if fixed_cost is not None:
+        total += float(np.dot(fixed_cost, flows))
+    return total
+
+
+# --------------------------------------------------------------------------------------
+# Compact graph and vectorised loading
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Compact:
+    """Internal CSR graph: zones split into origin copies, parallel links split."""
+
+    n_int: int
+    indptr: np.ndarray      # CSR row pointers over internal nodes (int32)
+    indices: np.ndarray     # CSR column (head) per edge (int32)
+    edge_link: np.ndarray   # link index per CSR edge, -1 for a dummy edge (int64)
+    source_of: np.ndarray   # internal Dijkstra source for each original node (int64)
+    edge_table: np.ndarray | None  # dense (n_int * n_int) edge lookup, or None
+    edge_keys: np.ndarray   # sorted tail * n_int + head per edge (int64)
+    is_link: np.ndarray     # edge_link >= 0
+
+    def weights(self, cost: np.ndarray) -> np.ndarray:
+        w = np.zeros(self.edge_link.shape[0])
+        w[self.is_link] = cost[self.edge_link[self.is_link]]
+        return w
+
+    def edge_of(self, pred: np.ndarray, node: np.ndarray) -> np.ndarray:
+        """Edge index of (pred -> node) for arrays of valid pairs."""
+        key = pred.astype(np.int64) * self.n_int + node
+        if self.edge_table is not None:
+            return self.edge_table[key]
+        return np.searchsorted(self.edge_keys, key)
+
+
+def _compact(net: LinkArrays) -> _Compact:
+    n = net.n_nodes
+    tail = net.tail.astype(np.int64)
+    head = net.head.astype(np.int64)
+    source_of = np.arange(n, dtype=np.int64)
+    n_int = n
+    if net.no_through is not None and net.no_through.any():
+        zones = np.flatnonzero(net.no_through)
+        copy = np.full(n, -1, dtype=np.int64)
+        copy[zones] = n + np.arange(zones.size)
+        source_of[zones] = copy[zones]
+        tail = np.where(net.no_through[tail], copy[tail], tail)
+        n_int += zones.size
+    links = np.arange(tail.size, dtype=np.int64)
+    key = tail * (n_int + tail.size) + head
+    order = np.argsort(key, kind="stable")
+    dup = np.zeros(tail.size, dtype=bool)
+    dup[order[1:]] = key[order[1:]] == key[order[:-1]]
+    dups = np.flatnonzero(dup)
+    dummy = n_int + np.arange(dups.size, dtype=np.int64)
+    n_int += dups.size
+    e_tail = np.concatenate([tail, dummy])
+    e_head = np.concatenate([np.where(dup, 0, head), head[dups]])
+    e_head[dups] = dummy
+    e_link = np.concatenate([links, np.full(dups.size, -1, dtype=np.int64)])
+    keys = e_tail * n_int + e_head
+    order = np.argsort(keys, kind="stable")
+    keys, e_tail, e_head, e_link = keys[order], e_tail[order], e_head[order], e_link[order]
+    indptr = np.searchsorted(e_tail, np.arange(n_int + 1)).astype(np.int32)
+    table = None
+    if n_int * n_int <= 4_000_000:
+        table = np.zeros(n_int * n_int, dtype=np.int32)
+        table[keys] = np.arange(keys.size, dtype=np.int32)
+    return _Compact(
+        n_int=n_int, indptr=indptr, indices=e_head.astype(np.int32), edge_link=e_link,
+        source_of=source_of, edge_table=table, edge_keys=keys, is_link=e_link >= 0)
+
+
+def _accumulate(pred: np.ndarray, demand: np.ndarray) -> np.ndarray:
+    """Sum demand over the subtree of every node of a batch of shortest-path trees.
+
+    ``pred`` is a (batch x nodes) predecessor matrix (negative: root or unreached), and
+    ``demand`` (batch x nodes) the demand of each origin to each node.  Returns ``f`` with
+    ``f[i, v]`` = demand of origin ``i`` to ``v`` and to every node whose path passes ``v``,
+    i.e. the flow on the tree link into ``v``.
+
+    The sum over descendants is ``(I + B + B^2 + ...) d`` for the parent operator ``B``; it
+    is computed as ``(I + B)(I + B^2)(I + B^4)... d`` by pointer jumping: ``log2(depth)``
+    vectorised scatter-adds (``numpy.bincount``) over the whole batch, with no ordering of
+    nodes needed (so zero-cost links and distance ties are harmless).
+    """
+    b, n = pred.shape
+    size = b * n
+    anc = pred.astype(np.int64)
+    anc += (np.arange(b, dtype=np.int64) * n)[:, None]
+    anc = anc.ravel()
+    anc[pred.ravel() < 0] = size  # sentinel
+    anc = np.append(anc, size)
+    f = np.append(demand.ravel().astype(np.float64), 0.0)
+    live = anc[:-1] < size
+    while live.any():
+        f += np.bincount(anc, weights=f, minlength=size + 1)
+        f[size] = 0.0
+        anc = anc[anc]
+        live = anc[:-1] < size
+    return f[:-1].reshape(b, n)
+
+
+class _Demand(NamedTuple):
+    origins: np.ndarray        # original node index per row (unique)
+    matrix: np.ndarray         # (n_origins x n_int) demand to each internal node
+    total: float
+
+
+def _demand(net: LinkArrays, cg: _Compact, origins: Any, destinations: Any,
+            demand: Any) -> _Demand:
+    """Normalise OD input to one demand row per origin over internal nodes."""
+    origins = np.asarray(origins, dtype=np.int64).ravel()
+    destinations = np.asarray(destinations, dtype=np.int64).ravel()
+    if hasattr(demand, "tocoo"):  # scipy sparse matrix
+        coo = demand.tocoo()
+        oi, di, val = origins[coo.row], destinations[coo.col], np.asarray(coo.data, float)
+    else:
+        dem = np.asarray(demand, dtype=np.float64)
+        if dem.ndim == 2:
+            if dem.shape != (origins.size, destinations.size):
+                raise ValueError(f"demand matrix shape {dem.shape} does not match "
+                                 f"{origins.size} origins x {destinations.size} destinations")
+            r, c = np.nonzero(dem)
+            oi, di, val = origins[r], destinations[c], dem[r, c]
+        elif dem.ndim == 1:
+            if not (dem.size == origins.size == destinations.size):
+                raise ValueError("demand as OD pairs needs origins, destinations and demand "
+                                 "of equal length")
+            oi, di, val = origins, destinations, dem
+        else:
+            raise ValueError("demand must be 1-D (OD pairs) or 2-D (origin x destination)")
+    for name, arr in (("origin", oi), ("destination", di)):
+        if arr.size and (arr.min() < 0 or arr.max() >= net.n_nodes):
+            raise ValueError(f"{name} node index outside 0..{net.n_nodes - 1}")
+    if np.any(~np.isfinite(val)) or np.any(val < 0):
+        raise ValueError("demand must be finite and >= 0")
+    keep = (val > 0) & (oi != di)
+    oi, di, val = oi[keep], di[keep], val[keep]
+    uo, row = np.unique(oi, return_inverse=True)
+    mat = np.zeros((uo.size, cg.n_int))
+    np.add.at(mat, (row, di), val)
+    return _Demand(uo, mat, float(val.sum()))
+
+
+def _batches(n_origins: int, n_int: int) -> list[slice]:
+    """Fixed partition of origins into batches (independent of the worker count)."""
+    size = max(1, min(64, 2**17 // max(n_int, 1)))
+    return [slice(i, min(i + size, n_origins)) for i in range(0, n_origins, size)]
+
+
+def _load_batch(cg: _Compact, dem: _Demand, sl: slice, weights: np.ndarray,
+                keep_tree: bool) -> tuple[np.ndarray, np.ndarray | None]:
+    """Shortest paths and AON loading for one batch; returns edge volumes (and tree)."""
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    graph = csr_matrix((weights, cg.indices, cg.indptr), shape=(cg.n_int, cg.n_int))
+    sources = cg.source_of[dem.origins[sl]]
+    pred = dijkstra(graph, directed=True, indices=sources, return_predecessors=True)[1]
+    d = dem.matrix[sl]
+    missing = (pred < 0) & (d > 0)
+    if missing.any():
+        r, c = np.argwhere(missing)[0]
+        raise CorridorsError(
+            f"demand {d[r, c]:g} from node {dem.origins[sl][r]} to node {c} cannot be routed: "
+            "no path")
+    f = _accumulate(pred, d)
+    mask = pred >= 0
+    cols = np.broadcast_to(np.arange(cg.n_int), pred.shape)[mask]
+    edges = cg.edge_of(pred[mask], cols)
+    vol = np.bincount(edges, weights=f[mask], minlength=cg.indices.size)
+    return vol, (pred.astype(np.int32) if keep_tree else None)
+
+
+# Worker-process state (set once per process by _init_worker).
+_WORKER: dict[str, Any] = {}
+
+
+def _init_worker(cg: _Compact, dem: _Demand, batches: list[slice]) -> None:
+    _WORKER.update(cg=cg, dem=dem, batches=batches)
+
+
+def _worker_task(i: int, weights: np.ndarray, keep_tree: bool
+                 ) -> tuple[np.ndarray, np.ndarray | None]:
+    return _load_batch(_WORKER["cg"], _WORKER["dem"], _WORKER["batches"][i], weights,
+                       keep_tree)
+
+
+class _Loader:
+    """All-or-nothing loader on a fixed OD set, serial or over worker processes."""
+
+    def __init__(self, net: LinkArrays, dem: _Demand, cg: _Compact, workers: int) -> None:
+        self.net, self.dem, self.cg = net, dem, cg
+        self.batches = _batches(dem.origins.size, cg.n_int)
+        self.pool = None
+        if workers > 1 and len(self.batches) > 1:
+            import multiprocessing as mp
+            from concurrent.futures import ProcessPoolExecutor
+
+            method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
+            self.pool = ProcessPoolExecutor(
+                max_workers=min(workers, len(self.batches)),
+                mp_context=mp.get_context(method), initializer=_init_worker,
+                initargs=(cg, dem, self.batches))
+
+    def close(self) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True)
+            self.pool = None
+
+    def __enter__(self) -> _Loader:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def load(self, cost: np.ndarray, keep_tree: bool = False
+             ) -> tuple[np.ndarray, list[np.ndarray] | None]:
+        """Return link volumes of the AON loading at ``cost`` (and the trees if asked)."""
+        w = self.cg.weights(cost)
+        if self.pool is None:
+            parts = [_load_batch(self.cg, self.dem, sl, w, keep_tree) for sl in self.batches]
+        else:
+            futures = [self.pool.submit(_worker_task, i, w, keep_tree)
+                       for i in range(len(self.batches))]
+            parts = [fut.result() for fut in futures]
+        edge_vol = parts[0][0].copy() if parts else np.zeros(self.cg.indices.size)
+        for vol, _ in parts[1:]:
+            edge_vol += vol  # fixed batch order: results never depend on worker count
+        vol = np.zeros(self.net.n_links)
+        il = self.cg.is_link
+        vol[self.cg.edge_link[il]] = edge_vol[il]
+        trees = [t for _, t in parts] if keep_tree else None
+        return vol, trees
+
+
+def _workers(workers: int | None) -> int:
+    if workers is None:
+        return 1
+    if workers <= 0:
+        return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                   else (os.cpu_count() or 1))
+    return int(workers)
+
+
+def all_or_nothing(net: LinkArrays, origins: Any, destinations: Any, demand: Any, *,
+                   cost: np.ndarray | None = None, workers: int | None = None) -> np.ndarray:
+    """Load all demand on shortest paths.
+
+    Parameters
+    ----------
+    net : LinkArrays
+        The network.
+    origins, destinations : array of int
+        Node indices.  With ``demand`` 1-D they are OD pairs (three arrays of equal
+        length); with ``demand`` 2-D (dense or scipy sparse) they label its rows and columns.
+    demand : array of float or scipy.sparse matrix
+        Demand (flow unit), ``>= 0``.  Intra-zonal demand (origin == destination) is ignored.
+    cost : array of float, optional
+        Link costs (cost unit, ``>= 0``); default ``net.free_cost``.
+    workers : int, optional
+        Worker processes for the shortest paths (``0``: one per CPU).  Default 1.
+
+    Returns
+    -------
+    numpy.ndarray
+        Link volumes (flow unit).
+
+    Raises
+    ------
+    corridors._errors.CorridorsError
+        If some demand has no path.
+    """
+    cg = _compact(net)
+    dem = _demand(net, cg, origins, destinations, demand)
+    c = net.free_cost if cost is None else np.asarray(cost, dtype=np.float64)
+    if c.shape != (net.n_links,) or np.any(c < 0):
+        raise ValueError("cost: expected one value >= 0 per link")
+    with _Loader(net, dem, cg, _workers(workers)) as loader:
+        return loader.load(c)[0]
+
+
+# --------------------------------------------------------------------------------------
+# Results
+# --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IterationRecord:
+    """Convergence figures of one iteration.
+
+    Attributes
+    ----------
+    iteration : int
+        1 for the initial all-or-nothing flows.
+    relative_gap : float
+        ``(sum c x - sum c y) / sum c x`` at the iteration's flows (dimensionless).
+    beckmann : float
+        Beckmann objective (cost unit times flow unit).
+    seconds : float
+        Wall time since the start of the run (seconds).
+    step : float
+        Step size that produced these flows (1.0 for the first iteration).
+    flow_change : float
+        For SUE: ``sum |y - x| / sum x`` between the flows and the logit loading at their
+        costs (the fixed-point criterion); NaN for UE.
+    """
+
+    iteration: int
+    relative_gap: float
+    beckmann: float
+    seconds: float
+    step: float = 1.0
+    flow_change: float = math.nan
+
+
+class Route(NamedTuple):
+    """A route used by an OD pair in an equilibrium.
+
+    Attributes
+    ----------
+    links : tuple of int
+        Link indices in travel order.
+    nodes : tuple of int
+        Node indices from origin to destination.
+    share : float
+        Share of the OD demand on this route (0..1).
+    flow : float
+        OD flow on this route (flow unit).
+    cost : float
+        Route cost at the equilibrium link costs (cost unit).
+    """
+
+    links: tuple[int, ...]
+    nodes: tuple[int, ...]
+    share: float
+    flow: float
+    cost: float
+
+
+@dataclass(frozen=True)
+class _PathStore:
+    """Route bookkeeping: either weighted AON trees (UE) or explicit routes (SUE)."""
+
+    net: LinkArrays
+    cg: _Compact
+    origins: np.ndarray
+    demand: np.ndarray                       # (n_origins x n_int)
+    batches: tuple[slice, ...] = ()
+    trees: tuple[tuple[np.ndarray, ...], ...] = ()   # per AON iteration, per batch
+    weights: np.ndarray | None = None        # weight of each AON iteration
+    routes: dict[tuple[int, int], list[tuple[tuple[int, ...], float]]] = field(
+        default_factory=dict)                # SUE: (o, d) -> [(links, flow)]
+
+
+@dataclass(frozen=True)
+class EquilibriumResult:
+    """Outcome of an assignment.
+
+    Attributes
+    ----------
+    flows : numpy.ndarray
+        Link flows (flow unit).
+    costs : numpy.ndarray
+        Link costs at those flows, fixed cost included (cost unit).
+    iterations : tuple of IterationRecord
+        Convergence history, one record per iteration.
+    converged : bool
+        Whether the target gap was reached before ``max_iter``.
+    relative_gap : float
+        Final relative gap (UE definition, dimensionless).
+    beckmann : float
+        Final Beckmann objective (cost unit times flow unit).
+    seconds : float
+        Wall time of the run (seconds).
+    algorithm : str
+        ``"fw"``, ``"cfw"``, ``"bfw"`` or ``"sue-msa"``.
+    """
+
+    flows: np.ndarray
+    costs: np.ndarray
+    iterations: tuple[IterationRecord, ...]
+    converged: bool
+    relative_gap: float
+    beckmann: float
+    seconds: float
+    algorithm: str = "bfw"
+    paths: _PathStore | None = field(default=None, repr=False, compare=False)
+
+
+def relative_gap(net: LinkArrays, origins: Any, destinations: Any, demand: Any,
+                 flows: np.ndarray, *, fixed_cost: np.ndarray | None = None) -> float:
+    """Return the standard relative gap of given link flows.
+
+    Parameters
+    ----------
+    net : LinkArrays
+        The network.
+    origins, destinations, demand
+        As for :func:`all_or_nothing`.
+    flows : array of float
+        Link flows to check (flow unit).
+    fixed_cost : array of float, optional
+        Flow-independent cost per link (cost unit).
+
+    Returns
+    -------
+    float
+        ``(sum c x - sum c y) / sum c x`` with ``c = c(flows)`` and ``y`` the all-or-nothing
+        loading at ``c`` (dimensionless, >= 0 up to rounding for feasible flows).
+    """
+    flows = np.asarray(flows, dtype=np.float64)
+    c = link_cost(net, flows, fixed_cost)
+    y = all_or_nothing(net, origins, destinations, demand, cost=c)
+    tx = float(c @ flows)
+    return (tx - float(c @ y)) / tx if tx > 0 else 0.0
+
+
+# --------------------------------------------------------------------------------------
+# User equilibrium: Frank-Wolfe family
+# --------------------------------------------------------------------------------------
+
+
+def _line_search(net: LinkArrays, fixed: np.ndarray | None, x: np.ndarray, d: np.ndarray
+                 ) -> float:
+    """Exact step in [0, 1] minimising the Beckmann objective along ``x + tau d``."""
+
+    def slope(tau: float) -> float:
+        return float(link_cost(net, x + tau * d, fixed) @ d)
+
+    if slope(1.0) <= 0.0:
+        return 1.0
+    if slope(0.0) >= 0.0:
+        return 0.0
+    lo, hi, tau = 0.0, 1.0, 0.5
+    for _ in range(100):
+        g = slope(tau)
+        if g > 0:
+            hi = tau
+        else:
+            lo = tau
+        h = float(_link_cost_derivative(net, x + tau * d) @ (d * d))
+        new = tau - g / h if h > 0 else 0.5 * (lo + hi)
+        if not (lo < new < hi):
+            new = 0.5 * (lo + hi)
+        if abs(new - tau) <= 1e-15 or hi - lo <= 1e-15:
+            return new
+        tau = new
+    return tau
+
+
+def _check_cost(name: str, arr: np.ndarray | None, n: int) -> np.ndarray | None:
+    if arr is None:
+        return None
+    arr = np.asarray(arr, dtype=np.float64)
+    if arr.shape != (n,) or not np.all(np.isfinite(arr)) or np.any(arr < 0):
+        raise ValueError(f"{name}: expected {n} finite values >= 0")
+    return arr
+
+
+def user_equilibrium(net: LinkArrays, origins: Any, destinations: Any, demand: Any, *,
+                     algorithm: str = "bfw", gap: float = 1e-4, max_iter: int = 500,
+                     callback: Callable[[IterationRecord], Any] | None = None,
+                     fixed_cost: np.ndarray | None = None, workers: int | None = None,
+                     track_paths: bool = False) -> EquilibriumResult:
+    """Solve the capacity-constrained deterministic user equilibrium.
+
+    Minimises the Beckmann objective by the Frank-Wolfe family: each iteration loads all
+    demand on the shortest paths at the current costs (all-or-nothing), forms a search
+    direction and moves along it by an exact line search.
+
+    Parameters
+    ----------
+    net : LinkArrays
+        The network.
+    origins, destinations, demand
+        As for :func:`all_or_nothing` (OD pairs or an origin x destination matrix).
+    algorithm : {"bfw", "cfw", "fw"}
+        Bi-conjugate Frank-Wolfe (Mitradjieva and Lindberg 2013), conjugate Frank-Wolfe, or
+        plain Frank-Wolfe.
+    gap : float
+        Target relative gap (dimensionless).
+    max_iter : int
+        Maximum number of iterations (all-or-nothing loadings).
+    callback : callable, optional
+        Called with each :class:`IterationRecord` as it is computed.
+    fixed_cost : array of float, optional
+        Flow-independent cost per link (cost unit), added to the volume-delay cost.
+    workers : int, optional
+        Worker processes for shortest paths and loading (``0``: one per CPU).  The result
+        does not depend on it.  Default 1.
+    track_paths : bool
+        Keep each iteration's shortest-path trees and their weights so that
+        :func:`paths_for` can return the routes of each OD pair (memory grows with
+        iterations x origins x nodes: for small networks).
+
+    Returns
+    -------
+    EquilibriumResult
+        Flows, costs, convergence history.
+
+    Raises
+    ------
+    corridors._errors.CorridorsError
+        If some demand has no path.
+    ValueError
+        For an unknown algorithm or malformed arrays.
+    """
+    if algorithm not in _ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {_ALGORITHMS}, got {algorithm!r}")
+    if max_iter < 1:
+        raise ValueError("max_iter must be >= 1")
+    start = time.perf_counter()
+    fixed = _check_cost("fixed_cost", fixed_cost, net.n_links)
+    cg = _compact(net)
+    dem = _demand(net, cg, origins, destinations, demand)
+    records: list[IterationRecord] = []
+    trees: list[tuple[np.ndarray, ...]] = []
+    # coefficients of x, s_{k-1}, s_{k-2} over the AON loadings (only with track_paths)
+    wx = ws1 = ws2 = np.zeros(0)
+    converged = False
+    with _Loader(net, dem, cg, _workers(workers)) as loader:
+        c = link_cost(net, np.zeros(net.n_links), fixed)
+        x, tr = loader.load(c, track_paths)
+        if track_paths:
+            trees.append(tuple(tr))
+            wx = np.ones(1)
+        s1 = s2 = None            # previous search targets s_{k-1}, s_{k-2}
+        tau_prev = 1.0
+        step = 1.0
+        n_conj = 0                # conjugate steps since the last restart
+        while True:
+            c = link_cost(net, x, fixed)
+            y, tr = loader.load(c, track_paths)
+            tx = float(c @ x)
+            rg = (tx - float(c @ y)) / tx if tx > 0 else 0.0
+            rec = IterationRecord(len(records) + 1, rg, beckmann(net, x, fixed),
+                                  time.perf_counter() - start, step)
+            records.append(rec)
+            if callback is not None:
+                callback(rec)
+            if rg <= gap:
+                converged = True
+                break
+            if len(records) >= max_iter:
+                break
+            if track_paths:
+                trees.append(tuple(tr))
+                k = len(trees)
+                wx, ws1, ws2 = (np.pad(a, (0, k - a.size)) for a in (wx, ws1, ws2))
+                ey = np.zeros(k)
+                ey[-1] = 1.0
+            # ---- direction ---------------------------------------------------------
+            restart = s1 is None or tau_prev >= 1.0 - 1e-12 or algorithm == "fw"
+            if restart:
+                s, coef = y, (1.0, 0.0, 0.0)
+                n_conj = 0
+            else:
+                hess = _link_cost_derivative(net, x)
+                if algorithm == "cfw" or n_conj == 0 or s2 is None:
+                    dk = s1 - x
+                    num = float(np.sum(hess * dk * (y - x)))
+                    den = float(np.sum(hess * dk * (y - s1)))
+                    a = num / den if den != 0 else 0.0
+                    a = min(max(a, 0.0), 1.0 - 1e-6)
+                    s = a * s1 + (1.0 - a) * y
+                    coef = (1.0 - a, a, 0.0)
+                else:
+                    dbar2 = tau_prev * s1 + (1.0 - tau_prev) * s2 - x
+                    dbar1 = s1 - x
+                    ydir = y - x
+                    den_mu = float(np.sum(hess * dbar2 * (s2 - s1)))
+                    mu = -float(np.sum(hess * dbar2 * ydir)) / den_mu if den_mu != 0 else 0.0
+                    mu = max(0.0, mu)
+                    den_nu = float(np.sum(hess * dbar1 * dbar1))
+                    nu = (-float(np.sum(hess * dbar1 * ydir)) / den_nu if den_nu != 0 else 0.0)
+                    nu += mu * tau_prev / (1.0 - tau_prev)
+                    nu = max(0.0, nu)
+                    b0 = 1.0 / (1.0 + mu + nu)
+                    coef = (b0, nu * b0, mu * b0)
+                    s = coef[0] * y + coef[1] * s1 + coef[2] * s2
+                n_conj += 1
+            d = s - x
+            tau = _line_search(net, fixed, x, d)
+            if track_paths:
+                s_w = coef[0] * ey + coef[1] * ws1 + coef[2] * ws2
+                wx = (1.0 - tau) * wx + tau * s_w
+                ws1, ws2 = s_w, ws1
+            x = x + tau * d
+            s2, s1 = s1, s
+            tau_prev = step = tau
+        batches = tuple(loader.batches)
+    costs = link_cost(net, x, fixed)
+    store = None
+    if track_paths:
+        store = _PathStore(net=net, cg=cg, origins=dem.origins, demand=dem.matrix,
+                           batches=batches, trees=tuple(trees), weights=wx[:len(trees)])
+    last = records[-1]
+    return EquilibriumResult(
+        flows=x, costs=costs, iterations=tuple(records), converged=converged,
+        relative_gap=last.relative_gap, beckmann=last.beckmann,
+        seconds=time.perf_counter() - start, algorithm=algorithm, paths=store)
+
+
+# --------------------------------------------------------------------------------------
+# Stochastic user equilibrium: path-based logit, MSA
+# --------------------------------------------------------------------------------------
+
+
+def _tree_path(cg: _Compact, pred: np.ndarray, source: int, dest: int
+               ) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """Links and internal nodes of the tree path source -> dest (walk predecessors)."""
+    links: list[int] = []
+    nodes = [dest]
+    v = dest
+    while v != source:
+        p = int(pred[v])
+        if p < 0:
+            raise CorridorsError(f"no path to node {dest}")
+        e = int(cg.edge_of(np.array([p]), np.array([v]))[0])
+        if cg.edge_link[e] >= 0:
+            links.append(int(cg.edge_link[e]))
+        nodes.append(p)
+        v = p
+    return tuple(reversed(links)), tuple(reversed(nodes))
+
+
+def _nodes_of(net: LinkArrays, links: tuple[int, ...], origin: int) -> tuple[int, ...]:
+    if not links:
+        return (origin,)
+    return (int(net.tail[links[0]]),) + tuple(int(net.head[e]) for e in links)
+
+
+def stochastic_user_equilibrium(
+        net: LinkArrays, origins: Any, destinations: Any, demand: Any, *, theta: float,
+        gap: float = 1e-4, max_iter: int = 200, max_routes: int = 10,
+        fixed_cost: np.ndarray | None = None,
+        callback: Callable[[IterationRecord], Any] | None = None) -> EquilibriumResult:
+    """Solve a logit stochastic user equilibrium with congestion (path-based MSA).
+
+    Route choice is multinomial logit over each OD pair's route set, ``P(r) =
+    exp(-theta c_r) / sum_s exp(-theta c_s)``, with link costs from the volume-delay
+    functions at the current flows.  Route sets are generated as the assignment runs
+    (column generation): each iteration adds each OD pair's shortest route at the current
+    costs if it is new, up to ``max_routes`` routes.  Route flows are averaged by the method
+    of successive averages, ``h <- h + (h_logit - h) / k``.  Path-based bookkeeping suits
+    the small route sets of the corridor model (a Python step per new route); for
+    city-sized networks use :func:`user_equilibrium`.
+
+    Parameters
+    ----------
+    net : LinkArrays
+        The network.
+    origins, destinations, demand
+        As for :func:`all_or_nothing`.
+    theta : float
+        Logit scale (per cost unit), ``> 0``; larger is closer to deterministic.
+    gap : float
+        Target for the fixed-point criterion ``sum |y - x| / sum x`` between the flows and
+        the logit loading at their costs (dimensionless).
+    max_iter : int
+        Maximum number of MSA iterations.
+    max_routes : int
+        Maximum routes per OD pair.
+    fixed_cost : array of float, optional
+        Flow-independent cost per link (cost unit).
+    callback : callable, optional
+        Called with each :class:`IterationRecord`.
+
+    Returns
+    -------
+    EquilibriumResult
+        ``relative_gap`` is the UE relative gap of the final flows (positive at an SUE);
+        ``converged`` refers to the fixed-point criterion (``IterationRecord.flow_change``).
+        :func:`paths_for` returns the routes and their shares.
+    """
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    if not theta > 0:
+        raise ValueError("theta must be > 0")
+    start = time.perf_counter()
+    fixed = _check_cost("fixed_cost", fixed_cost, net.n_links)
+    cg = _compact(net)
+    dem = _demand(net, cg, origins, destinations, demand)
+    rows, cols = np.nonzero(dem.matrix)
+    od_demand = dem.matrix[rows, cols]
+    od_src = cg.source_of[dem.origins[rows]]
+    n_od = rows.size
+    route_links: list[tuple[int, ...]] = []
+    route_od: list[int] = []
+    known: list[dict[tuple[int, ...], int]] = [{} for _ in range(n_od)]
+    h = np.zeros(0)
+    records: list[IterationRecord] = []
+    converged = False
+    x = np.zeros(net.n_links)
+
+    def add_shortest(cost: np.ndarray) -> bool:
+        graph = csr_matrix((cg.weights(cost), cg.indices, cg.indptr),
+                           shape=(cg.n_int, cg.n_int))
+        srcs = cg.source_of[dem.origins]
+        pred = dijkstra(graph, directed=True, indices=srcs, return_predecessors=True)[1]
+        added = False
+        for i in range(n_od):
+            if len(known[i]) >= max_routes:
+                continue
+            links, _ = _tree_path(cg, pred[rows[i]], int(od_src[i]), int(cols[i]))
+            if links not in known[i]:
+                known[i][links] = len(route_links)
+                route_links.append(links)
+                route_od.append(i)
+                added = True
+        return added
+
+    def incidence() -> Any:
+        lengths = np.array([len(r) for r in route_links])
+        ptr = np.concatenate([[0], np.cumsum(lengths)])
+        idx = np.fromiter((e for r in route_links for e in r), dtype=np.int64, count=ptr[-1])
+        return csr_matrix((np.ones(idx.size), idx, ptr), shape=(len(route_links), net.n_links))
+
+    def logit(cost: np.ndarray, delta: Any, rod: np.ndarray) -> np.ndarray:
+        rc = delta @ cost
+        cmin = np.full(n_od, np.inf)
+        np.minimum.at(cmin, rod, rc)
+        e = np.exp(-theta * (rc - cmin[rod]))
+        tot = np.bincount(rod, weights=e, minlength=n_od)
+        return od_demand[rod] * e / tot[rod]
+
+    c = link_cost(net, x, fixed)
+    add_shortest(c)
+    delta = incidence()
+    rod = np.asarray(route_od)
+    h = logit(c, delta, rod)
+    x = delta.T @ h
+    step = 1.0
+    for k in range(1, max_iter + 1):
+        c = link_cost(net, x, fixed)
+        y_aon = all_or_nothing(net, origins, destinations, demand, cost=c)
+        tx = float(c @ x)
+        rg = (tx - float(c @ y_aon)) / tx if tx > 0 else 0.0
+        aux = logit(c, delta, rod)
+        y = delta.T @ aux
+        change = float(np.abs(y - x).sum() / x.sum()) if x.sum() > 0 else 0.0
+        rec = IterationRecord(k, rg, beckmann(net, x, fixed), time.perf_counter() - start,
+                              step, change)
+        records.append(rec)
+        if callback is not None:
+            callback(rec)
+        if change <= gap and k > 1:
+            converged = True
+            break
+        if k == max_iter:
+            break
+        if add_shortest(c):
+            delta = incidence()
+            rod = np.asarray(route_od)
+            h = np.pad(h, (0, len(route_links) - h.size))
+            aux = logit(c, delta, rod)
+        step = 1.0 / (k + 1)
+        h = h + step * (aux - h)
+        x = delta.T @ h
+    costs = link_cost(net, x, fixed)
+    routes: dict[tuple[int, int], list[tuple[tuple[int, ...], float]]] = {}
+    for r, links in enumerate(route_links):
+        i = route_od[r]
+        key = (int(dem.origins[rows[i]]), int(cols[i]))
+        routes.setdefault(key, []).append((links, float(h[r])))
+    store = _PathStore(net=net, cg=cg, origins=dem.origins, demand=dem.matrix, routes=routes)
+    last = records[-1]
+    return EquilibriumResult(
+        flows=x, costs=costs, iterations=tuple(records), converged=converged,
+        relative_gap=last.relative_gap, beckmann=last.beckmann,
+        seconds=time.perf_counter() - start, algorithm="sue-msa", paths=store)
+
+
+# --------------------------------------------------------------------------------------
+# Routes per OD pair
+# --------------------------------------------------------------------------------------
+
+
+def paths_for(result: EquilibriumResult, origin: int, destination: int, *,
+              min_share: float = 1e-9) -> list[Route]:
+    """Return the routes an OD pair uses in an equilibrium, largest share first.
+
+    Parameters
+    ----------
+    result : EquilibriumResult
+        From :func:`user_equilibrium` with ``track_paths=True`` or from
+        :func:`stochastic_user_equilibrium`.
+    origin, destination : int
+        Node indices of an OD pair with demand.
+    min_share : float
+        Drop routes with a smaller share of the OD demand.
+
+    Returns
+    -------
+    list of Route
+        Routes with their share of the OD demand, flow and cost at ``result.costs``.  The
+        route flows of all OD pairs add up to the link flows.
+
+    Raises
+    ------
+    ValueError
+        If the result kept no route information or the pair has no demand.
+    """
+    store = result.paths
+    if store is None:
+        raise ValueError("paths_for needs user_equilibrium(..., track_paths=True) or an SUE "
+                         "result")
+    origin, destination = int(origin), int(destination)
+    flows: dict[tuple[int, ...], float] = {}
+    if store.routes:
+        for links, flow in store.routes.get((origin, destination), []):
+            flows[links] = flows.get(links, 0.0) + flow
+    else:
+        row = int(np.searchsorted(store.origins, origin))
+        if row >= store.origins.size or store.origins[row] != origin:
+            raise ValueError(f"node {origin} is not an origin with demand")
+        dem = float(store.demand[row, destination])
+        b = next(i for i, sl in enumerate(store.batches) if sl.start <= row < sl.stop)
+        r = row - store.batches[b].start
+        src = int(store.cg.source_of[origin])
+        for w, tree in zip(store.weights, store.trees, strict=True):
+            if w <= 0:
+                continue
+            links, _ = _tree_path(store.cg, tree[b][r], src, destination)
+            flows[links] = flows.get(links, 0.0) + w * dem
+    total = sum(flows.values())
+    if total <= 0:
+        raise ValueError(f"no demand from node {origin} to node {destination}")
+    out = [Route(links, _nodes_of(store.net, links, origin), f / total, f,
+                 float(result.costs[list(links)].sum()) if links else 0.0)
+           for links, f in flows.items() if f / total >= min_share]
+    out.sort(key=lambda r: (-r.share, r.cost))
+    return out
