@@ -9,4 +9,5 @@ and ``corridors share`` start fast.
 #: Modules registered by :func:`corridors.cli.build_parser`, in help order.
 COMMAND_MODULES = (
     "corridors.commands.core",
+    "corridors.commands.maps",
 )

@@ -1,0 +1,134 @@
+"""The ``map`` command: write an interactive, self-contained HTML map.
+
+``corridors map --kind network|flows|compare [-o PATH] [--geodata DIR] [--method M]
+[--baseline-method M] [--scenario FILE] [--through KAZ --from CHN --to EU] [--tiles NAME]
+[--self-contained/--no-self-contained]``
+
+folium, geopandas and the model are imported inside the handler only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+from corridors._errors import QueryError
+
+KINDS = ("network", "flows", "compare")
+METHODS = ("shortest", "logit", "ue", "sue")
+
+
+def register(subparsers) -> None:
+    """Register the ``map`` command."""
+    p = subparsers.add_parser(
+        "map",
+        help="write an interactive HTML map: network, flows or compare",
+        description="Write an interactive Leaflet map as one HTML file. network: corridors and nodes; "
+        "flows: assigned TEU/year, transit TEU by country and the headline share; compare: the change in "
+        "flows between a scenario (or a route-choice method) and a baseline. By default every script "
+        "and stylesheet is inlined and no web tiles are used, so the file works offline.",
+    )
+    p.add_argument("--kind", choices=KINDS, default="network", help="map kind (default network)")
+    p.add_argument("-o", "--output", metavar="PATH", default=None, help="HTML file to write (default maps/<kind>.html)")
+    p.add_argument(
+        "--geodata",
+        metavar="DIR",
+        default=None,
+        help="geodata folder with the layout of the shipped one (default: the shipped data)",
+    )
+    p.add_argument("--method", default="logit", choices=METHODS, help="route choice for flows/compare (default logit)")
+    p.add_argument(
+        "--baseline-method",
+        default="shortest",
+        choices=METHODS,
+        help="compare without --scenario: the method of the baseline assignment (default shortest)",
+    )
+    p.add_argument(
+        "--scenario",
+        metavar="FILE",
+        default=None,
+        help="scenario file: flows shows the scenario; compare shows scenario minus the base case",
+    )
+    p.add_argument("--through", default="KAZ", help="country or region of the headline share (default KAZ)")
+    p.add_argument("--from", dest="from_", default="CHN", help="origin of the headline share (default CHN)")
+    p.add_argument("--to", default="EU", help="destination of the headline share (default EU)")
+    p.add_argument(
+        "--tiles",
+        metavar="NAME",
+        default=None,
+        help="web tiles under the map, e.g. OpenStreetMap or 'CartoDB positron' (needs network when "
+        "viewed; default: none, land drawn from geodata/countries.geojson)",
+    )
+    p.add_argument(
+        "--self-contained",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="inline Leaflet and jQuery so the file makes no network request (default on); "
+        "--no-self-contained keeps CDN links",
+    )
+    p.set_defaults(handler=run_map)
+
+
+def _scenario_result(args, network):
+    """Run ``args.scenario`` with :mod:`corridors.scenarios`; return (result, label)."""
+    if importlib.util.find_spec("corridors.scenarios") is None:
+        raise QueryError(
+            f"--scenario {args.scenario}: scenarios are not available in this version; "
+            "use --kind compare --baseline-method METHOD to compare route-choice methods"
+        )
+    from corridors import scenarios
+
+    scenario = scenarios.load_scenario(args.scenario)
+    result = scenarios.run_scenario(scenario, network=network, method=args.method)
+    result = getattr(result, "result", result)
+    label = getattr(scenario, "name", None) or Path(args.scenario).stem
+    return result, str(label)
+
+
+def run_map(args) -> int:
+    """Build the requested map and write it atomically."""
+    from corridors.assignment import assign
+    from corridors.maps import compare_map, flow_map, network_map, save_map
+    from corridors.network import load_network
+
+    network = load_network(args.geodata)
+    common = {"tiles": args.tiles, "self_contained": args.self_contained}
+    if args.kind == "network":
+        m = network_map(network, **common)
+    elif args.kind == "flows":
+        if args.scenario:
+            result, _ = _scenario_result(args, network)
+        else:
+            result = assign(network, method=args.method)
+        m = flow_map(result, args.through, args.from_, args.to, network=network, **common)
+    else:
+        if args.scenario:
+            result, label = _scenario_result(args, network)
+            baseline = assign(network, method=args.method)
+            labels = (label, f"base case ({args.method})")
+        else:
+            if args.method == args.baseline_method:
+                raise QueryError(
+                    f"--kind compare: --method and --baseline-method are both '{args.method}'; "
+                    "pass --scenario FILE or a different --baseline-method"
+                )
+            result = assign(network, method=args.method)
+            baseline = assign(network, method=args.baseline_method)
+            labels = (args.method, args.baseline_method)
+        m = compare_map(
+            result,
+            baseline,
+            through=args.through,
+            from_=args.from_,
+            to=args.to,
+            labels=labels,
+            network=network,
+            **common,
+        )
+    output = Path(args.output) if args.output else Path("maps") / f"{args.kind}.html"
+    path = save_map(m, output, check=args.self_contained)
+    size_kb = path.stat().st_size / 1024
+    assets = "self-contained" if args.self_contained else "CDN assets"
+    print(f"wrote {path} ({args.kind} map, {size_kb:,.0f} kB, {assets})")
+    return 0
