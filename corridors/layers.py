@@ -266,8 +266,9 @@ def _source_keys(geodata: Path) -> set[str] | None:
     if not path.is_file():
         return None
     text = path.read_text(encoding="utf-8")
-    # A key is defined where it opens a table row or a list item: "| S12 |" or "- **A3**".
-    return set(re.findall(r"(?:^\|\s*|^[-*]\s+\**)([SA]\d+)\b", text, flags=re.MULTILINE))
+    # A key is defined where it opens a line, a table row, a list item or a heading:
+    # "| S12 |", "- **A3**", "### A4", "S5:".
+    return set(re.findall(r"^[\s|#*\-]*`?([SA]\d+)\b", text, flags=re.MULTILINE))
 
 
 def _read_countries(geodata: Path, problems: list[Problem]):
