@@ -1,0 +1,444 @@
+"""Maps without a browser: assets, escaping, atomic writes, contents, the ``map`` command.
+
+The fixtures use the toy geodata of ``conftest.py`` (two routes xian -> warsaw, one through
+KAZ and one through RUS), loaded and assigned through the public API.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import corridors
+from corridors import maps
+from corridors._errors import CorridorsError
+from corridors.cli import main
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+HOSTILE_JS = "`${alert(2)}`\\u"
+REPO = Path(__file__).resolve().parents[1]
+
+
+# ---------------------------------------------------------------------------
+# fixtures and helpers
+# ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def toy(toy_geodata):
+    network = corridors.load_network(toy_geodata)
+    return {
+        "network": network,
+        "logit": corridors.assign(network, method="logit"),
+        "shortest": corridors.assign(network, method="shortest"),
+    }
+
+
+def build(kind: str, toy: dict, **kwargs):
+    if kind == "network":
+        return maps.network_map(toy["network"], **kwargs)
+    if kind == "flows":
+        return maps.flow_map(toy["logit"], **kwargs)
+    return maps.compare_map(toy["logit"], toy["shortest"], **kwargs)
+
+
+def geojson_layers(m) -> dict[str, dict]:
+    """Name -> GeoJSON data of every folium GeoJson layer on the map."""
+    import folium
+
+    return {child.layer_name: child.data for child in m._children.values() if isinstance(child, folium.GeoJson)}
+
+
+def link_features(m) -> list[dict]:
+    return [
+        f
+        for data in geojson_layers(m).values()
+        for f in data["features"]
+        if "corridors-link " in f["properties"].get("style", {}).get("className", "")
+    ]
+
+
+def node_features(m) -> list[dict]:
+    return [
+        f
+        for data in geojson_layers(m).values()
+        for f in data["features"]
+        if "corridors-node " in f["properties"].get("style", {}).get("className", "")
+    ]
+
+
+def hostile_geodata(source: Path, target: Path, node_id: str, name: str = HOSTILE) -> Path:
+    """Copy a geodata folder and rename one node."""
+    shutil.copytree(source, target)
+    path = target / "nodes.geojson"
+    data = json.loads(path.read_text())
+    (feature,) = [f for f in data["features"] if f["properties"]["id"] == node_id]
+    feature["properties"]["name"] = name
+    path.write_text(json.dumps(data))
+    return target
+
+
+# ---------------------------------------------------------------------------
+# escaping
+# ---------------------------------------------------------------------------
+
+
+def test_escape_html_and_template_literal_characters():
+    assert maps.escape(HOSTILE) == "&lt;img src=x onerror=alert(1)&gt;"
+    escaped = maps.escape(HOSTILE_JS)
+    assert "`" not in escaped and "$" not in escaped and "\\" not in escaped
+    assert html.unescape(escaped) == HOSTILE_JS
+    assert maps.escape("\"quoted\" & 'single'") == "&quot;quoted&quot; &amp; &#x27;single&#x27;"
+
+
+def test_escape_missing_values():
+    assert maps.escape(None) == "–"
+    assert maps.escape(float("nan")) == "–"
+    assert maps.escape(0) == "0"
+    assert maps.escape("") == ""
+
+
+@pytest.mark.parametrize("kind", maps.MAP_KINDS)
+def test_hostile_node_name_is_escaped_everywhere(kind, toy_geodata, tmp_path):
+    folder = hostile_geodata(toy_geodata, tmp_path / "hostile", "dostyk")
+    network = corridors.load_network(folder)
+    toy = {
+        "network": network,
+        "logit": corridors.assign(network, method="logit"),
+        "shortest": corridors.assign(network, method="shortest"),
+    }
+    m = build(kind, toy)
+    page = maps.map_html(m)
+    assert HOSTILE not in page
+    assert "<img" not in page
+    # the name is present, as text, in the node tooltip and the tooltips of its links
+    (node,) = [f for f in node_features(m) if f["id"] == "dostyk"]
+    assert maps.escape(HOSTILE) in node["properties"]["tooltip_html"]
+    assert maps.escape(HOSTILE) in node["properties"]["popup_html"]
+    titles = [f["properties"]["tooltip_html"] for f in link_features(m) if f["id"].startswith("khorgos-dostyk")]
+    assert titles and all(maps.escape(HOSTILE) in t for t in titles)
+
+
+def test_template_literal_breakout_is_escaped(toy_geodata, tmp_path):
+    folder = hostile_geodata(toy_geodata, tmp_path / "js", "warsaw", name=HOSTILE_JS)
+    network = corridors.load_network(folder)
+    page = maps.map_html(maps.network_map(network))
+    assert "${alert(2)}" not in page
+    assert "`${" not in page
+
+
+def test_titles_and_labels_are_escaped(toy):
+    page = maps.map_html(maps.flow_map(toy["logit"], title=HOSTILE))
+    assert HOSTILE not in page and maps.escape(HOSTILE) in page
+    page = maps.map_html(maps.compare_map(toy["logit"], toy["shortest"], labels=(HOSTILE, "b<b>")))
+    assert HOSTILE not in page and "b<b>" not in page
+
+
+# ---------------------------------------------------------------------------
+# self-contained assets
+# ---------------------------------------------------------------------------
+
+
+def test_external_assets_detector():
+    page = """
+    <script src="https://cdn.example.org/a.js"></script>
+    <link rel="stylesheet" href="//cdn.example.org/b.css"/>
+    <style>@import url("http://fonts.example.org/c.css"); .x { background: url(https://e.org/i.png) }</style>
+    <img src='https://e.org/t.png'>
+    <a href="https://leafletjs.com">Leaflet</a>
+    <script src="local.js"></script>
+    """
+    found = maps.external_assets(page)
+    assert found == [
+        "https://cdn.example.org/a.js",
+        "//cdn.example.org/b.css",
+        "https://e.org/t.png",
+        "http://fonts.example.org/c.css",
+        "https://e.org/i.png",
+    ]
+    assert maps.external_assets("<p>nothing</p>") == []
+
+
+@pytest.mark.parametrize("kind", maps.MAP_KINDS)
+def test_rendered_maps_reference_no_external_asset(kind, toy):
+    page = maps.map_html(build(kind, toy))
+    assert maps.external_assets(page) == []
+    assert not re.search(r"<(script|link)\b[^>]*\b(src|href)\s*=", page, re.I)
+    # Leaflet and jQuery are inlined from the installed XStatic packages, images as data URIs
+    import xstatic.pkg.jquery
+    import xstatic.pkg.leaflet
+
+    assert f"Leaflet {xstatic.pkg.leaflet.VERSION}" in page or "leafletjs.com" in page
+    assert "jQuery v" + xstatic.pkg.jquery.VERSION.split(".post")[0] in page
+    assert "url(data:image/png;base64," in page
+    assert "images/layers.png" not in page
+    # none of folium's other defaults
+    for unwanted in ("bootstrap", "font-awesome", "fontawesome", "awesome-markers"):
+        assert unwanted not in page.lower()
+
+
+def test_no_self_contained_keeps_only_leaflet_and_jquery_cdn(toy):
+    m = maps.network_map(toy["network"], self_contained=False)
+    page = maps.map_html(m)
+    found = maps.external_assets(page)
+    assert sorted(found) == sorted(
+        [
+            "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js",
+            "https://code.jquery.com/jquery-3.7.1.min.js",
+            "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.css",
+        ]
+    )
+    with pytest.raises(CorridorsError, match="not self-contained"):
+        maps.map_html(m, check=True)
+
+
+def test_save_refuses_a_remaining_external_asset(toy, tmp_path):
+    from branca.element import JavascriptLink
+
+    m = maps.network_map(toy["network"])
+    m.get_root().header.add_child(JavascriptLink("https://cdn.example.org/plugin.js"), name="plugin")
+    target = tmp_path / "out" / "network.html"
+    with pytest.raises(CorridorsError, match=r"not self-contained.*cdn\.example\.org/plugin\.js"):
+        maps.save_map(m, target)
+    assert not target.exists()
+
+
+def test_tiles_are_opt_in(toy):
+    page = maps.map_html(maps.network_map(toy["network"]))
+    assert "tile.openstreetmap.org" not in page and "L.tileLayer" not in page
+    page = maps.map_html(maps.network_map(toy["network"], tiles="OpenStreetMap"))
+    assert "L.tileLayer" in page
+
+
+def test_jupyter_repr_is_self_contained(toy):
+    m = maps.network_map(toy["network"])
+    shown = m._repr_html_()
+    match = re.search(r'srcdoc="(.*?)"', shown, re.S)
+    assert match, "folium's notebook repr is an iframe with srcdoc"
+    page = html.unescape(match.group(1))
+    assert maps.external_assets(page) == []
+    assert "corridors-link" in page
+
+
+# ---------------------------------------------------------------------------
+# atomic writes
+# ---------------------------------------------------------------------------
+
+
+def test_save_map_writes_atomically(toy, tmp_path):
+    target = tmp_path / "maps" / "network.html"
+    path = maps.save_map(maps.network_map(toy["network"]), target)
+    assert path == target and target.read_text(encoding="utf-8").startswith("<!DOCTYPE html>")
+    assert [p.name for p in target.parent.iterdir()] == ["network.html"]
+
+
+@pytest.mark.parametrize("failing", ["fsync", "replace"])
+def test_failed_write_leaves_no_partial_file(failing, toy, tmp_path, monkeypatch):
+    folder = tmp_path / "out"
+    folder.mkdir()
+    target = folder / "network.html"
+    target.write_text("previous map")
+
+    def boom(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(maps.os, failing, boom)
+    with pytest.raises(CorridorsError, match="cannot write the map"):
+        maps.save_map(maps.network_map(toy["network"]), target)
+    assert target.read_text() == "previous map"
+    assert [p.name for p in folder.iterdir()] == ["network.html"]
+
+
+def test_failed_render_creates_no_file(toy, tmp_path, monkeypatch):
+    m = maps.network_map(toy["network"])
+
+    def broken_render(*args, **kwargs):
+        raise RuntimeError("render failed")
+
+    monkeypatch.setattr(m.get_root(), "render", broken_render)
+    with pytest.raises(RuntimeError):
+        maps.save_map(m, tmp_path / "out" / "x.html")
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------------------
+# contents
+# ---------------------------------------------------------------------------
+
+
+def test_network_map_layers_styles_and_tooltips(toy):
+    network = toy["network"]
+    m = maps.network_map(network)
+    links = link_features(m)
+    assert sorted(f["id"] for f in links) == sorted(network.links.index)
+    assert sorted(f["id"] for f in node_features(m)) == sorted(network.nodes.index)
+    # one layer per corridor family, named with its feature count
+    names = [name for name in geojson_layers(m) if "Belt and Road" in name]
+    assert len(names) == 1 and names[0].endswith(f"Belt and Road ({len(network.links)})")
+    (dostyk,) = [f for f in node_features(m) if f["id"] == "dostyk"]
+    tip = dostyk["properties"]["tooltip_html"]
+    for text in ("Dostyk", "KAZ", "Gauge change", "20.0 h", "not binding", "S1"):
+        assert text in tip
+    style = dostyk["properties"]["style"]
+    assert style["fillColor"] == maps.NODE_STYLES["gauge_change"]["fillColor"]
+    (link,) = [f for f in links if f["id"] == "dostyk-kaz_west"]
+    assert link["properties"]["style"]["color"] == maps.CORRIDOR_COLOURS["belt_and_road"]
+    assert link["properties"]["style"]["dashArray"] is None
+    assert "Dostyk – Kaz West" in link["properties"]["tooltip_html"]
+    assert "southern" in link["properties"]["tooltip_html"]
+    page = maps.map_html(m)
+    assert "Eurasian freight corridors" in page and "Border crossing" in page
+
+
+def test_planned_links_are_dashed(toy_geodata, tmp_path):
+    folder = tmp_path / "planned"
+    shutil.copytree(toy_geodata, folder)
+    path = folder / "links" / "belt_and_road.geojson"
+    data = json.loads(path.read_text())
+    for feature in data["features"]:
+        if feature["properties"]["id"] == "dostyk-kaz_west":
+            feature["properties"]["status"] = "planned"
+            feature["properties"]["opening_year"] = 2030
+    path.write_text(json.dumps(data))
+    m = maps.network_map(corridors.load_network(folder))
+    (link,) = [f for f in link_features(m) if f["id"] == "dostyk-kaz_west"]
+    assert link["properties"]["style"]["dashArray"]
+    assert "planned (2030)" in link["properties"]["tooltip_html"]
+
+
+def test_flow_map_widths_tooltips_countries_and_headline(toy):
+    result = toy["logit"]
+    m = maps.flow_map(result, "KAZ", "CHN", "EU")
+    flows = result.link_flows
+    links = {f["id"]: f for f in link_features(m)}
+    assert set(links) == set(flows.index)
+    busiest = flows["teu"].idxmax()
+    assert links[busiest]["properties"]["style"]["weight"] == pytest.approx(maps._MAX_WIDTH)
+    for link_id, row in flows.iterrows():
+        weight = links[link_id]["properties"]["style"]["weight"]
+        if row["teu"] > 0 and weight > maps._MIN_WIDTH:
+            assert weight == pytest.approx(maps._MAX_WIDTH * row["teu"] / flows["teu"].max())
+    # share of the CHN -> EU flow on the KAZ route equals the headline share
+    share = result.share_through("KAZ", from_="CHN", to="EU")
+    tip = links["dostyk-kaz_west"]["properties"]["tooltip_html"]
+    assert f"{100 * share.share:.1f}%" in tip
+    assert f"{row_teu(flows, 'dostyk-kaz_west'):,.0f} TEU/yr" in tip
+    assert "capacity not binding" in tip
+    # countries shaded by transit TEU: KAZ and RUS are transit, CHN and POL are not
+    (countries,) = [d for name, d in geojson_layers(m).items() if name == "Countries"]
+    fills = {f["id"]: f["properties"]["fill"] for f in countries["features"]}
+    assert fills["CHN"] == fills["POL"] == maps._LAND
+    assert fills["KAZ"] != maps._LAND and fills["RUS"] != maps._LAND
+    page = maps.map_html(m)
+    assert f"through KAZ: {100 * share.share:.0f}% of CHN–EU land TEU" in page
+    assert "Line width ∝ TEU/year" in page
+
+
+def row_teu(frame, link_id: str) -> float:
+    return float(frame.loc[link_id, "teu"])
+
+
+def test_flow_map_utilisation_in_tooltip(toy_geodata, tmp_path):
+    folder = tmp_path / "cap"
+    shutil.copytree(toy_geodata, folder)
+    path = folder / "links" / "belt_and_road.geojson"
+    data = json.loads(path.read_text())
+    for feature in data["features"]:
+        if feature["properties"]["id"] == "xian-khorgos":
+            feature["properties"]["capacity_teu"] = 2000.0
+    path.write_text(json.dumps(data))
+    result = corridors.assign(corridors.load_network(folder), method="shortest")
+    m = maps.flow_map(result)
+    (link,) = [f for f in link_features(m) if f["id"] == "xian-khorgos"]
+    utilisation = float(result.link_flows.loc["xian-khorgos", "utilisation"])
+    assert f"{100 * utilisation:.0f}% of capacity" in link["properties"]["tooltip_html"]
+
+
+def test_compare_map_diverging_colours(toy):
+    new, old = toy["logit"], toy["shortest"]
+    m = maps.compare_map(new, old, labels=("logit", "shortest"))
+    links = {f["id"]: f for f in link_features(m)}
+    diff = new.link_flows["teu"] - old.link_flows["teu"]
+    assert set(links) == set(diff.index)
+    gained, lost = diff.idxmax(), diff.idxmin()
+    assert diff[gained] > 0 > diff[lost]
+    red, blue = links[gained]["properties"]["style"]["color"], links[lost]["properties"]["style"]["color"]
+    assert red.lower().startswith("#b2182b") and blue.lower().startswith("#2166ac")
+    assert "+" in links[gained]["properties"]["tooltip_html"]
+    page = maps.map_html(m)
+    assert "Change in TEU/year (logit − shortest)" in page
+    assert "pp)" in page
+
+
+# ---------------------------------------------------------------------------
+# the map command
+# ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", maps.MAP_KINDS)
+def test_cli_writes_each_kind(kind, toy_geodata, tmp_path, capsys):
+    out = tmp_path / f"{kind}.html"
+    assert main(["map", "--kind", kind, "--geodata", str(toy_geodata), "-o", str(out)]) == 0
+    assert f"wrote {out}" in capsys.readouterr().out
+    assert maps.external_assets(out.read_text(encoding="utf-8")) == []
+
+
+def test_cli_default_output_and_cdn_option(toy_geodata, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert main(["map", "--geodata", str(toy_geodata), "--no-self-contained"]) == 0
+    page = (tmp_path / "maps" / "network.html").read_text(encoding="utf-8")
+    assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in page
+
+
+def test_cli_compare_needs_two_different_methods(toy_geodata, tmp_path, capsys):
+    code = main(
+        [
+            "map",
+            "--kind",
+            "compare",
+            "--method",
+            "shortest",
+            "--geodata",
+            str(toy_geodata),
+            "-o",
+            str(tmp_path / "c.html"),
+        ]
+    )
+    assert code == 2
+    assert "--baseline-method" in capsys.readouterr().err
+    assert not (tmp_path / "c.html").exists()
+
+
+def test_cli_unknown_region_is_one_line_error(toy_geodata, tmp_path, capsys):
+    code = main(
+        ["map", "--kind", "flows", "--through", "XYZ", "--geodata", str(toy_geodata), "-o", str(tmp_path / "f.html")]
+    )
+    assert code == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "XYZ" in err
+
+
+def test_heavy_imports_stay_lazy():
+    code = (
+        "import sys, corridors.cli, corridors.maps; corridors.cli.build_parser(); "
+        "heavy = [m for m in ('folium', 'geopandas', 'branca', 'pandas') if m in sys.modules]; "
+        "print(', '.join(heavy)); sys.exit(1 if heavy else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, f"imported at start-up: {done.stdout} {done.stderr}"
+
+
+@pytest.mark.skipif(not (REPO / "geodata" / "nodes.geojson").exists(), reason="shipped geodata not present")
+def test_shipped_network_map_has_every_link():
+    network = corridors.load_network()
+    m = maps.network_map(network)
+    assert len(link_features(m)) == len(network.links)
+    assert len(node_features(m)) == len(network.nodes)
+    assert maps.external_assets(maps.map_html(m)) == []
