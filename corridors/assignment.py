@@ -233,10 +233,129 @@ class AssignmentResult:
         return share_through(self, through, from_=from_, to=to)
 
 
-def _equilibrium_flows(network, rows, sets, method):
-    from corridors import equilibrium_bridge
+def _equilibrium_flows(network, rows: list[dict], method: str):
+    """Solve UE (bi-conjugate Frank-Wolfe) or SUE (logit, MSA) on the graph's capacities.
 
-    return equilibrium_bridge.assign_equilibrium(network, rows, sets, method)
+    Link (rail, road, ferry) capacities congest by BPR; node gates and transfers with a
+    capacity (border posts, gauge-change yards, ports) by Akcelik's queueing delay.  Time
+    is converted to USD with the value of time; money is a flow-independent cost.
+    """
+    import numpy as np
+
+    from corridors import equilibrium as eq
+    from corridors.routing import route_from_path
+
+    graph, params = network.graph, network.params
+    vot = params.value_of_time_usd_per_teu_h
+    nodes = list(graph.nodes)
+    index = {n: i for i, n in enumerate(nodes)}
+    edges = list(graph.edges(data=True))
+    capacity = np.array([d["capacity_teu"] or 0.0 for _, _, d in edges], dtype=float)
+    is_gate = np.array([d["kind"] in ("dwell", "transfer") for _, _, d in edges])
+    congests = capacity > 0
+    queue = congests & is_gate
+    arrays = eq.LinkArrays(
+        tail=[index[u] for u, _, _ in edges], head=[index[v] for _, v, _ in edges],
+        free_cost=[vot * d["time_h"] for _, _, d in edges], capacity=capacity,
+        alpha=np.where(queue, vot * params.queue_period_h / 4.0, np.where(congests, params.bpr_alpha, 0.0)),
+        beta=np.where(queue, params.queue_beta, params.bpr_beta),
+        vdf=np.where(queue, eq.QUEUE, eq.BPR), n_nodes=len(nodes),
+        no_through=[n[0] in ("o", "d") and len(n) == 2 for n in nodes],
+    )
+    fixed = np.array([d["money_usd"] for _, _, d in edges], dtype=float)
+    od_teu: dict[tuple[str, str], float] = {}
+    for row in rows:
+        key = (row["origin"], row["destination"])
+        od_teu[key] = od_teu.get(key, 0.0) + row["teu"]
+    pairs = sorted(od_teu)
+    origins = [index[("o", o)] for o, _ in pairs]
+    destinations = [index[("d", d)] for _, d in pairs]
+    demand = [od_teu[p] for p in pairs]
+    records: list[dict] = []
+
+    def keep(record) -> None:
+        records.append(dict(iteration=record.iteration, relative_gap=record.relative_gap,
+                            beckmann=record.beckmann, seconds=record.seconds, flow_change=record.flow_change))
+
+    if method == "sue":
+        return _sue_over_choice_sets(network, rows, arrays, fixed, edges, index, keep), records
+    solved = eq.user_equilibrium(arrays, origins, destinations, demand, algorithm="bfw", gap=1e-5,
+                                 max_iter=300, fixed_cost=fixed, track_paths=True, callback=keep)
+    flows: list[RouteFlow] = []
+    summaries: dict[tuple[int, ...], Route] = {}
+    for (origin, destination), o, d in zip(pairs, origins, destinations, strict=True):
+        for used in eq.paths_for(solved, o, d, min_share=1e-6):
+            route = summaries.get(used.links)
+            if route is None:
+                path = [nodes[i] for i in used.nodes]
+                route = summaries[used.links] = route_from_path(graph, path, network.node_records,
+                                                                network.link_records)
+            for row in rows:
+                if (row["origin"], row["destination"]) == (origin, destination):
+                    flows.append(RouteFlow(route, row["teu"] * used.share, used.share, row.get("segment")))
+    return flows, records
+
+
+def _sue_over_choice_sets(network, rows, arrays, fixed, edges, index, keep, *, gap=1e-4, max_iter=500):
+    """Stochastic user equilibrium: path-size logit over each OD pair's choice set, with
+    link costs from the volume-delay functions, solved by the method of successive averages.
+
+    The choice sets are the k distinct least-cost routes at free flow (as for ``logit``),
+    so with no binding capacity the result equals the ``logit`` assignment.
+    """
+    import time as _time
+
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    from corridors import equilibrium as eq
+
+    params = network.params
+    edge_index = {(u, v): i for i, (u, v, _) in enumerate(edges)}
+    sets = route_sets(network, {(r["origin"], r["destination"]) for r in rows})
+    routes: list[Route] = []
+    od_of_route: list[int] = []
+    sizes: list[float] = []
+    demand: list[float] = []
+    for row_no, row in enumerate(rows):
+        choice = sets[(row["origin"], row["destination"])]
+        routes += choice
+        od_of_route += [row_no] * len(choice)
+        sizes += path_size(choice)
+        demand.append(row["teu"])
+    od_of_route_arr = np.array(od_of_route)
+    demand_arr = np.array(demand)
+    cols = [edge_index[e] for r in routes for e in r.edges]
+    ptr = np.cumsum([0] + [len(r.edges) for r in routes])
+    incidence = csr_matrix((np.ones(len(cols)), cols, ptr), shape=(len(routes), len(edges)))
+    log_size = np.log(np.maximum(sizes, 1e-12))
+
+    def logit(route_cost):
+        utility = -params.logit_theta_per_usd * route_cost + params.path_size_beta * log_size
+        top = np.full(len(rows), -np.inf)
+        np.maximum.at(top, od_of_route_arr, utility)
+        weight = np.exp(utility - top[od_of_route_arr])
+        total = np.bincount(od_of_route_arr, weights=weight, minlength=len(rows))
+        return demand_arr[od_of_route_arr] * weight / total[od_of_route_arr]
+
+    start = _time.perf_counter()
+    h = logit(incidence @ eq.link_cost(arrays, np.zeros(len(edges)), fixed))
+    for iteration in range(1, max_iter + 1):
+        x = incidence.T @ h
+        cost = eq.link_cost(arrays, x, fixed)
+        y = logit(incidence @ cost)
+        change = float(np.abs(y - h).sum() / max(h.sum(), 1e-12))
+        keep(eq.IterationRecord(iteration, float("nan"), eq.beckmann(arrays, x, fixed),
+                                _time.perf_counter() - start, 1.0 / iteration, change))
+        if change < gap:
+            break
+        h = h + (y - h) / iteration
+    flows = []
+    for route, row_no, teu in zip(routes, od_of_route, h, strict=True):
+        row = rows[row_no]
+        if teu > 0:
+            flows.append(RouteFlow(route, float(teu), float(teu) / row["teu"], row.get("segment")))
+    return flows
 
 
 def assign(network, demand=None, *, method: str = "logit", on_unreachable: str = "raise") -> AssignmentResult:
@@ -272,7 +391,12 @@ def assign(network, demand=None, *, method: str = "logit", on_unreachable: str =
         raise QueryError(f"on_unreachable must be 'raise' or 'strand', got {on_unreachable!r}")
     rows = _demand_rows(network, demand)
     pairs = {(r["origin"], r["destination"]) for r in rows if r["teu"] > 0}
-    sets = route_sets(network, pairs, strict=False)
+    if method in ("ue", "sue"):
+        import networkx as nx
+
+        sets = {p: [None] if nx.has_path(network.graph, ("o", p[0]), ("d", p[1])) else [] for p in pairs}
+    else:
+        sets = route_sets(network, pairs, strict=False)
     stranded = []
     usable = []
     for row in rows:
@@ -288,7 +412,7 @@ def assign(network, demand=None, *, method: str = "logit", on_unreachable: str =
         else:
             usable.append(row)
     if method in ("ue", "sue"):
-        flows, convergence = _equilibrium_flows(network, usable, sets, method)
+        flows, convergence = _equilibrium_flows(network, usable, method)
         return AssignmentResult(network, method, tuple(flows), tuple(stranded), tuple(convergence))
     params = network.params
     flows: list[RouteFlow] = []

@@ -52,6 +52,14 @@ class CostParameters:
     year : int
         Model year: links and nodes are in the network if operating, or if their
         ``opening_year`` is not later than this year.
+    bpr_alpha, bpr_beta : float
+        BPR volume-delay parameters of links with a capacity (``ue``/``sue`` methods).
+    queue_period_h : float
+        Flow period T (hours) of the queueing delay at nodes with a capacity (border
+        posts, gauge-change yards, ports); the delay at capacity is
+        ``T / 4 * sqrt(queue_beta)`` hours.
+    queue_beta : float
+        Akcelik's ``8 J / (Q T)`` term of the queueing delay, in (0, 4].
     """
 
     value_of_time_usd_per_teu_h: float = 3.0
@@ -60,6 +68,10 @@ class CostParameters:
     k_routes: int = 6
     max_detour: float = 1.6
     year: int = 2024
+    bpr_alpha: float = 0.15
+    bpr_beta: float = 4.0
+    queue_period_h: float = 168.0
+    queue_beta: float = 0.5
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], *, source: str = "parameters") -> CostParameters:
