@@ -10,4 +10,5 @@ and ``corridors share`` start fast.
 COMMAND_MODULES = (
     "corridors.commands.core",
     "corridors.commands.maps",
+    "corridors.commands.tntp",
 )
