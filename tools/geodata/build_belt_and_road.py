@@ -1,0 +1,469 @@
+"""Author the Belt and Road layer of geodata/ (dev tool; the GeoJSON files are the source of truth).
+
+Usage::
+
+    python tools/geodata/build_belt_and_road.py            # write files + run checks
+    python tools/geodata/build_belt_and_road.py --check    # checks only
+
+What it writes
+--------------
+* ``geodata/nodes.geojson``: UPSERTS the nodes defined in ``br_data.NODES`` into the existing
+  file (nodes added by other layers are kept untouched), sorted by id, atomic replace.
+* ``geodata/links/belt_and_road.geojson``: rewritten (this layer is owned here).
+* ``geodata/countries.geojson``: Natural Earth 1:110m admin-0, countries of interest.
+* ``geodata/demand.csv``: CR Express 2024 demand, built per the assumptions A21-A26.
+
+Every numeric constant below carries the SOURCES.md key it comes from.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+import networkx as nx
+from pyproj import Geod
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from br_data import LINKS, NODES  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+GEO = ROOT / "geodata"
+GEOD = Geod(ellps="WGS84")
+
+GAUGE_1520 = {"KAZ", "RUS", "BLR", "MNG"}  # S27
+EU_GATEWAY_RATE_NOTE = "see A17"
+
+# ---------------------------------------------------------------------------------------
+# Published inputs (SOURCES.md keys in brackets)
+# ---------------------------------------------------------------------------------------
+ERAI_DAYS_1520 = 7.31          # [S3] Dostyk/Altynkol -> Brest, 15 July 2024
+ERAI_USD_PER_FEU = 3250.0      # [S4] H1 2025 average
+SOC_USD_PER_FEU_CHENGDU = 5800.0  # [S4] January 2025 through rate, Chengdu/Chongqing -> Europe
+DHL_DAYS_TO_POLAND = 13.5      # [S15] January 2024: 13-14 days terminal to terminal to Poland
+ECA_EU_SPEED = 18.0            # [S21] average freight-train speed on EU cross-border routes
+CPMM_BCP_H = {"alashankou": 30.5, "khorgos": 34.8, "erenhot": 44.4}  # [S5] 2022 outbound
+CPMM_RAIL_AVG_BCP_H = 40.6     # [S5] all CAREC rail BCPs, 2022
+CPMM_BCP_USD = 215.0           # [S5] 2022, per crossing (per shipment)
+CPMM_GAUGE_USD = {"dostyk": 329.0, "erenhot": 120.0}  # [S6] 2020, per shipment
+DOSTYK_PROCESS_H = 4.25        # [S11] train processing Alashankou-Dostyk, 4 h 15 min
+SUIFENHE_TRANSSHIP_H = 1.5     # [S13]
+SUIFENHE_CLEARANCE_H = 12.0    # [S13]
+MALA_WAIT_H = 60.0             # [S12] 2-3 days normal wait -> 2.5 days
+BREST_PROCESS_H = 10.0         # [S30] Brest processing with transfer
+BALKAN_BORDER_H = 6.0          # [A9] assumption
+CRX_TRAINS_2024 = 19392        # [S2]
+CRX_TEU_2024 = 2077216         # [S2]
+CRX_OUT_TRAINS, CRX_IN_TRAINS = 10546, 8846  # [S2]
+TEU_PER_TRAIN = CRX_TEU_2024 / CRX_TRAINS_2024  # [A10] 107.1
+# Xinjiang crossings (A11)
+XJ_TRAINS_2024 = 16400         # [S9] Alashankou + Horgos, all trains incl. Central Asia
+HORGOS_TRAINS_2024 = 8541      # [S9] (to 24 December)
+ALASHANKOU_EXCHANGE_PER_DAY = 14  # [S7] trains/day each way before 1 July 2025
+HORGOS_CE_SHARE = 19000 / 50000   # [S10] cumulative pure China-Europe / all CE(CA) trains
+MANZHOULI_TRAINS_2024 = 5001 * 1.012  # [S22] 2023 count x Jan-May 2024 growth (+1.2%)
+SUIFENHE_TRAINS_2024 = 805 * 366 / 311  # [S24] 805 trains to 6 Nov 2024, pro rata
+ERENHOT_TRAINS_2024 = 3000 * 366 / 321  # [S23] 3,000th train ~16 Nov 2024 (39 days after 8 Oct)
+ZAMYN_UUD_TRAINS_PER_DAY = 8   # [S14] target interchange, trains/day (taken per direction)
+
+
+def ll(lat: float, lon: float) -> list[float]:
+    return [round(lon, 5), round(lat, 5)]
+
+
+def link_coords(a: str, b: str, mids) -> list[list[float]]:
+    na, nb = NODES[a], NODES[b]
+    return [ll(na[4], na[5])] + [ll(*p) for p in mids] + [ll(nb[4], nb[5])]
+
+
+def length_km(coords) -> float:
+    lons, lats = zip(*coords)
+    return GEOD.line_length(lons, lats) / 1000.0
+
+
+def gauge_of(country: str) -> int:
+    parts = country.split("|")
+    if "CHN" in parts:
+        return 1435  # A2: the standard-gauge track runs into the partner station
+    if set(parts) <= GAUGE_1520 or set(parts) == {"BLR", "POL"}:
+        return 1520  # A2: broad-gauge track runs into Malaszewicze
+    return 1435
+
+
+def link_table():
+    rows = []
+    for a, b, route, country, mids in LINKS:
+        coords = link_coords(a, b, mids)
+        rows.append(dict(id=f"{a}-{b}", frm=a, to=b, route=route, country=country, coords=coords,
+                         gauge=gauge_of(country), km=length_km(coords)))
+    return rows
+
+
+def path_km(rows, a, b, gauge=None):
+    g = nx.Graph()
+    for r in rows:
+        if gauge is None or r["gauge"] == gauge:
+            g.add_edge(r["frm"], r["to"], km=r["km"])
+    path = nx.shortest_path(g, a, b, weight="km")
+    return sum(g[u][v]["km"] for u, v in zip(path, path[1:])), path
+
+
+def derived(rows) -> dict:
+    """Speeds and tariffs derived from published figures (A13, A14, A16, A17)."""
+    d = {}
+    l1520, p1520 = path_km(rows, "dostyk", "brest", gauge=1520)
+    d["L_dostyk_brest_km"] = l1520
+    d["path_dostyk_brest"] = p1520
+    d["v1520"] = l1520 / (ERAI_DAYS_1520 * 24)                      # A13
+    d["r1520"] = (ERAI_USD_PER_FEU / 2) / l1520                       # A16
+    d["r_eu"] = d["r1520"]                                            # A17
+    # A14: China speed from the DHL Xi'an->Poland time budget
+    l_cn, _ = path_km(rows, "xian", "alashankou", gauge=1435)
+    l_bm = next(r["km"] for r in rows if r["id"] == "brest-malaszewicze")
+    l_ad = next(r["km"] for r in rows if r["id"] == "alashankou-dostyk")
+    t_fixed = (node_attrs("alashankou")["dwell_h"] + DOSTYK_PROCESS_H + ERAI_DAYS_1520 * 24
+               + BREST_PROCESS_H + MALA_WAIT_H + (l_bm + l_ad) / d["v1520"])
+    t_cn = DHL_DAYS_TO_POLAND * 24 - t_fixed
+    d["L_xian_alashankou_km"] = l_cn
+    d["t_cn_h"] = t_cn
+    d["v_cn"] = l_cn / t_cn
+    # A17: China tariff = SOC through rate minus the 1520 section, border fees, gauge changes
+    # and an EU leg Malaszewicze -> Lodz priced at the 1520 per-km rate.
+    l_cn2, _ = path_km(rows, "chengdu", "alashankou", gauge=1435)
+    l_eu, _ = path_km(rows, "malaszewicze", "lodz", gauge=1435)
+    fees = (node_attrs("alashankou")["handling_usd"] + node_attrs("dostyk")["transfer_usd"]
+            + node_attrs("brest")["handling_usd"] + node_attrs("malaszewicze")["transfer_usd"])
+    rest = SOC_USD_PER_FEU_CHENGDU / 2 - ERAI_USD_PER_FEU / 2 - fees - d["r_eu"] * (l_eu + l_bm)
+    d["L_chengdu_alashankou_km"] = l_cn2
+    d["L_mala_lodz_km"] = l_eu
+    d["fees_usd"] = fees
+    d["cn_budget_usd"] = rest
+    d["r_cn"] = (rest - d["r1520"] * l_ad) / l_cn2
+    return d
+
+
+# ---------------------------------------------------------------------------------------
+# Node attributes
+# ---------------------------------------------------------------------------------------
+def _xj_capacity():
+    """A11: China-Europe TEU/year (both directions) the Xinjiang crossings can take."""
+    western_ce = CRX_TRAINS_2024 - MANZHOULI_TRAINS_2024 - SUIFENHE_TRAINS_2024 - ERENHOT_TRAINS_2024
+    horgos_ce = HORGOS_TRAINS_2024 * HORGOS_CE_SHARE
+    horgos_ca = HORGOS_TRAINS_2024 - horgos_ce
+    alash_total = XJ_TRAINS_2024 - HORGOS_TRAINS_2024
+    alash_ce = western_ce - horgos_ce
+    alash_ca = alash_total - alash_ce
+    alash_cap_trains = ALASHANKOU_EXCHANGE_PER_DAY * 2 * 365
+    horgos_cap_trains = HORGOS_TRAINS_2024  # reported at full capacity (S8): practical capacity
+    return dict(
+        western_ce=western_ce, horgos_ce=horgos_ce, horgos_ca=horgos_ca, alash_total=alash_total,
+        alash_ce=alash_ce, alash_ca=alash_ca,
+        alashankou=(alash_cap_trains - alash_ca) * TEU_PER_TRAIN,
+        khorgos=(horgos_cap_trains - horgos_ca) * TEU_PER_TRAIN,
+    )
+
+
+ROAD_TRANSFER_HUBS = {"almaty", "urumqi", "moscow", "istanbul", "budapest"}
+
+
+def node_attrs(nid: str) -> dict:
+    half = 0.5  # A3: CPMM costs are per shipment (one 40 ft box) -> per TEU
+    a = dict(dwell_h=0.0, handling_usd=0.0, transfer_h=None, transfer_usd=None, capacity_teu=None,
+             status="operating", opening_year=None, sources="A1")
+    xj = None
+    if nid in ("alashankou", "khorgos"):
+        xj = _xj_capacity()
+    if nid == "alashankou":
+        a.update(dwell_h=CPMM_BCP_H[nid] - DOSTYK_PROCESS_H, handling_usd=CPMM_BCP_USD * half,
+                 capacity_teu=round(xj["alashankou"], -2), sources="S5,S7,S9,S10,S2,S22,S23,S24,A1,A3,A4,A10,A11")
+    elif nid == "khorgos":
+        a.update(dwell_h=CPMM_BCP_H[nid] - DOSTYK_PROCESS_H, handling_usd=CPMM_BCP_USD * half,
+                 capacity_teu=round(xj["khorgos"], -2), transfer_h=12.0, transfer_usd=100.0,
+                 sources="S5,S8,S9,S10,S2,S22,S23,S24,A1,A3,A4,A10,A11,A111")
+    elif nid == "erenhot":
+        a.update(dwell_h=CPMM_BCP_H[nid] - DOSTYK_PROCESS_H, handling_usd=CPMM_BCP_USD * half,
+                 sources="S5,A1,A3,A4,A5")
+    elif nid == "manzhouli":
+        a.update(dwell_h=CPMM_RAIL_AVG_BCP_H - DOSTYK_PROCESS_H, handling_usd=CPMM_BCP_USD * half,
+                 sources="S5,A1,A3,A4,A5")
+    elif nid == "suifenhe":
+        a.update(dwell_h=SUIFENHE_CLEARANCE_H - SUIFENHE_TRANSSHIP_H, handling_usd=CPMM_BCP_USD * half,
+                 sources="S13,S5,A1,A3,A4,A5")
+    elif nid in ("dostyk", "altynkol"):
+        a.update(transfer_h=DOSTYK_PROCESS_H, transfer_usd=CPMM_GAUGE_USD["dostyk"] * half,
+                 sources="S6,S11,A1,A2,A3" + (",A5" if nid == "altynkol" else ""))
+    elif nid == "zamyn_uud":
+        a.update(transfer_h=DOSTYK_PROCESS_H, transfer_usd=CPMM_GAUGE_USD["erenhot"] * half,
+                 capacity_teu=round(ZAMYN_UUD_TRAINS_PER_DAY * 2 * 365 * TEU_PER_TRAIN, -2),
+                 sources="S6,S11,S14,S2,A1,A2,A3,A5,A10,A12")
+    elif nid == "zabaikalsk":
+        a.update(transfer_h=DOSTYK_PROCESS_H,
+                 transfer_usd=(CPMM_GAUGE_USD["dostyk"] + CPMM_GAUGE_USD["erenhot"]) / 2 * half,
+                 sources="S6,S11,A1,A2,A3,A5,A6")
+    elif nid == "grodekovo":
+        a.update(transfer_h=SUIFENHE_TRANSSHIP_H,
+                 transfer_usd=(CPMM_GAUGE_USD["dostyk"] + CPMM_GAUGE_USD["erenhot"]) / 2 * half,
+                 sources="S6,S13,A1,A2,A3,A6")
+    elif nid == "malaszewicze":
+        a.update(transfer_h=MALA_WAIT_H, transfer_usd=CPMM_GAUGE_USD["dostyk"] * half,
+                 sources="S12,S6,A1,A2,A3,A6,A7")
+    elif nid == "brest":
+        a.update(dwell_h=BREST_PROCESS_H, handling_usd=CPMM_BCP_USD * half, sources="S30,S5,A1,A3,A8")
+    elif nid in ("kelebija", "kalotina", "kapikule"):
+        a.update(dwell_h=BALKAN_BORDER_H, sources="A1,A9")
+    elif nid in ROAD_TRANSFER_HUBS:
+        # rail<->road transfer where the road layer (geodata B) meets this rail hub (A111, B's value)
+        a.update(transfer_h=12.0, transfer_usd=100.0, sources="A1,A111")
+    elif NODES[nid][2] == "border":
+        a.update(sources="A1,A8" if NODES[nid][3] in GAUGE_1520 else "A1,A9")
+    for k in ("dwell_h", "handling_usd", "transfer_h", "transfer_usd"):
+        if a[k] is not None:
+            a[k] = round(float(a[k]), 2)
+    return a
+
+
+def node_feature(nid: str) -> dict:
+    name, local, kind, country, lat, lon = NODES[nid]
+    props = dict(id=nid, name=name, name_local=local, kind=kind, country=country)
+    props.update(node_attrs(nid))
+    return {"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": ll(lat, lon)}}
+
+
+def link_feature(r: dict, d: dict) -> dict:
+    parts = r["country"].split("|")
+    if r["gauge"] == 1520 or "CHN" in parts and r["country"] != "CHN":
+        speed, tariff, src = d["v1520"], d["r1520"], "S3,S4,A13,A16"
+    elif parts == ["CHN"]:
+        speed, tariff, src = d["v_cn"], d["r_cn"], "S15,S3,S4,S5,S6,S11,S12,S30,A14,A17"
+    else:
+        speed, tariff, src = ECA_EU_SPEED, d["r_eu"], "S21,S4,A15,A17"
+    if set(parts) & {"MNG"} or r["route"] in ("transsib", "eastern_transsib", "central_mng") and r["gauge"] == 1520:
+        src += ",A18"
+    src += ",A1,A2,A19"
+    props = dict(
+        id=r["id"], **{"from": r["frm"]}, to=r["to"], corridor="belt_and_road", route=r["route"], mode="rail",
+        gauge_mm=r["gauge"], country=r["country"], speed_kmh=round(speed, 1), running_h=None,
+        frequency_per_week=None, tariff_usd_per_teu_km=round(tariff, 4), tariff_usd=None, capacity_teu=None,
+        status="operating", opening_year=None, sources=src,
+    )
+    return {"type": "Feature", "properties": props, "geometry": {"type": "LineString", "coordinates": r["coords"]}}
+
+
+# ---------------------------------------------------------------------------------------
+# I/O helpers
+# ---------------------------------------------------------------------------------------
+def atomic_write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(tmp, path)
+
+
+def fc_text(features: list[dict]) -> str:
+    lines = ['{"type": "FeatureCollection", "features": [']
+    lines.append(",\n".join(json.dumps(f, ensure_ascii=False) for f in features))
+    lines.append("]}\n")
+    return "\n".join(lines)
+
+
+def upsert_nodes() -> None:
+    path = GEO / "nodes.geojson"
+    existing = []
+    if path.exists():
+        existing = json.loads(path.read_text(encoding="utf-8"))["features"]
+    by_id = {f["properties"]["id"]: f for f in existing}
+    for nid in NODES:
+        by_id[nid] = node_feature(nid)
+    feats = [by_id[k] for k in sorted(by_id)]
+    atomic_write(path, fc_text(feats))
+
+
+def write_links(d) -> None:
+    rows = link_table()
+    atomic_write(GEO / "links" / "belt_and_road.geojson", fc_text([link_feature(r, d) for r in rows]))
+
+
+KEEP = {
+    # Europe
+    "ALB", "AUT", "BEL", "BGR", "BIH", "BLR", "CHE", "CYP", "CZE", "DEU", "DNK", "ESP", "EST", "FIN", "FRA",
+    "GBR", "GRC", "HRV", "HUN", "IRL", "ISL", "ITA", "LTU", "LUX", "LVA", "MDA", "MKD", "MNE", "NLD", "NOR",
+    "POL", "PRT", "ROU", "SRB", "SVK", "SVN", "SWE", "UKR", "XKX",
+    # Turkiye, Caucasus, Russia, Central Asia, East Asia, Middle East, South Asia
+    "TUR", "GEO", "ARM", "AZE", "RUS", "KAZ", "UZB", "TKM", "KGZ", "TJK", "MNG", "CHN", "IRN", "AFG", "PAK",
+    "IRQ", "SYR", "PRK", "KOR", "IND", "NPL", "BTN", "MMR", "LAO", "VNM", "JPN",
+}
+FIX_ISO = {"France": "FRA", "Norway": "NOR", "Kosovo": "XKX", "N. Cyprus": "CYN", "Somaliland": "SOL"}
+
+
+def write_countries() -> None:
+    import geopandas as gpd
+    import pyogrio
+
+    shp = Path(pyogrio.__file__).parent / "tests/fixtures/naturalearth_lowres/naturalearth_lowres.shp"
+    g = gpd.read_file(shp)
+    g["iso_a3"] = [FIX_ISO.get(n, i) if i == "-99" else i for n, i in zip(g["name"], g["iso_a3"])]
+    g = g[g["iso_a3"].isin(KEEP)][["iso_a3", "name", "geometry"]].sort_values("iso_a3")
+    feats = []
+    for _, row in g.iterrows():
+        geom = json.loads(gpd.GeoSeries([row.geometry], crs=4326).to_json())["features"][0]["geometry"]
+        feats.append({"type": "Feature", "properties": {"iso_a3": row.iso_a3, "name": row["name"]},
+                      "geometry": geom})
+    atomic_write(GEO / "countries.geojson", fc_text(feats))
+
+
+# ---------------------------------------------------------------------------------------
+# Demand (A21-A26)
+# ---------------------------------------------------------------------------------------
+CITY_TRAINS_2024 = {  # [S2] CRCT 2024 by city (trains)
+    "Xi'an": 3849, "Chengdu": 2285, "Chongqing": 2059, "Zhengzhou": 2052, "Yiwu": 812, "Changsha": 764,
+    "Wuhan": 742, "Guangzhou": 742, "Shenyang": 676, "Jinan": 653, "Shijiazhuang": 598, "Hefei": 498,
+}
+CITY_TO_HUB = {  # A22
+    "Xi'an": "xian", "Chengdu": "chengdu", "Chongqing": "chongqing", "Zhengzhou": "zhengzhou", "Yiwu": "yiwu",
+    "Changsha": "changsha", "Wuhan": "wuhan", "Guangzhou": "changsha", "Shenyang": "shenyang",
+    "Jinan": "zhengzhou", "Shijiazhuang": "zhengzhou", "Hefei": "hefei",
+}
+UNLISTED_FIXED = {"harbin": 400, "urumqi": 400}  # A22
+EU_SHARE = 0.18       # A23: share of CR Express TEU ending in the EU / Turkiye
+MINSK_SHARE_OF_RUBY = 0.05  # A24
+EU_DEST_SHARES = {    # A25
+    "malaszewicze": 0.17, "lodz": 0.13, "duisburg": 0.25, "hamburg": 0.12, "rotterdam": 0.06,
+    "budapest": 0.12, "milan": 0.07, "istanbul": 0.08,
+}
+
+
+def hub_trains() -> dict[str, float]:
+    trains: dict[str, float] = {}
+    for city, n in CITY_TRAINS_2024.items():
+        trains[CITY_TO_HUB[city]] = trains.get(CITY_TO_HUB[city], 0) + n
+    listed = sum(CITY_TRAINS_2024.values())
+    residual = CRX_TRAINS_2024 - listed - sum(UNLISTED_FIXED.values())
+    base = dict(trains)
+    for hub, n in base.items():
+        trains[hub] = n + residual * n / listed
+    trains.update(UNLISTED_FIXED)
+    return trains
+
+
+def demand_rows() -> list[dict]:
+    trains = hub_trains()
+    total_tr = sum(trains.values())
+    rows = []
+    dir_share = {"out": CRX_OUT_TRAINS / CRX_TRAINS_2024, "in": CRX_IN_TRAINS / CRX_TRAINS_2024}
+    dests = {d: EU_SHARE * s for d, s in EU_DEST_SHARES.items()}
+    dests["moscow"] = (1 - EU_SHARE) * (1 - MINSK_SHARE_OF_RUBY)
+    dests["minsk"] = (1 - EU_SHARE) * MINSK_SHARE_OF_RUBY
+    for hub in sorted(trains):
+        hub_teu = CRX_TEU_2024 * trains[hub] / total_tr
+        for dest, share in dests.items():
+            eu = dest not in ("moscow", "minsk")
+            basis = "A21,A22,A23,A25,A26" if eu else "A21,A22,A23,A24,A26"
+            for direction, seg in (("out", "china_europe"), ("in", "europe_china")):
+                teu = hub_teu * share * dir_share[direction]
+                o, dd = (hub, dest) if direction == "out" else (dest, hub)
+                rows.append(dict(origin=o, destination=dd, teu=round(teu, 1), year=2024, segment=seg, basis=basis))
+    return rows
+
+
+def write_demand() -> None:
+    rows = demand_rows()
+    import io
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=["origin", "destination", "teu", "year", "segment", "basis"], lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    atomic_write(GEO / "demand.csv", buf.getvalue())
+
+
+# ---------------------------------------------------------------------------------------
+# Checks
+# ---------------------------------------------------------------------------------------
+def _tx(geom, tr):
+    import shapely
+    return shapely.ops.transform(tr.transform, geom)
+
+
+def check() -> int:
+    import shapely
+    from pyproj import Transformer
+    from shapely.geometry import shape
+
+    problems = 0
+    nodes = {f["properties"]["id"]: f for f in json.loads((GEO / "nodes.geojson").read_text())["features"]}
+    links = json.loads((GEO / "links/belt_and_road.geojson").read_text())["features"]
+    ctry = {f["properties"]["iso_a3"]: shape(f["geometry"]) for f in
+            json.loads((GEO / "countries.geojson").read_text())["features"]}
+    to_m = Transformer.from_crs("EPSG:4326", "+proj=eqdc +lat_0=0 +lon_0=70 +lat_1=35 +lat_2=60 +datum=WGS84",
+                                always_xy=True)
+    poly_m = {k: _tx(v, to_m) for k, v in ctry.items()}
+    for nid, f in nodes.items():
+        c = f["properties"]["country"]
+        p = _tx(shape(f["geometry"]), to_m)
+        dist = poly_m[c].distance(p) / 1000 if c in poly_m else float("inf")
+        if dist > 25:
+            print(f"node {nid}: {dist:.0f} km outside {c}")
+            problems += 1
+    g = nx.Graph()
+    for f in links:
+        p = f["properties"]
+        a, b = nodes[p["from"]], nodes[p["to"]]
+        cs = f["geometry"]["coordinates"]
+        for end, pos in ((a, cs[0]), (b, cs[-1])):
+            _, _, dist = GEOD.inv(*end["geometry"]["coordinates"], *pos)
+            if dist > 2000:
+                print(f"link {p['id']}: endpoint {dist/1000:.1f} km off")
+                problems += 1
+        parts = p["country"].split("|")
+        ends = {a["properties"]["country"], b["properties"]["country"]}
+        if set(parts) != ends:
+            print(f"link {p['id']}: country {p['country']} vs ends {ends}")
+            problems += 1
+        if len(parts) == 1:
+            line = _tx(shape(f["geometry"]), to_m)
+            out = line.difference(poly_m[parts[0]].buffer(25000))
+            if out.length > 0:
+                print(f"link {p['id']}: {out.length/1000:.1f} km outside {parts[0]} (+25 km)")
+                problems += 1
+        g.add_edge(p["from"], p["to"])
+    origins = sorted({r["origin"] for r in csv.DictReader(open(GEO / "demand.csv")) if r["segment"] == "china_europe"})
+    dests = sorted({r["destination"] for r in csv.DictReader(open(GEO / "demand.csv")) if r["segment"] == "china_europe"})
+    for o in origins:
+        for d in dests:
+            if not (o in g and d in g and nx.has_path(g, o, d)):
+                print(f"no path {o} -> {d}")
+                problems += 1
+    tot = sum(float(r["teu"]) for r in csv.DictReader(open(GEO / "demand.csv")))
+    print(f"nodes {len(nodes)}, links {len(links)}, demand TEU {tot:,.0f}, problems {problems}")
+    return problems
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--report", action="store_true", help="print derived values")
+    ap.add_argument("--no-countries", action="store_true")
+    args = ap.parse_args(argv)
+    d = derived(link_table())
+    if args.report:
+        for k, v in d.items():
+            print(k, v)
+        print("xj", _xj_capacity())
+        print("teu/train", TEU_PER_TRAIN, "hub trains", hub_trains())
+        for n in ("alashankou", "khorgos", "zamyn_uud"):
+            print(n, node_attrs(n))
+    if not args.check:
+        if not args.no_countries:
+            write_countries()
+        upsert_nodes()
+        write_links(d)
+        write_demand()
+    return 1 if check() else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
