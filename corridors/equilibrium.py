@@ -922,14 +922,15 @@ def _nodes_of(net: LinkArrays, links: tuple[int, ...], origin: int) -> tuple[int
 def stochastic_user_equilibrium(
         net: LinkArrays, origins: Any, destinations: Any, demand: Any, *, theta: float,
         gap: float = 1e-4, max_iter: int = 200, max_routes: int = 10,
-        fixed_cost: np.ndarray | None = None,
+        route_penalty: float = 0.5, fixed_cost: np.ndarray | None = None,
         callback: Callable[[IterationRecord], Any] | None = None) -> EquilibriumResult:
     """Solve a logit stochastic user equilibrium with congestion (path-based MSA).
 
     Route choice is multinomial logit over each OD pair's route set, ``P(r) =
     exp(-theta c_r) / sum_s exp(-theta c_s)``, with link costs from the volume-delay
     functions at the current flows.  Route sets are generated as the assignment runs
-    (column generation): each iteration adds each OD pair's shortest route at the current
+    (column generation): they start with the routes found by a link-penalty search at
+    free-flow costs (see ``route_penalty``), and each iteration adds each OD pair's shortest route at the current
     costs if it is new, up to ``max_routes`` routes.  Route flows are averaged by the method
     of successive averages, ``h <- h + (h_logit - h) / k``.  Path-based bookkeeping suits
     the small route sets of the corridor model (a Python step per new route); for
@@ -950,6 +951,10 @@ def stochastic_user_equilibrium(
         Maximum number of MSA iterations.
     max_routes : int
         Maximum routes per OD pair.
+    route_penalty : float
+        Initial route sets: up to ``max_routes - 1`` rounds of shortest paths in which each
+        link already used by an origin's routes costs ``(1 + route_penalty) ** uses`` times
+        more (the link-penalty method); ``0`` starts from the shortest route only.
     fixed_cost : array of float, optional
         Flow-independent cost per link (cost unit).
     callback : callable, optional
@@ -983,11 +988,15 @@ def stochastic_user_equilibrium(
     converged = False
     x = np.zeros(net.n_links)
 
-    def add_shortest(cost: np.ndarray) -> bool:
+    def shortest_trees(cost: np.ndarray, which: slice = slice(None)) -> np.ndarray:
         graph = csr_matrix((cg.weights(cost), cg.indices, cg.indptr),
                            shape=(cg.n_int, cg.n_int))
-        srcs = cg.source_of[dem.origins]
-        pred = dijkstra(graph, directed=True, indices=srcs, return_predecessors=True)[1]
+        srcs = cg.source_of[dem.origins[which]]
+        return dijkstra(graph, directed=True, indices=srcs, return_predecessors=True)[1]
+
+    def add_shortest(cost: np.ndarray, pred: np.ndarray | None = None) -> bool:
+        if pred is None:
+            pred = shortest_trees(cost)
         added = False
         for i in range(n_od):
             if len(known[i]) >= max_routes:
@@ -1016,6 +1025,24 @@ def stochastic_user_equilibrium(
 
     c = link_cost(net, x, fixed)
     add_shortest(c)
+    # initial route sets by link penalties: each origin's used links cost (1 + penalty)
+    # times more per route through them, which uncovers distinct alternatives
+    if route_penalty > 0 and max_routes > 1:
+        uses = np.zeros((dem.origins.size, net.n_links))
+        for r, links in enumerate(route_links):
+            uses[rows[route_od[r]], list(links)] += 1.0
+        idle = 0
+        for _ in range(3 * max_routes):
+            preds = np.empty((dem.origins.size, cg.n_int), dtype=np.int32)
+            for o in range(dem.origins.size):
+                pen = c * (1.0 + route_penalty) ** uses[o]
+                preds[o] = shortest_trees(pen, slice(o, o + 1))[0]
+            for i in range(n_od):
+                links, _ = _tree_path(cg, preds[rows[i]], int(od_src[i]), int(cols[i]))
+                uses[rows[i], list(links)] += 1.0
+            idle = 0 if add_shortest(c, preds) else idle + 1
+            if idle >= 3 or all(len(k) >= max_routes for k in known):
+                break
     delta = incidence()
     rod = np.asarray(route_od)
     h = logit(c, delta, rod)
