@@ -452,10 +452,11 @@ def _add_countries(
         fill = _LAND
         if colormap is not None and value is not None and value > 0:
             fill = colormap(value)
-        rows = [("Country", escape(code))]
+        prop = {"fill": fill}
         if values is not None:
-            rows.append((value_label, _num(value or 0.0, "TEU/yr")))
-        props.append({"fill": fill, "tooltip_html": _tip(escape(names[code]), rows)})
+            rows = [("Country", escape(code)), (value_label, _num(value or 0.0, "TEU/yr"))]
+            prop["tooltip_html"] = _tip(escape(names[code]), rows)
+        props.append(prop)
     frame = countries.set_axis(codes, axis=0) if len(codes) == len(countries) else countries
     data = _feature_collection(frame.geometry, props)
     folium.GeoJson(
@@ -470,8 +471,9 @@ def _add_countries(
             "pane": "corridors_countries",
             "className": "corridors-country",
         },
-        on_each_feature=_bind(),
+        on_each_feature=_bind() if values is not None else None,
         pane="corridors_countries",
+        interactive=values is not None,
     ).add_to(m)
 
 
