@@ -1,0 +1,237 @@
+"""Assignment of demand on the toy world: methods, stranded demand, link flows, and properties."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections import defaultdict
+
+import pytest
+from conftest import LINKS, NODES, _link, write_geodata
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from corridors._errors import QueryError
+from corridors.assignment import assign, load_demand
+from corridors.network import load_network
+
+SOUTH = ("xian-khorgos", "khorgos-dostyk", "dostyk-kaz_west", "kaz_west-terespol", "terespol-warsaw")
+NORTH = ("xian-manzhouli", "manzhouli-zabaikalsk", "zabaikalsk-rus_west", "rus_west-kuznica", "kuznica-warsaw")
+NODE_IDS = [f["properties"]["id"] for f in NODES]
+
+
+@pytest.fixture
+def toy_net(toy_geodata):
+    return load_network(toy_geodata)
+
+
+def _p_south(net, theta=0.01):
+    from corridors.routing import best_routes
+
+    south, north = best_routes(net, "xian", "warsaw", k=2)
+    assert south.link_ids == SOUTH and north.link_ids == NORTH
+    return 1.0 / (1.0 + math.exp(-theta * (north.gen_cost_usd - south.gen_cost_usd)))
+
+
+def test_shortest_puts_everything_on_the_best_route(toy_net):
+    result = assign(toy_net, method="shortest")
+    assert result.method == "shortest"
+    paths = result.paths
+    assert len(paths) == 2
+    forward = paths[paths.origin == "xian"].iloc[0]
+    assert tuple(forward.link_ids) == SOUTH
+    assert forward.teu == pytest.approx(1000.0) and forward.share_of_od == 1.0
+    assert forward.gateway == "khorgos-dostyk"
+    assert tuple(forward.countries) == ("CHN", "KAZ", "POL")
+    backward = paths[paths.origin == "warsaw"].iloc[0]
+    assert tuple(backward.link_ids) == tuple(reversed(SOUTH)) and backward.teu == pytest.approx(400.0)
+    assert result.total_teu == pytest.approx(1400.0)
+    assert result.stranded == () and result.stranded_teu == 0
+
+
+def test_logit_splits_by_hand(toy_net):
+    result = assign(toy_net, method="logit")
+    p = _p_south(toy_net)
+    paths = result.paths
+    forward = paths[paths.origin == "xian"].set_index(paths[paths.origin == "xian"].link_ids.map(tuple))
+    assert forward.loc[[SOUTH], "share_of_od"].iloc[0] == pytest.approx(p, rel=1e-12)
+    assert forward.loc[[NORTH], "teu"].iloc[0] == pytest.approx(1000.0 * (1.0 - p), rel=1e-9)
+    backward = paths[paths.origin == "warsaw"]
+    assert backward.teu.sum() == pytest.approx(400.0)
+    assert sorted(backward.share_of_od) == pytest.approx(sorted([p, 1.0 - p]))
+
+
+def test_default_method_is_logit(toy_net):
+    assert assign(toy_net).method == "logit"
+    assert len(assign(toy_net).paths) == 4
+
+
+def test_unknown_method(toy_net):
+    with pytest.raises(QueryError, match="unknown method 'fastest'"):
+        assign(toy_net, method="fastest")
+
+
+def test_explicit_demand_and_zero_rows(toy_net):
+    demand = [{"origin": "xian", "destination": "warsaw", "teu": 0.0},
+              {"origin": "khorgos", "destination": "kaz_west", "teu": 30.0}]
+    result = assign(toy_net, demand, method="shortest")
+    assert result.total_teu == pytest.approx(30.0)
+    assert [tuple(x) for x in result.paths.link_ids] == [("khorgos-dostyk", "dostyk-kaz_west")]
+    with pytest.raises(QueryError, match="did you mean 'warsaw'"):
+        assign(toy_net, [{"origin": "xian", "destination": "warsa", "teu": 1.0}])
+    with pytest.raises(QueryError, match="teu"):
+        assign(toy_net, [{"origin": "xian", "destination": "warsaw", "teu": -1.0}])
+    with pytest.raises(QueryError, match="missing field 'teu'"):
+        assign(toy_net, [{"origin": "xian", "destination": "warsaw"}])
+
+
+def test_load_demand(toy_geodata):
+    frame = load_demand(toy_geodata)
+    assert list(frame.columns) == ["origin", "destination", "teu", "year", "segment", "basis"]
+    assert frame.teu.sum() == pytest.approx(1400.0)
+
+
+def _without(*link_ids):
+    links = copy.deepcopy(LINKS)
+    links["belt_and_road"] = [f for f in links["belt_and_road"] if f["properties"]["id"] not in link_ids]
+    return links
+
+
+STRAND_DEMAND = [
+    dict(origin="xian", destination="warsaw", teu=1000, year=2024, segment="china_europe", basis="A1"),
+    dict(origin="xian", destination="terespol", teu=300, year=2024, segment="china_europe", basis="A1"),
+]
+
+
+def test_stranded_demand(tmp_path):
+    # closing both links at terespol cuts it off; warsaw stays reachable over the northern route
+    folder = write_geodata(tmp_path / "cut", links=_without("kaz_west-terespol", "terespol-warsaw"),
+                           demand=STRAND_DEMAND)
+    net = load_network(folder)
+    with pytest.raises(QueryError, match="terespol") as info:
+        assign(net)
+    assert "\n" not in str(info.value)
+    result = assign(net, on_unreachable="strand")
+    assert [(r["origin"], r["destination"], r["teu"]) for r in result.stranded] == [("xian", "terespol", 300.0)]
+    assert result.stranded_teu == pytest.approx(300.0)
+    assert result.total_teu == pytest.approx(1000.0)
+    assert {tuple(x) for x in result.paths.link_ids} == {NORTH}
+    share = result.share_through("KAZ", from_="CHN", to="EU")
+    assert share.share == 0.0
+    assert share.total_teu == pytest.approx(1000.0)
+    assert share.stranded_teu == pytest.approx(300.0)
+    with pytest.raises(QueryError, match="on_unreachable"):
+        assign(net, on_unreachable="ignore")
+
+
+def test_all_demand_stranded_still_answers(tmp_path):
+    demand = [STRAND_DEMAND[1]]
+    folder = write_geodata(tmp_path / "cut", links=_without("kaz_west-terespol", "terespol-warsaw"), demand=demand)
+    result = assign(load_network(folder), on_unreachable="strand")
+    assert result.total_teu == 0.0
+    share = result.share_through("KAZ", from_="CHN", to="POL")
+    assert share.total_teu == 0.0 and share.share == 0.0 and share.stranded_teu == pytest.approx(300.0)
+
+
+def test_link_flows_columns_and_directions(toy_net):
+    result = assign(toy_net, method="shortest")
+    flows = result.link_flows
+    for column in ("teu_ab", "teu_ba", "teu", "utilisation", "length_km", "capacity_teu", "corridor", "geometry"):
+        assert column in flows.columns
+    assert set(flows.index) == set(toy_net.link_records)
+    assert str(flows.crs).upper().endswith("4326")
+    for link_id in SOUTH:
+        assert flows.loc[link_id, "teu_ab"] == pytest.approx(1000.0)  # xian -> warsaw runs with the geometry
+        assert flows.loc[link_id, "teu_ba"] == pytest.approx(400.0)
+        assert flows.loc[link_id, "teu"] == pytest.approx(1400.0)
+    for link_id in NORTH:
+        assert flows.loc[link_id, "teu"] == 0.0
+    assert flows.utilisation.isna().all()  # no capacity set in the toy
+    nodes = result.node_flows
+    assert nodes.loc["dostyk", "teu"] == pytest.approx(1400.0)
+    assert nodes.loc["manzhouli", "teu"] == 0.0
+
+
+def test_link_flows_reversed_geometry_and_utilisation(tmp_path):
+    links = copy.deepcopy(LINKS)
+    for f in links["belt_and_road"]:
+        if f["properties"]["id"] == "dostyk-kaz_west":
+            # the same line digitised the other way round, with a capacity
+            f["properties"].update({"id": "kaz_west-dostyk", "from": "kaz_west", "to": "dostyk", "capacity_teu": 800})
+            f["geometry"]["coordinates"] = f["geometry"]["coordinates"][::-1]
+    result = assign(load_network(write_geodata(tmp_path / "rev", links=links)), method="shortest")
+    row = result.link_flows.loc["kaz_west-dostyk"]
+    assert row.teu_ab == pytest.approx(400.0) and row.teu_ba == pytest.approx(1000.0)
+    assert row.utilisation == pytest.approx(1000.0 / 800.0)
+
+
+# --------------------------------------------------------------------------- properties
+
+@pytest.fixture(scope="module")
+def cross_geodata(tmp_path_factory):
+    links = copy.deepcopy(LINKS)
+    links["belt_and_road"].append(
+        _link("kaz_west-rus_west", "kaz_west", "rus_west", [[19.95, 45], [19.95, 55]], "KAZ|RUS", 1520, route="cross")
+    )
+    return write_geodata(tmp_path_factory.mktemp("cross") / "cross", links=links)
+
+
+_pairs = [(o, d) for o in NODE_IDS for d in NODE_IDS if o != d]
+demand_matrices = st.dictionaries(
+    st.sampled_from(_pairs), st.floats(min_value=0.5, max_value=1e5, allow_nan=False), min_size=1, max_size=12,
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    matrix=demand_matrices,
+    theta=st.floats(min_value=1e-4, max_value=0.2),
+    vot=st.floats(min_value=0.0, max_value=50.0),
+    method=st.sampled_from(["logit", "shortest"]),
+)
+def test_assignment_properties(cross_geodata, matrix, theta, vot, method):
+    matrix = {("xian", "warsaw"): 500.0, **matrix}
+    net = load_network(cross_geodata, params={"logit_theta_per_usd": theta, "value_of_time_usd_per_teu_h": vot})
+    demand = [{"origin": o, "destination": d, "teu": teu} for (o, d), teu in matrix.items()]
+    result = assign(net, demand, method=method)
+
+    # (a) every share lies in [0, 1], and route shares of an OD add up to one
+    shares = defaultdict(float)
+    for flow in result.flows:
+        assert 0.0 <= flow.share_of_od <= 1.0
+        shares[(flow.route.origin, flow.route.destination)] += flow.share_of_od
+    assert all(s == pytest.approx(1.0) for s in shares.values())
+    for through in ("KAZ", "RUS", "CHN", "POL", "EU", "CENTRAL_ASIA", "RUS+KAZ"):
+        answer = result.share_through(through, from_="CHN", to="EU")
+        assert 0.0 <= answer.share <= 1.0 + 1e-12
+        assert 0.0 <= answer.share_teu_km <= 1.0 + 1e-12
+        assert answer.through_teu <= answer.total_teu * (1 + 1e-12)
+    # (b) assigned TEU equals demand, OD by OD
+    assigned = defaultdict(float)
+    for flow in result.flows:
+        assigned[(flow.route.origin, flow.route.destination)] += flow.teu
+    assert set(assigned) == set(matrix)
+    for od, teu in matrix.items():
+        assert assigned[od] == pytest.approx(teu, rel=1e-9)
+    assert result.total_teu == pytest.approx(sum(matrix.values()), rel=1e-9)
+
+    # (c) flow conservation at every physical node: in + produced = out + attracted
+    flows = result.link_flows
+    inflow = defaultdict(float)
+    outflow = defaultdict(float)
+    for link_id, row in flows.iterrows():
+        a, b = row["from"], row["to"]
+        outflow[a] += row.teu_ab
+        inflow[b] += row.teu_ab
+        outflow[b] += row.teu_ba
+        inflow[a] += row.teu_ba
+        assert row.teu == pytest.approx(row.teu_ab + row.teu_ba), link_id
+        assert row.teu_ab >= 0 and row.teu_ba >= 0
+    produced = defaultdict(float)
+    attracted = defaultdict(float)
+    for (o, d), teu in matrix.items():
+        produced[o] += teu
+        attracted[d] += teu
+    scale = sum(matrix.values())
+    for node in NODE_IDS:
+        assert inflow[node] + produced[node] == pytest.approx(outflow[node] + attracted[node], abs=1e-9 * scale), node
