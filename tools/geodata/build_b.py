@@ -59,7 +59,7 @@ def gauge(id, name, country, lon, lat, kind="gauge_change", **kw):
     kw.setdefault("handling_usd", 107.5)
     kw.setdefault("transfer_h", 12.0)
     kw.setdefault("transfer_usd", 164.5)
-    kw.setdefault("sources", "S120,A101,A106,A107")
+    kw.setdefault("sources", "S119,S120,A101,A106,A107")
     return node(id, name, country, lon, lat, kind=kind, **kw)
 
 
@@ -123,7 +123,7 @@ MINE = [
     border("zhaisan", "Zhaisan (road checkpoint)", "KAZ", 56.20, 50.95, name_local="Жайсан",
            dwell_h=6.0, sources="A101,A106,A111"),
     border("nur_zholy", "Nur Zholy (Khorgos road checkpoint)", "KAZ", 80.37, 44.19,
-           name_local="Нұр жолы", dwell_h=12.0, sources="A101,A106,A111"),
+           name_local="Нұр жолы", dwell_h=12.0, sources="S132,A101,A106,A111"),
     border("saryagash", "Saryagash", "KAZ", 69.15, 41.46, name_local="Сарыағаш"),
     node("darbaza", "Darbaza", "KAZ", 69.30, 41.95, name_local="Дарбаза", sources="S110,A101"),
     node("maktaaral", "Maktaaral", "KAZ", 68.54, 40.66, name_local="Мақтаарал",
@@ -467,7 +467,7 @@ rail(NS, "instc_caspian", "amirabad", "sari", "IRN", [(53.20, 36.75)])
 EW = "east_west"
 # Western Europe - Western China international road
 road(EW, "we_wc_road", "khorgos", "nur_zholy", "CHN|KAZ", [(80.40, 44.20)],
-     sources="S131,A101,A111")
+     sources="S131,S132,A101,A111")
 road(EW, "we_wc_road", "nur_zholy", "almaty", "KAZ",
      [(79.99, 44.17), (79.30, 44.00), (78.60, 43.75), (78.25, 43.60), (77.60, 43.45)],
      sources="S131,A101,A111")
