@@ -183,7 +183,7 @@ def node_attrs(nid: str) -> dict:
     elif nid == "khorgos":
         a.update(dwell_h=CPMM_BCP_H[nid] - DOSTYK_PROCESS_H, handling_usd=CPMM_BCP_USD * half,
                  capacity_teu=round(xj["khorgos"], -2), transfer_h=12.0, transfer_usd=100.0,
-                 sources="S5,S8,S9,S10,S2,S22,S23,S24,A1,A3,A4,A10,A11,A111")
+                 sources="S5,S8,S9,S10,S2,S22,S23,S24,A1,A3,A4,A10,A11,A28")
     elif nid == "erenhot":
         a.update(dwell_h=CPMM_BCP_H[nid] - DOSTYK_PROCESS_H, handling_usd=CPMM_BCP_USD * half,
                  sources="S5,A1,A3,A4,A5")
@@ -216,8 +216,8 @@ def node_attrs(nid: str) -> dict:
     elif nid in ("kelebija", "kalotina", "kapikule"):
         a.update(dwell_h=BALKAN_BORDER_H, sources="A1,A9")
     elif nid in ROAD_TRANSFER_HUBS:
-        # rail<->road transfer where the road layer (geodata B) meets this rail hub (A111, B's value)
-        a.update(transfer_h=12.0, transfer_usd=100.0, sources="A1,A111")
+        # rail<->road transfer where the road layer (geodata B) meets this rail hub (A28, same values as geodata B A111)
+        a.update(transfer_h=12.0, transfer_usd=100.0, sources="A1,A28")
     elif NODES[nid][2] == "border":
         a.update(sources="A1,A8" if NODES[nid][3] in GAUGE_1520 else "A1,A9")
     for k in ("dwell_h", "handling_usd", "transfer_h", "transfer_usd"):
@@ -384,8 +384,8 @@ def write_demand() -> None:
 # Checks
 # ---------------------------------------------------------------------------------------
 def _tx(geom, tr):
-    import shapely
-    return shapely.ops.transform(tr.transform, geom)
+    from shapely.ops import transform
+    return transform(tr.transform, geom)
 
 
 def check() -> int:
