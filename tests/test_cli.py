@@ -1,0 +1,246 @@
+"""The command line, run in-process (and once as a subprocess) on the toy world."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import LINKS, NODES, write_geodata
+
+from corridors.cli import main
+from corridors.layers import validate_geodata
+
+REPO = Path(__file__).resolve().parents[1]
+N_LINKS = len(LINKS["belt_and_road"])
+SHARE_KEYS = ("share", "through", "from", "to", "total_teu", "through_teu", "by_corridor", "by_gateway")
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_line_error(code, out, err, *words):
+    assert code == 2
+    assert "Traceback" not in err and "Traceback" not in out
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0].startswith("corridors: error: ")
+    for word in words:
+        assert word in lines[0]
+
+
+def test_share_json(capsys, toy_geodata):
+    code, out, err = run(capsys, "share", "--json", "--geodata", toy_geodata)
+    assert code == 0, err
+    data = json.loads(out)
+    for key in SHARE_KEYS:
+        assert key in data
+    assert (data["through"], data["from"], data["to"]) == ("KAZ", "CHN", "EU")
+    assert 0.75 < data["share"] < 0.85
+    assert data["total_teu"] == pytest.approx(1000.0)
+    assert set(data["by_gateway"]) == {"Khorgos–Dostyk", "Manzhouli–Zabaikalsk"}
+
+
+def test_share_options_and_text(capsys, toy_geodata):
+    code, out, _ = run(capsys, "share", "--through", "RUS", "--from", "EU", "--to", "CHN", "--method", "shortest",
+                       "--json", "--geodata", toy_geodata)
+    assert code == 0
+    data = json.loads(out)
+    assert data["share"] == 0.0 and data["total_teu"] == pytest.approx(400.0) and data["method"] == "shortest"
+    code, out, _ = run(capsys, "share", "--method", "shortest", "--geodata", toy_geodata)
+    assert code == 0
+    assert "100.0%" in out and "Khorgos–Dostyk" in out
+
+
+def test_params_file_overrides(capsys, toy_geodata, tmp_path):
+    params = tmp_path / "fast.toml"
+    params.write_text("[cost]\nvalue_of_time_usd_per_teu_h = 20.0\n")
+    code, out, _ = run(capsys, "share", "--json", "--method", "shortest", "--params", params, "--geodata", toy_geodata)
+    assert code == 0
+    assert json.loads(out)["share"] == 0.0  # time is dear: everything takes the faster northern route
+    code, out, err = run(capsys, "share", "--params", tmp_path / "nope.toml", "--geodata", toy_geodata)
+    assert_one_line_error(code, out, err, "nope.toml")
+
+
+def test_subprocess_share_json(toy_geodata, tmp_path):
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
+    env["CORRIDORS_CACHE_DIR"] = str(tmp_path / "cache")
+    proc = subprocess.run(
+        [sys.executable, "-m", "corridors.cli", "share", "--json", "--geodata", str(toy_geodata)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert "Traceback" not in proc.stderr
+    data = json.loads(proc.stdout)
+    for key in SHARE_KEYS:
+        assert key in data
+    proc = subprocess.run(
+        [sys.executable, "-m", "corridors.cli", "share", "--through", "KAX", "--geodata", str(toy_geodata)],
+        capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1 and "did you mean 'KAZ'" in proc.stderr
+
+
+def test_route_json(capsys, toy_geodata):
+    code, out, err = run(capsys, "route", "xian", "warsaw", "--k", "2", "--json", "--geodata", toy_geodata)
+    assert code == 0, err
+    routes = json.loads(out)
+    assert [r["rank"] for r in routes] == [1, 2]
+    assert routes[0]["countries"] == ["CHN", "KAZ", "POL"]
+    assert routes[1]["countries"] == ["CHN", "RUS", "POL"]
+    assert routes[0]["gen_cost_usd"] < routes[1]["gen_cost_usd"]
+    for route in routes:
+        assert route["origin"] == "xian" and route["destination"] == "warsaw"
+        assert route["days"] == pytest.approx(route["time_h"] / 24.0)
+        links = [leg for leg in route["legs"] if leg["kind"] == "link"]
+        assert len(links) == 5
+        assert sum(leg["km"] for leg in links) == pytest.approx(route["length_km"])
+        assert all("from" in leg and "from_" not in leg for leg in route["legs"])
+        assert links[0]["from"] == "xian" and links[-1]["to"] == "warsaw"
+    code, out, _ = run(capsys, "route", "xian", "warsaw", "--k", "1", "--json", "--geodata", toy_geodata)
+    assert len(json.loads(out)) == 1
+
+
+def test_route_text(capsys, toy_geodata):
+    code, out, _ = run(capsys, "route", "xian", "warsaw", "--geodata", toy_geodata)
+    assert code == 0
+    assert "#1" in out and "#2" in out and "CHN - KAZ - POL" in out
+    assert "transfer at Dostyk" in out
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".geojson", ".gpkg", ".parquet"])
+def test_assign_output_formats(capsys, toy_geodata, tmp_path, suffix):
+    import geopandas as gpd
+    import pandas as pd
+
+    target = tmp_path / "out" / f"flows{suffix}"
+    code, out, err = run(capsys, "assign", "--method", "shortest", "-o", target, "--geodata", toy_geodata)
+    assert code == 0, err
+    assert "Traceback" not in err
+    assert target.is_file()
+    if suffix == ".csv":
+        frame = pd.read_csv(target)
+    elif suffix == ".parquet":
+        frame = gpd.read_parquet(target)
+    else:
+        frame = gpd.read_file(target)
+    assert len(frame) == N_LINKS
+    for column in ("id", "teu_ab", "teu_ba", "teu", "utilisation"):
+        assert column in frame.columns
+    if suffix != ".csv":
+        assert frame.crs is not None and frame.crs.to_epsg() == 4326
+        assert set(frame.geom_type) == {"LineString"}
+    frame = frame.set_index("id")
+    assert frame.loc["dostyk-kaz_west", "teu_ab"] == pytest.approx(1000.0)
+    assert frame.loc["dostyk-kaz_west", "teu_ba"] == pytest.approx(400.0)
+    assert frame.loc["xian-manzhouli", "teu"] == 0.0
+    # nothing but the target is left in the folder
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+def test_assign_unknown_suffix(capsys, toy_geodata, tmp_path):
+    out_dir = tmp_path / "out"
+    out_dir.mkdir()
+    code, out, err = run(capsys, "assign", "-o", out_dir / "flows.xlsx", "--geodata", toy_geodata)
+    assert_one_line_error(code, out, err, ".xlsx")
+    assert list(out_dir.iterdir()) == []
+
+
+def test_assign_failure_leaves_no_file(capsys, toy_geodata, tmp_path, monkeypatch):
+    import geopandas as gpd
+
+    def broken(self, *args, **kwargs):
+        Path(args[0]).write_text("half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(gpd.GeoDataFrame, "to_file", broken)
+    target = tmp_path / "out" / "flows.geojson"
+    with pytest.raises(OSError, match="disk full"):
+        main(["assign", "-o", str(target), "--geodata", str(toy_geodata)])
+    assert list(target.parent.iterdir()) == []
+    target.write_text("old")
+    with pytest.raises(OSError):
+        main(["assign", "-o", str(target), "--geodata", str(toy_geodata)])
+    assert target.read_text() == "old"
+    assert [p.name for p in target.parent.iterdir()] == [target.name]
+
+
+def test_layers(capsys, toy_geodata):
+    code, out, _ = run(capsys, "layers", "--geodata", toy_geodata)
+    assert code == 0
+    table = {line.rsplit(None, 1)[0].strip(): int(line.rsplit(None, 1)[1]) for line in out.splitlines()[1:]}
+    assert table == {"nodes": len(NODES), "links/belt_and_road": N_LINKS, "countries": 4, "demand rows": 2}
+
+
+def test_validate_good_folder(capsys, toy_geodata):
+    code, out, err = run(capsys, "validate", toy_geodata)
+    assert code == 0 and "valid" in out and err == ""
+    code, out, err = run(capsys, "validate", "--geodata", toy_geodata)
+    assert code == 0 and "valid" in out
+
+
+def test_validate_bad_folder_lists_every_problem(capsys, tmp_path):
+    nodes = copy.deepcopy(NODES)
+    nodes[1]["properties"]["dwell_h"] = -1.0
+    nodes[2]["properties"]["kind"] = "station"
+    links = copy.deepcopy(LINKS)
+    links["belt_and_road"][0]["properties"]["to"] = "khorgoss"
+    links["belt_and_road"][4]["properties"]["status"] = "open"
+    folder = write_geodata(tmp_path / "bad", nodes=nodes, links=links)
+    problems = validate_geodata(folder)
+    assert len(problems) >= 4
+    code, out, err = run(capsys, "validate", folder)
+    assert code == 2
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    for problem in problems:
+        assert str(problem) in lines
+    assert lines[-1] == f"{len(problems)} problem(s) found"
+    assert len(lines) == len(problems) + 1
+
+
+def test_unknown_country(capsys, toy_geodata):
+    code, out, err = run(capsys, "share", "--through", "KAX", "--geodata", toy_geodata)
+    assert_one_line_error(code, out, err, "'KAX'", "did you mean 'KAZ'")
+
+
+def test_unknown_node_in_route(capsys, toy_geodata):
+    code, out, err = run(capsys, "route", "xian", "warsw", "--geodata", toy_geodata)
+    assert_one_line_error(code, out, err, "'warsw'", "did you mean 'warsaw'")
+
+
+def test_missing_geodata_folder(capsys, tmp_path):
+    for argv in (["share"], ["route", "xian", "warsaw"], ["layers"], ["assign", "-o", str(tmp_path / "x.csv")]):
+        code, out, err = run(capsys, *argv, "--geodata", tmp_path / "nowhere")
+        assert_one_line_error(code, out, err, "nowhere", "not found")
+    assert not (tmp_path / "x.csv").exists()
+    code, out, err = run(capsys, "validate", tmp_path / "nowhere")
+    assert code == 2 and "not found" in err and "Traceback" not in err
+
+
+def test_malformed_layer(capsys, tmp_path):
+    folder = write_geodata(tmp_path / "bad")
+    (folder / "nodes.geojson").write_text('{"type": "FeatureCollection",\n "features": [\n')
+    for argv in (["share"], ["layers"], ["route", "xian", "warsaw"]):
+        code, out, err = run(capsys, *argv, "--geodata", folder)
+        assert_one_line_error(code, out, err, "nodes.geojson", "not valid JSON")
+
+
+def test_no_demand_between_regions(capsys, toy_geodata):
+    code, out, err = run(capsys, "share", "--from", "KAZ", "--geodata", toy_geodata)
+    assert_one_line_error(code, out, err, "no demand")
+
+
+def test_no_command_prints_help(capsys):
+    code, out, _ = run(capsys)
+    assert code == 2 and "share" in out and "validate" in out
