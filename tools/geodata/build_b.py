@@ -176,6 +176,8 @@ MINE = [
     hub("tehran", "Tehran", "IRN", 51.40, 35.66, name_local="تهران"),
     hub("mashhad", "Mashhad", "IRN", 59.60, 36.30, name_local="مشهد"),
     hub("qazvin", "Qazvin", "IRN", 50.00, 36.27, name_local="قزوین"),
+    hub("tabriz", "Tabriz", "IRN", 46.29, 38.08, name_local="تبریز"),
+    border("razi", "Razi", "IRN", 44.56, 38.56, name_local="رازی", sources="S134,S120,A101,A106"),
     hub("rasht", "Rasht", "IRN", 49.58, 37.28, name_local="رشت", sources="A101,A111,S117"),
     gauge("astara_irn", "Astara (Iran)", "IRN", 48.86, 38.42, name_local="آستارا",
           sources="S117,S120,A101,A106,A107"),
@@ -217,6 +219,12 @@ MINE = [
            sources="S105,S120,A101,A106"),
     hub("kars", "Kars", "TUR", 43.09, 40.61),
     hub("ankara", "Ankara", "TUR", 32.85, 39.94),
+    node("sivas", "Sivas", "TUR", 37.02, 39.75),
+    border("kapikoy", "Kapıköy", "TUR", 44.45, 38.58, sources="S134,S120,A101,A106"),
+    port("van", "Van (Lake Van ferry pier)", "TUR", 43.33, 38.50, dwell_h=6.0,
+         transfer_h=6.0, transfer_usd=40.0, sources="S133,A101,A118"),
+    port("tatvan", "Tatvan (Lake Van ferry pier)", "TUR", 42.29, 38.50, dwell_h=6.0,
+         transfer_h=6.0, transfer_usd=40.0, sources="S133,A101,A118"),
     # --- Bulgaria / Romania / Hungary (EU, 1435, Schengen-light formalities)
     border("ruse", "Ruse", "BGR", 25.95, 43.85, name_local="Русе", dwell_h=2.0,
            handling_usd=0.0),
@@ -349,9 +357,11 @@ rail(MC, "btk", "akhalkalaki", "kartsakhi", "GEO", [(43.40, 41.32)], gauge_mm=14
 rail(MC, "btk", "kartsakhi", "cildir", "GEO|TUR", [(43.20, 41.19)], gauge_mm=1435,
      sources=BTK_SRC)
 rail(MC, "btk", "cildir", "kars", "TUR", [(43.10, 40.90), (43.05, 40.70)], sources=BTK_SRC)
-rail(MC, "turkiye_rail", "kars", "ankara", "TUR",
+rail(MC, "turkiye_rail", "kars", "sivas", "TUR",
      [(42.56, 40.33), (42.17, 40.04), (41.27, 39.90), (40.70, 39.92), (40.40, 39.78),
-      (39.49, 39.75), (38.12, 39.37), (37.02, 39.75), (35.48, 38.72), (34.50, 39.30),
+      (39.49, 39.75), (38.80, 39.55), (38.12, 39.37), (37.60, 39.55)])
+rail(MC, "turkiye_rail", "sivas", "ankara", "TUR",
+     [(36.40, 39.40), (35.48, 38.72), (34.90, 39.05), (34.50, 39.30), (33.90, 39.70),
       (33.51, 39.85)])
 rail(MC, "turkiye_rail", "ankara", "istanbul", "TUR",
      [(31.50, 39.80), (30.52, 39.78), (29.98, 40.14), (30.30, 40.55), (29.92, 40.77),
@@ -549,6 +559,23 @@ rail(EW, "uzb_trunk", "samarkand", "bukhara", "UZB",
 rail(EW, "uzb_trunk", "bukhara", "alat_uzb", "UZB", [(64.10, 39.55)])
 rail(EW, "uzb_trunk", "alat_uzb", "farap", "UZB|TKM", [(63.70, 39.30)])
 rail(EW, "uzb_trunk", "farap", "turkmenabat", "TKM", [(63.59, 39.12)])
+
+# Iran - Türkiye (Tabriz - Razi | Kapıköy - Van - Lake Van ferry - Tatvan - Sivas), 1435 mm
+IT_SRC = "S134,A101,A102,A103"
+rail(EW, "iran_turkiye", "qazvin", "tabriz", "IRN",
+     [(49.40, 36.45), (48.48, 36.67), (47.90, 37.10), (47.71, 37.42), (47.20, 37.70),
+      (46.84, 37.85)], sources=IT_SRC)
+rail(EW, "iran_turkiye", "tabriz", "razi", "IRN",
+     [(45.98, 38.27), (45.49, 38.18), (44.90, 38.25), (44.72, 38.42)], sources=IT_SRC)
+rail(EW, "iran_turkiye", "razi", "kapikoy", "IRN|TUR", [(44.50, 38.57)], sources=IT_SRC)
+rail(EW, "iran_turkiye", "kapikoy", "van", "TUR", [(44.10, 38.55), (43.70, 38.52)],
+     sources=IT_SRC)
+ferry(EW, "iran_turkiye", "van", "tatvan", [(43.00, 38.58), (42.60, 38.60)],
+      running_h=3.5, frequency_per_week=14.0, tariff_usd=100.0, capacity_teu=50000,
+      sources="S133,A118")
+rail(EW, "iran_turkiye", "tatvan", "sivas", "TUR",
+     [(41.49, 38.74), (40.55, 38.75), (39.70, 38.62), (39.22, 38.67), (38.32, 38.35),
+      (37.95, 38.85), (37.95, 39.25), (37.50, 39.60)], sources=IT_SRC)
 
 
 # ----------------------------------------------------------------------------------------
