@@ -1,0 +1,112 @@
+"""The built wheel works outside the source tree: data shipped inside the package, CLI runs.
+
+Offline: the wheel is built without build isolation (hatchling must be importable; it is
+in the ``test`` extra), and installed without dependencies into a venv that sees the
+running interpreter's packages.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+pytestmark = pytest.mark.slow
+
+
+def _run(cmd, **kwargs):
+    proc = subprocess.run([str(c) for c in cmd], capture_output=True, text=True, timeout=600, **kwargs)
+    assert proc.returncode == 0, f"{cmd} failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr}"
+    return proc
+
+
+def _clean_env(tmp_path: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env["CORRIDORS_CACHE_DIR"] = str(tmp_path / "cache")
+    env["PIP_NO_INDEX"] = "1"
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+def _venv_python(venv: Path) -> Path:
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory):
+    """A venv with the freshly built wheel installed (no dependencies, no downloads)."""
+    if importlib.util.find_spec("hatchling") is None:
+        pytest.skip("hatchling is not importable: install the 'test' extra (pip install -e '.[test]') to build offline")
+    tmp = tmp_path_factory.mktemp("packaging")
+    env = _clean_env(tmp)
+    wheels = tmp / "wheels"
+    _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-w", wheels, REPO],
+         env=env, cwd=tmp)
+    (wheel,) = wheels.glob("corridors-*.whl")
+    venv = tmp / "venv"
+    _run([sys.executable, "-m", "venv", "--system-site-packages", venv], env=env, cwd=tmp)
+    python = _venv_python(venv)
+    # --system-site-packages reaches the base interpreter only; when the tests themselves run in
+    # a venv (as in CI), its site-packages hold the dependencies, so point the new venv at them.
+    # Plain path lines: .pth files there (e.g. an editable install of the source tree) are not run.
+    purelib = _run([python, "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"], env=env, cwd=tmp)
+    purelib = Path(purelib.stdout.strip())
+    parents = [p for p in sys.path if p and Path(p).name in ("site-packages", "dist-packages")]
+    parents = [p for p in parents if Path(p).resolve() != REPO and Path(p).resolve() != purelib.resolve()]
+    (purelib / "_corridors_test_parent.pth").write_text("\n".join(parents) + "\n")
+    _run([python, "-m", "pip", "install", "--no-deps", "--no-index", wheel], env=env, cwd=tmp)
+    return python, purelib, env, tmp
+
+
+def test_wheel_ships_geodata_inside_the_package(installed):
+    python, purelib, env, tmp = installed
+    outside = tmp / "elsewhere"
+    outside.mkdir(exist_ok=True)
+    script = textwrap.dedent(
+        """
+        import json
+        import corridors
+        from corridors.layers import default_geodata
+        net = corridors.load_network()
+        print(json.dumps({
+            "package": corridors.__file__,
+            "geodata": str(default_geodata()),
+            "nodes": len(net.node_records),
+            "links": len(net.link_records),
+            "demand": len(net.demand_rows),
+        }))
+        """
+    )
+    proc = _run([python, "-c", script], env=env, cwd=outside)
+    data = json.loads(proc.stdout.strip().splitlines()[-1])
+    site = purelib.resolve()
+    assert Path(data["package"]).resolve().is_relative_to(site), data
+    geodata = Path(data["geodata"]).resolve()
+    assert geodata.is_relative_to(site), data
+    assert geodata == site / "corridors" / "geodata"
+    assert not geodata.is_relative_to(REPO)
+    for name in ("nodes.geojson", "countries.geojson", "demand.csv", "parameters.toml", "SOURCES.md"):
+        assert (geodata / name).is_file(), name
+    assert sorted(p.name for p in (geodata / "links").glob("*.geojson"))
+    assert data["nodes"] > 0 and data["links"] > 0 and data["demand"] > 0
+
+
+def test_installed_cli_layers_runs(installed):
+    python, purelib, env, tmp = installed
+    outside = tmp / "elsewhere"
+    outside.mkdir(exist_ok=True)
+    proc = _run([python, "-m", "corridors.cli", "layers"], env=env, cwd=outside)
+    assert "Traceback" not in proc.stderr
+    assert "nodes" in proc.stdout and "links/" in proc.stdout and "demand rows" in proc.stdout
+    script = python.parent / ("corridors.exe" if os.name == "nt" else "corridors")
+    assert script.exists(), "the console script 'corridors' was not installed"
+    proc = _run([script, "layers"], env=env, cwd=outside)
+    assert "nodes" in proc.stdout
