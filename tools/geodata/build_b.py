@@ -580,9 +580,7 @@ rail(EW, "iran_turkiye", "tatvan", "sivas", "TUR",
 
 # ----------------------------------------------------------------------------------------
 def feature_collection(features):
-    return {"type": "FeatureCollection",
-            "crs": {"type": "name", "properties": {"name": "urn:ogc:def:crs:OGC:1.3:CRS84"}},
-            "features": features}
+    return {"type": "FeatureCollection", "features": features}
 
 
 def node_feature(n):
@@ -592,12 +590,19 @@ def node_feature(n):
                                                           round(n["_xy"][1], 5)]}}
 
 
+def fc_text(obj) -> str:
+    """One feature per line, the layout used by build_belt_and_road.py (small diffs)."""
+    lines = ['{"type": "FeatureCollection", "features": [']
+    lines.append(",\n".join(json.dumps(f, ensure_ascii=False) for f in obj["features"]))
+    lines.append("]}\n")
+    return "\n".join(lines)
+
+
 def atomic_write(path: Path, obj) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as f:
-        json.dump(obj, f, ensure_ascii=False, indent=1)
-        f.write("\n")
+        f.write(fc_text(obj))
     os.replace(tmp, path)
 
 
