@@ -405,9 +405,11 @@ rail(NS, "instc_east", "zhanaozen", "bolashak", "KAZ",
 rail(NS, "instc_east", "bolashak", "serhetyaka", "KAZ|TKM", [(54.08, 42.34)],
      capacity_teu=300000, sources="S114,S115,A101,A102,A103,A105")
 rail(NS, "instc_east", "serhetyaka", "bereket", "TKM",
-     [(54.40, 41.60), (54.80, 40.70), (55.20, 39.90)], sources=EAST_SRC)
+     [(54.25, 41.95), (54.55, 41.55), (54.65, 41.15), (54.95, 40.75), (55.05, 40.30),
+      (55.35, 39.95), (55.30, 39.55)], sources=EAST_SRC)
 rail(NS, "instc_east", "bereket", "etrek", "TKM",
-     [(55.30, 38.70), (55.00, 38.10)], sources=EAST_SRC)
+     [(55.35, 38.95), (55.05, 38.75), (54.90, 38.45), (55.05, 38.15), (54.85, 37.90)],
+     sources=EAST_SRC)
 rail(NS, "instc_east", "etrek", "incheh_borun", "TKM|IRN", [(54.75, 37.55)],
      sources=EAST_SRC)
 rail(NS, "instc_east", "incheh_borun", "gorgan", "IRN", [(54.60, 37.20)], sources=EAST_SRC)
@@ -536,16 +538,19 @@ rail(EW, "cku", "kashgar", "urumqi", "CHN",
       (87.90, 42.60), (88.60, 42.85), (88.20, 43.30)],
      sources="A101,A102,A103,A117")
 rail(EW, "cku", "kashgar", "torugart_chn", "CHN",
-     [(75.85, 39.80), (75.65, 40.10), (75.50, 40.35)],
+     [(76.17, 39.71), (76.05, 39.90), (75.95, 40.02), (75.80, 40.12), (75.72, 40.25),
+      (75.58, 40.33), (75.50, 40.42)],
      status="under_construction", opening_year=2030, sources=CKU_SRC)
 rail(EW, "cku", "torugart_chn", "torugart_kgz", "CHN|KGZ", [(75.39, 40.53)],
      status="under_construction", opening_year=2030, sources=CKU_SRC)
 rail(EW, "cku", "torugart_kgz", "makmal", "KGZ",
-     [(75.10, 40.75), (74.75, 40.95), (74.40, 41.10)], gauge_mm=1435,
+     [(75.30, 40.68), (75.18, 40.74), (75.02, 40.80), (74.90, 40.90), (74.72, 40.93),
+      (74.60, 41.02), (74.45, 41.05), (74.30, 41.15)], gauge_mm=1435,
      status="under_construction", opening_year=2030, capacity_teu=1000000,
      sources=CKU_SRC + ",A105")
 rail(EW, "cku", "makmal", "jalal_abad", "KGZ",
-     [(73.90, 41.35), (73.50, 41.20), (73.20, 41.05)], gauge_mm=1520,
+     [(74.05, 41.38), (73.85, 41.30), (73.70, 41.32), (73.50, 41.20), (73.35, 41.15),
+      (73.20, 41.02), (73.10, 40.98)], gauge_mm=1520,
      status="under_construction", opening_year=2030, capacity_teu=1000000,
      sources=CKU_SRC + ",A105")
 rail(EW, "cku", "jalal_abad", "khanabad", "KGZ|UZB", [(72.85, 40.86)])
