@@ -195,7 +195,7 @@ def node_attrs(nid: str) -> dict:
                  sources="S13,S5,A1,A3,A4,A5")
     elif nid in ("dostyk", "altynkol"):
         a.update(transfer_h=DOSTYK_PROCESS_H, transfer_usd=CPMM_GAUGE_USD["dostyk"] * half,
-                 sources="S6,S11,A1,A2,A3" + (",A5" if nid == "altynkol" else ""))
+                 sources="S6,S11,A1,A2,A3" + (",S32,A5" if nid == "altynkol" else ""))
     elif nid == "zamyn_uud":
         a.update(transfer_h=DOSTYK_PROCESS_H, transfer_usd=CPMM_GAUGE_USD["erenhot"] * half,
                  capacity_teu=round(ZAMYN_UUD_TRAINS_PER_DAY * 2 * 365 * TEU_PER_TRAIN, -2),
