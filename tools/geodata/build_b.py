@@ -249,23 +249,53 @@ TARIFF = {  # USD per TEU-km (A103; KAZ/RUS/EU/CHN aligned with belt_and_road)
     "GEO": 0.45, "TUR": 0.35, "IRN": 0.35, "CHN": 0.2012, "ROU": 0.3285, "BGR": 0.3285,
     "HUN": 0.3285,
 }
+
+
+def sync_with_belt_and_road() -> None:
+    """Take the KAZ/RUS (1520), EU and CHN speed and tariff from belt_and_road.geojson, the
+    most common value among single-country links of that kind, so that both layers cost the
+    same networks alike even after agent A re-derives them (A102, A103)."""
+    from collections import Counter
+    p = GEO / "links" / "belt_and_road.geojson"
+    if not p.exists():
+        return
+    kinds = {"1520": Counter(), "CHN": Counter(), "EU": Counter()}
+    for f in json.loads(p.read_text(encoding="utf-8"))["features"]:
+        pr = f["properties"]
+        if pr["mode"] != "rail" or "|" in (pr["country"] or "|"):
+            continue
+        key = ("CHN" if pr["country"] == "CHN" else "1520" if pr["gauge_mm"] == 1520
+               else "EU")
+        kinds[key][(pr["speed_kmh"], pr["tariff_usd_per_teu_km"])] += 1
+    for key, countries in (("1520", ("KAZ", "RUS")), ("CHN", ("CHN",)),
+                           ("EU", ("ROU", "BGR", "HUN"))):
+        if kinds[key]:
+            (speed, tariff), _ = kinds[key].most_common(1)[0]
+            for c in countries:
+                SPEED[c], TARIFF[c] = float(speed), float(tariff)
+
+
 GAUGE = {"KAZ": 1520, "RUS": 1520, "UZB": 1520, "TKM": 1520, "KGZ": 1520, "AZE": 1520,
          "GEO": 1520, "TUR": 1435, "IRN": 1435, "CHN": 1435, "ROU": 1435, "BGR": 1435,
          "HUN": 1435}
 
 LINKS: list[dict] = []
+sync_with_belt_and_road()
 
 
 def rail(corridor, route, a, b, country, via, gauge_mm=None, status="operating",
          opening_year=None, capacity_teu=None, sources="A101,A102,A103", id=None,
          speed_kmh=None, tariff=None, frequency_per_week=None):
-    first = country.split("|")[0]
+    cs = country.split("|")
+    first = cs[0]
+    # short link between paired border stations: slowest speed and dearest tariff of the two
     LINKS.append(dict(
         id=id or f"{a}-{b}", **{"from": a, "to": b}, corridor=corridor, route=route,
         mode="rail", gauge_mm=gauge_mm or GAUGE[first], country=country,
-        speed_kmh=speed_kmh or SPEED[first], running_h=None,
+        speed_kmh=speed_kmh or min(SPEED[c] for c in cs), running_h=None,
         frequency_per_week=frequency_per_week,
-        tariff_usd_per_teu_km=TARIFF[first] if tariff is None else tariff, tariff_usd=None,
+        tariff_usd_per_teu_km=max(TARIFF[c] for c in cs) if tariff is None else tariff,
+        tariff_usd=None,
         capacity_teu=capacity_teu, status=status, opening_year=opening_year,
         sources=sources, _via=via))
 
