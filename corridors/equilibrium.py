@@ -976,6 +976,7 @@ def stochastic_user_equilibrium(
     fixed = _check_cost("fixed_cost", fixed_cost, net.n_links)
     cg = _compact(net)
     dem = _demand(net, cg, origins, destinations, demand)
+    loader = _Loader(net, dem, cg, 1)
     rows, cols = np.nonzero(dem.matrix)
     od_demand = dem.matrix[rows, cols]
     od_src = cg.source_of[dem.origins[rows]]
@@ -1050,7 +1051,7 @@ def stochastic_user_equilibrium(
     step = 1.0
     for k in range(1, max_iter + 1):
         c = link_cost(net, x, fixed)
-        y_aon = all_or_nothing(net, origins, destinations, demand, cost=c)
+        y_aon = loader.load(c)[0]
         tx = float(c @ x)
         rg = (tx - float(c @ y_aon)) / tx if tx > 0 else 0.0
         aux = logit(c, delta, rod)

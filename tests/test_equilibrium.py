@@ -451,3 +451,24 @@ def test_sioux_falls_fw_is_slower_but_converges(sioux_falls):
                            algorithm="bfw", gap=1e-3)
     assert fw.converged and bfw.converged
     assert len(bfw.iterations) <= len(fw.iterations)
+
+
+@pytest.mark.slow
+def test_chicago_sketch_matches_best_known():
+    folder = TNTP / "ChicagoSketch"
+    if not folder.is_dir():
+        pytest.skip(f"TNTP test networks not found at {folder} (shared/tntp beside the project)")
+    from corridors import tntp
+
+    net = tntp.read_network(folder / "ChicagoSketch_net.tntp")
+    trips = tntp.read_trips(folder / "ChicagoSketch_trips.tntp", net)
+    best = tntp.read_flows(folder / "ChicagoSketch_flow.tntp").aligned(net)
+    arrays = net.link_arrays()
+    fixed = net.fixed_cost(toll=0.02, distance=0.04)
+    res = user_equilibrium(arrays, trips.origins - 1, trips.destinations - 1, trips.demand,
+                           gap=1e-5, fixed_cost=fixed, workers=0)
+    assert res.converged
+    assert np.sqrt(np.mean((res.flows - best) ** 2)) < 0.005 * best.mean()
+    ref = beckmann(arrays, best, fixed)
+    assert abs(res.beckmann - ref) / ref < 1e-4
+    assert ref == pytest.approx(17313018.7387477, rel=1e-9)  # the README's optimal objective
