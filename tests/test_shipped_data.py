@@ -1,0 +1,133 @@
+"""Checks of the geodata shipped with the package (``geodata/``)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from corridors.cli import main
+from corridors.layers import CORRIDORS, default_geodata, validate_geodata
+
+GEODATA = Path(__file__).resolve().parents[1] / "geodata"
+
+NODE_NUMERIC = ("dwell_h", "handling_usd", "transfer_h", "transfer_usd", "capacity_teu")
+LINK_NUMERIC = ("speed_kmh", "running_h", "frequency_per_week", "tariff_usd_per_teu_km", "tariff_usd", "capacity_teu")
+XINJIANG_GATEWAYS = ("alashankou", "khorgos")  # the two rail crossings from Xinjiang into Kazakhstan
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    """The shipped network and its logit assignment, computed once with a private cache."""
+    cache = tmp_path_factory.mktemp("shipped-cache")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CORRIDORS_CACHE_DIR", str(cache))
+        from corridors.assignment import assign
+        from corridors.network import load_network
+
+        net = load_network()
+        result = assign(net, method="logit")
+    return net, result, cache
+
+
+def test_default_geodata_is_the_repo_folder():
+    assert default_geodata().resolve() == GEODATA.resolve()
+
+
+def test_shipped_geodata_validates(capsys):
+    problems = validate_geodata()
+    assert problems == [], "\n".join(str(p) for p in problems)
+    assert main(["validate"]) == 0
+    assert "valid" in capsys.readouterr().out
+
+
+def test_every_layer_is_present():
+    for family in CORRIDORS:
+        path = GEODATA / "links" / f"{family}.geojson"
+        assert path.is_file(), path
+        assert json.loads(path.read_text(encoding="utf-8"))["features"], f"{path} has no feature"
+
+
+def test_every_origin_reaches_every_destination(shipped):
+    import networkx as nx
+
+    net, _, _ = shipped
+    by_segment: dict[str, tuple[set, set]] = {}
+    for row in net.demand_rows:
+        origins, destinations = by_segment.setdefault(row["segment"], (set(), set()))
+        origins.add(row["origin"])
+        destinations.add(row["destination"])
+    assert {"china_europe", "europe_china"} <= set(by_segment)
+    missing = []
+    for segment, (origins, destinations) in sorted(by_segment.items()):
+        for origin in sorted(origins):
+            reached = nx.descendants(net.graph, ("o", origin)) if ("o", origin) in net.graph else set()
+            missing += [f"{segment}: {origin} -> {d}" for d in sorted(destinations) if ("d", d) not in reached]
+    assert not missing, f"{len(missing)} unreachable pairs: " + "; ".join(missing[:20])
+
+
+def test_all_demand_is_assigned(shipped):
+    net, result, _ = shipped
+    assert result.stranded == ()
+    assert result.total_teu == pytest.approx(sum(r["teu"] for r in net.demand_rows), rel=1e-9)
+
+
+def test_share_through_kaz_from_china_to_eu(shipped, capsys, monkeypatch):
+    net, _, cache = shipped
+    monkeypatch.setenv("CORRIDORS_CACHE_DIR", str(cache))  # reuse the route sets of the fixture
+    assert main(["share", "--through", "KAZ", "--from", "CHN", "--to", "EU", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert 0.0 < data["share"] < 1.0, data["share"]
+    assert data["total_teu"] > 0
+    assert sum(row["teu"] for row in data["by_gateway"].values()) == pytest.approx(data["total_teu"], rel=1e-6)
+    for node_id in XINJIANG_GATEWAYS:
+        name = net.node_records[node_id]["name"]
+        assert any(key.startswith(name + "–") for key in data["by_gateway"]), (name, list(data["by_gateway"]))
+
+
+def _defined_keys(text: str) -> set[str]:
+    # a key is defined where it opens a table row ("| S12 |") or a list item ("- **A3**")
+    table = re.findall(r"^\|\s*([SA]\d+)\s*\|", text, flags=re.MULTILINE)
+    items = re.findall(r"^[-*]\s+\*\*([SA]\d+)\*\*", text, flags=re.MULTILINE)
+    return set(table) | set(items)
+
+
+def _keys(value) -> list[str]:
+    return [k for k in re.split(r"[,;\s]+", value or "") if k]
+
+
+def test_every_source_key_is_defined():
+    defined = _defined_keys((GEODATA / "SOURCES.md").read_text(encoding="utf-8"))
+    assert defined, "SOURCES.md defines no key"
+    problems = []
+    layers = [("nodes.geojson", GEODATA / "nodes.geojson", NODE_NUMERIC)]
+    layers += [(f"links/{p.name}", p, LINK_NUMERIC) for p in sorted((GEODATA / "links").glob("*.geojson"))]
+    for label, path, numeric in layers:
+        for i, feature in enumerate(json.loads(path.read_text(encoding="utf-8"))["features"]):
+            props = feature["properties"]
+            name = f"{label}: {props.get('id', f'#{i}')}"
+            figures = [f for f in numeric if props.get(f) is not None]
+            keys = _keys(props.get("sources"))
+            if figures and not keys:
+                problems.append(f"{name}: {', '.join(figures)} without a source key")
+            for key in keys:
+                if not re.fullmatch(r"[SA]\d+", key):
+                    problems.append(f"{name}: malformed source key {key!r}")
+                elif key not in defined:
+                    problems.append(f"{name}: source key {key} is not defined in SOURCES.md")
+    for demand in [GEODATA / "demand.csv", *sorted(GEODATA.glob("demand_*.csv"))]:
+        undefined: dict[str, list[int]] = {}
+        with demand.open(newline="", encoding="utf-8") as handle:
+            for line_no, row in enumerate(csv.DictReader(handle), start=2):
+                keys = _keys(row.get("basis"))
+                if not keys:
+                    problems.append(f"{demand.name} row {line_no}: teu without a basis key")
+                for key in keys:
+                    if key not in defined:
+                        undefined.setdefault(key, []).append(line_no)
+        problems += [f"{demand.name}: basis key {key} (rows {rows[0]}..{rows[-1]}, {len(rows)} rows) is not defined "
+                     "in SOURCES.md" for key, rows in sorted(undefined.items())]
+    assert not problems, f"{len(problems)} problems: " + "; ".join(problems[:30])
