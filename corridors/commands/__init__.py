@@ -11,4 +11,6 @@ COMMAND_MODULES = (
     "corridors.commands.core",
     "corridors.commands.maps",
     "corridors.commands.tntp",
+    "corridors.commands.scenario",
+    "corridors.commands.calibrate",
 )

@@ -1,0 +1,90 @@
+"""Calibration commands: ``calibrate`` (fit the route choice) and ``validate-model`` (model vs observed)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from corridors.commands.core import add_geodata_option
+
+
+def register(subparsers) -> None:
+    """Register ``calibrate`` and ``validate-model``."""
+    p = subparsers.add_parser(
+        "calibrate", help="fit the route-choice parameters to observed gateway volumes",
+        description="Fit the logit scale and the value of time (weighted least squares on log volumes, SciPy "
+        "least_squares within sourced bounds) to the observed figures of geodata/observed.csv; print the fit, "
+        "the parameters and their sensitivity, and optionally write a parameter file for --params.",
+    )
+    p.add_argument("--year", type=int, default=None, help="base year (default: the model year, 2024)")
+    p.add_argument("-o", "--output", metavar="FILE", default=None,
+                   help="write the calibrated parameters to this TOML file (usable with --params)")
+    p.add_argument("--observed", metavar="FILE", default=None,
+                   help="observed-figures CSV (default: observed.csv in the geodata folder)")
+    p.add_argument("--fit", default="theta,vot",
+                   help="comma-separated parameters to fit: theta, vot, beta (default theta,vot)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_geodata_option(p)
+    p.set_defaults(handler=run_calibrate)
+
+    p = subparsers.add_parser(
+        "validate-model", help="compare the model with every observed figure; HTML report",
+        description="Assign the base-year demand and compare every observed figure of geodata/observed.csv with "
+        "the model output that measures the same thing: absolute and relative error, and why a figure cannot be "
+        "matched. Optionally write a self-contained HTML report with a bar chart per gateway and the flow map.",
+    )
+    p.add_argument("--year", type=int, default=None, help="base year (default: the model year, 2024)")
+    p.add_argument("--observed", metavar="FILE", default=None,
+                   help="observed-figures CSV (default: observed.csv in the geodata folder)")
+    p.add_argument("--method", default="logit", choices=("shortest", "logit", "ue", "sue"),
+                   help="route choice of the assignment (default logit, the calibrated one)")
+    p.add_argument("-o", "--output", metavar="FILE", default=None, help="write an HTML report to this file")
+    p.add_argument("--no-map", action="store_true", help="leave the flow map out of the HTML report")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_geodata_option(p)
+    p.set_defaults(handler=run_validate_model)
+
+
+def _network(args: argparse.Namespace):
+    from corridors.commands.core import load_params_file
+    from corridors.network import load_network
+
+    params = load_params_file(args.params) or {}
+    if args.year is not None:
+        params = {**params, "year": args.year}
+    return load_network(args.geodata, params=params or None)
+
+
+def run_calibrate(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from corridors._io import atomic_path
+    from corridors.calibration import calibrate, params_toml
+
+    network = _network(args)
+    result = calibrate(network, args.observed, fit=[f for f in args.fit.split(",") if f.strip()])
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2))
+    else:
+        print(result.summary())
+    if args.output:
+        target = Path(args.output)
+        with atomic_path(target) as tmp:
+            tmp.write_text(params_toml(result), encoding="utf-8")
+        print(f"wrote calibrated parameters to {target} (use with --params {target})", file=sys.stderr)
+    return 0
+
+
+def run_validate_model(args: argparse.Namespace) -> int:
+    from corridors.calibration import validate_model, write_report
+
+    validation = validate_model(_network(args), args.observed, method=args.method)
+    if args.json:
+        print(json.dumps(validation.to_dict(), indent=2))
+    else:
+        print(validation.summary())
+    if args.output:
+        target = write_report(validation, args.output, with_map=not args.no_map)
+        print(f"wrote the validation report to {target}", file=sys.stderr)
+    return 0
