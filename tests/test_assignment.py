@@ -235,3 +235,36 @@ def test_assignment_properties(cross_geodata, matrix, theta, vot, method):
     scale = sum(matrix.values())
     for node in NODE_IDS:
         assert inflow[node] + produced[node] == pytest.approx(outflow[node] + attracted[node], abs=1e-9 * scale), node
+
+
+# --------------------------------------------------------------------------- equilibrium without capacities
+
+def test_equilibrium_methods_without_capacity_match_their_uncongested_counterparts(toy_net):
+    # the toy has no capacity anywhere: UE is all-or-nothing and SUE is the path-size logit
+    ue = assign(toy_net, method="ue")
+    assert ue.total_teu == pytest.approx(1400.0)
+    assert ue.share_through("KAZ").share == pytest.approx(1.0)
+    sue = assign(toy_net, method="sue")
+    assert sue.total_teu == pytest.approx(1400.0)
+    assert sue.share_through("KAZ").share == pytest.approx(_p_south(toy_net), rel=1e-6)
+
+
+# --------------------------------------------------------------------------- bad demand given through the API
+
+@pytest.mark.parametrize("teu", [float("nan"), float("inf"), "abc", None])
+def test_non_numeric_demand_is_a_query_error(toy_net, teu):
+    # Bug (assignment._demand_rows): NaN is reported as "unreachable", inf is assigned, and
+    # "abc"/None escape as a bare ValueError/TypeError instead of a one-line QueryError.
+    with pytest.raises(QueryError, match="teu") as info:
+        assign(toy_net, [{"origin": "xian", "destination": "warsaw", "teu": teu}])
+    assert "unreachable" not in str(info.value)
+
+
+def test_paths_of_an_empty_assignment_keep_their_columns(toy_net):
+    # Bug (AssignmentResult.paths): with no flow the DataFrame has no columns at all, so
+    # `result.paths.origin` raises AttributeError instead of selecting nothing.
+    result = assign(toy_net, [{"origin": "xian", "destination": "warsaw", "teu": 0.0}])
+    paths = result.paths
+    assert len(paths) == 0
+    for column in ("origin", "destination", "teu", "share_of_od", "gen_cost_usd", "corridor", "gateway", "link_ids"):
+        assert column in paths.columns

@@ -351,3 +351,11 @@ def test_missing_folder(tmp_path):
     assert len(problems) == 1 and "not found" in problems[0].message
     with pytest.raises(LayerError, match="not found"):
         load_layers(missing)
+
+
+def test_demand_basis_key_undefined(tmp_path):
+    # Gap (layers._read_demand_file): SOURCES.md says the `basis` column of demand.csv lists
+    # keys from it, as `sources` does for features, but basis keys are never checked.
+    demand = [dict(origin="xian", destination="warsaw", teu=10, year=2024, segment="china_europe", basis="A1,A205")]
+    folder = write_geodata(tmp_path / "toy", demand=demand)
+    _check(folder, DEMAND_FILE, "row 2 (xian -> warsaw)", "basis", "'A205'", "SOURCES.md")

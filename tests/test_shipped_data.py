@@ -89,10 +89,11 @@ def test_share_through_kaz_from_china_to_eu(shipped, capsys, monkeypatch):
 
 
 def _defined_keys(text: str) -> set[str]:
-    # a key is defined where it opens a table row ("| S12 |") or a list item ("- **A3**")
-    table = re.findall(r"^\|\s*([SA]\d+)\s*\|", text, flags=re.MULTILINE)
-    items = re.findall(r"^[-*]\s+\*\*([SA]\d+)\*\*", text, flags=re.MULTILINE)
-    return set(table) | set(items)
+    # a key is defined where it opens a table row ("| S12 |"), a list item ("- **A3**") or a heading ("### A4")
+    table = re.findall(r"^\|\s*`?([SA]\d+)`?\s*\|", text, flags=re.MULTILINE)
+    items = re.findall(r"^[-*]\s+\*\*`?([SA]\d+)\b", text, flags=re.MULTILINE)
+    headings = re.findall(r"^#+\s+`?([SA]\d+)\b", text, flags=re.MULTILINE)
+    return set(table) | set(items) | set(headings)
 
 
 def _keys(value) -> list[str]:
