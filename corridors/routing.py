@@ -8,7 +8,6 @@ are the same route; the cheaper one stands for both.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -160,14 +159,31 @@ def route_from_path(graph, path: Sequence, node_records: dict, link_records: dic
     )
 
 
+def _compiled(graph, weight: str):
+    """CSR matrix of the graph for ``weight`` and the node index, built once per graph."""
+    cache = graph.graph.setdefault("_compiled", {})
+    if weight not in cache:
+        from scipy.sparse import csr_matrix
+
+        nodes = list(graph.nodes)
+        index = {n: i for i, n in enumerate(nodes)}
+        edges = list(graph.edges(data=weight))
+        matrix = csr_matrix(
+            ([float(w) for _, _, w in edges], ([index[u] for u, _, _ in edges], [index[v] for _, v, _ in edges])),
+            shape=(len(nodes), len(nodes)),
+        )
+        cache[weight] = (matrix, nodes, index)
+    return cache[weight]
+
+
 def best_routes(network, origin: str, destination: str, *, k: int | None = None,
                 max_detour: float | None = None, weight: str = "gen_cost") -> list[Route]:
     """Return the least-cost route and up to ``k - 1`` distinct alternatives.
 
-    Alternatives are enumerated in increasing generalised cost (Yen's algorithm, as
-    NetworkX's ``shortest_simple_paths``); graph paths that use the same physical
-    links are merged, and alternatives dearer than ``max_detour`` times the best are
-    dropped.
+    Alternatives are the k least-cost loopless paths (Yen's algorithm, compiled in
+    :func:`scipy.sparse.csgraph.yen`) of the virtual-link graph, in increasing
+    generalised cost; paths that use the same physical links are merged, and
+    alternatives dearer than ``max_detour`` times the best are dropped.
 
     Parameters
     ----------
@@ -186,7 +202,8 @@ def best_routes(network, origin: str, destination: str, *, k: int | None = None,
     QueryError
         If a node id is unknown, or no route joins the two nodes.
     """
-    import networkx as nx
+    import numpy as np
+    from scipy.sparse.csgraph import yen
 
     network.node(origin)
     network.node(destination)
@@ -201,26 +218,22 @@ def best_routes(network, origin: str, destination: str, *, k: int | None = None,
     if source not in graph or target not in graph:
         missing = origin if source not in graph else destination
         raise QueryError(f"node '{missing}' is not in service in {network.params.year} or has no link")
+    matrix, nodes, index = _compiled(graph, weight)
+    src, dst = index[source], index[target]
+    costs, predecessors = yen(matrix, src, dst, k, directed=True, return_predecessors=True)
     routes: list[Route] = []
     seen: set[tuple[str, ...]] = set()
-    best = None
-    try:
-        # Paths that differ only in transfers are merged, so look a bounded way past k.
-        for path in itertools.islice(nx.shortest_simple_paths(graph, source, target, weight=weight), 25 * k):
-            cost = nx.path_weight(graph, path, weight)
-            if best is None:
-                best = cost
-            elif cost > best * max_detour + 1e-9:
-                break
-            route = route_from_path(graph, path, network.node_records, network.link_records)
-            if route.link_ids in seen:
-                continue
+    for cost, pred in zip(costs, predecessors, strict=True):
+        if not np.isfinite(cost) or cost > costs[0] * max_detour + 1e-9:
+            break
+        path = [dst]
+        while path[-1] != src:
+            path.append(int(pred[path[-1]]))
+        route = route_from_path(graph, [nodes[i] for i in reversed(path)], network.node_records,
+                                network.link_records)
+        if route.link_ids not in seen:
             seen.add(route.link_ids)
             routes.append(route)
-            if len(routes) >= k:
-                break
-    except nx.NetworkXNoPath:
-        pass
     if not routes:
         raise QueryError(f"no route from '{origin}' to '{destination}' in the network of {network.params.year}")
     return routes
