@@ -200,6 +200,31 @@ def _pct(value: Any, digits: int = 1) -> str:
     return f"{100 * float(value):.{digits}f}%"
 
 
+def _compact(value: float, unit: str = "") -> str:
+    """Format a number with two significant digits and k/M suffixes (legends)."""
+    number = float(value)
+    size = abs(number)
+    if size >= 1e6:
+        text = f"{number / 1e6:.2g} M"
+    elif size >= 1e3:
+        text = f"{number / 1e3:.3g} k"
+    else:
+        text = f"{number:.3g}"
+    return f"{text} {unit}".strip()
+
+
+def _legend_samples(vmax: float) -> list[float]:
+    """Three round values at most ``vmax`` (about vmax, vmax/2, vmax/8) for width legends."""
+    samples = []
+    for fraction in (1.0, 0.5, 0.125):
+        value = vmax * fraction
+        if value <= 0:
+            continue
+        magnitude = 10 ** math.floor(math.log10(value))
+        samples.append(math.floor(value / magnitude * 2) / 2 * magnitude or value)
+    return samples
+
+
 def _tip(title: str, rows: Iterable[tuple[str, str]]) -> str:
     """Return tooltip HTML: an already-escaped title and (label, escaped value) rows."""
     body = "".join(f"<tr><th>{escape(label)}</th><td>{value}</td></tr>" for label, value in rows)
@@ -531,6 +556,7 @@ def _add_nodes(
                     "fillColor": style["fillColor"],
                     "color": style["color"],
                     "weight": 1.5,
+                    "fill": True,
                     "fillOpacity": 0.95,
                     "pane": "corridors_nodes",
                     "className": f"corridors-node corridors-node-{_css_class(kind)} "
@@ -690,7 +716,7 @@ def _ramp(colormap: Any, vmin: float, vmax: float, unit: str, n: int = 9) -> str
     stops = [colormap(vmin + (vmax - vmin) * i / (n - 1)) for i in range(n)]
     gradient = ", ".join(stops)
     ticks = [vmin, (vmin + vmax) / 2, vmax]
-    labels = "".join(f"<span>{_num(t)}</span>" for t in ticks)
+    labels = "".join(f"<span>{_compact(t)}</span>" for t in ticks)
     return (
         f'<div class="ramp" style="background: linear-gradient(to right, {gradient})"></div>'
         f'<div class="ticks">{labels}</div><div>{escape(unit)}</div>'
@@ -970,10 +996,10 @@ def flow_map(
         _add_nodes(m, nodes, through_teu=through_node)
 
     colours = _corridor_colours(counts)
-    samples = [max_teu, max_teu / 2, max_teu / 8]
-    width_html = "".join(_row(_line_symbol("#566573", round(width(s), 1)), _num(s, "TEU/yr")) for s in samples) + _row(
-        _line_symbol(_NO_FLOW, 1, "2 4"), "no flow"
-    )
+    samples = _legend_samples(max_teu)
+    width_html = "".join(
+        _row(_line_symbol("#566573", round(width(s), 1)), _compact(s, "TEU/yr")) for s in samples
+    ) + _row(_line_symbol(_NO_FLOW, 1, "2 4"), "no flow")
     corridors_html = "".join(
         _row(_line_symbol(colours[f]), f"{escape(corridor_label(f))} ({n})") for f, n in counts.items()
     )
@@ -1074,10 +1100,10 @@ def compare_map(
     _add_link_layers(m, base, node_names=_node_names(network), style_of=style_of, rows_of=rows_of)
     if nodes is not None:
         _add_nodes(m, nodes)
-    samples = [vmax, vmax / 2, vmax / 8]
-    width_html = "".join(_row(_line_symbol("#566573", round(width(s), 1)), _num(s, "TEU/yr")) for s in samples) + _row(
-        _line_symbol(_NO_FLOW, 1, "2 4"), "no change"
-    )
+    samples = _legend_samples(vmax)
+    width_html = "".join(
+        _row(_line_symbol("#566573", round(width(s), 1)), _compact(s, "TEU/yr")) for s in samples
+    ) + _row(_line_symbol(_NO_FLOW, 1, "2 4"), "no change")
     legend = _legend(
         [
             (
