@@ -165,12 +165,21 @@ def test_assign_failure_leaves_no_file(capsys, toy_geodata, tmp_path, monkeypatc
 
     monkeypatch.setattr(gpd.GeoDataFrame, "to_file", broken)
     target = tmp_path / "out" / "flows.geojson"
-    with pytest.raises(OSError, match="disk full"):
-        main(["assign", "-o", str(target), "--geodata", str(toy_geodata)])
+
+    def assign_fails():
+        # a write error may propagate or be reported as a one-line error; either way no file is left
+        try:
+            code = main(["assign", "-o", str(target), "--geodata", str(toy_geodata)])
+        except OSError as exc:
+            assert "disk full" in str(exc)
+            return
+        assert code == 2
+        assert "disk full" in capsys.readouterr().err
+
+    assign_fails()
     assert list(target.parent.iterdir()) == []
     target.write_text("old")
-    with pytest.raises(OSError):
-        main(["assign", "-o", str(target), "--geodata", str(toy_geodata)])
+    assign_fails()
     assert target.read_text() == "old"
     assert [p.name for p in target.parent.iterdir()] == [target.name]
 
@@ -244,3 +253,55 @@ def test_no_demand_between_regions(capsys, toy_geodata):
 def test_no_command_prints_help(capsys):
     code, out, _ = run(capsys)
     assert code == 2 and "share" in out and "validate" in out
+
+
+def test_params_path_is_a_directory(capsys, toy_geodata, tmp_path):
+    # Bug (commands/core.py load_params_file): only FileNotFoundError is caught, so a directory
+    # (or an unreadable file) escapes as IsADirectoryError with a traceback.
+    code, out, err = run(capsys, "share", "--params", tmp_path, "--geodata", toy_geodata)
+    assert_one_line_error(code, out, err, str(tmp_path))
+
+
+@pytest.mark.parametrize("where", ["under_a_file", "a_directory"])
+def test_assign_unwritable_output(capsys, toy_geodata, tmp_path, where):
+    # Bug (commands/core.py run_assign): an output path that cannot be written (its parent is a
+    # file, or it is a directory) escapes as FileExistsError/IsADirectoryError with a traceback.
+    if where == "under_a_file":
+        (tmp_path / "plain").write_text("x")
+        target = tmp_path / "plain" / "flows.csv"
+    else:
+        target = tmp_path / "flows.csv"
+        target.mkdir()
+    before = sorted(p.name for p in tmp_path.iterdir())
+    code, out, err = run(capsys, "assign", "-o", target, "--geodata", toy_geodata)
+    assert_one_line_error(code, out, err, "flows.csv")
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+@pytest.mark.parametrize("name", ["demand.csv", "parameters.toml", "SOURCES.md"])
+def test_non_utf8_file_is_bad_input(capsys, tmp_path, name):
+    # Bug (layers.py _read_demand_file, _read_parameters, _source_keys): these files are read as
+    # UTF-8 without catching UnicodeDecodeError (nodes and links are), so validate and every
+    # command crash with a traceback instead of naming the file.
+    folder = write_geodata(tmp_path / "latin1")
+    path = folder / name
+    text = path.read_text(encoding="utf-8")
+    text = "# caf\xe9\n" + text if name.endswith(".toml") else text.replace("A1", "A1 caf\xe9", 1)
+    path.write_bytes(text.encode("latin-1"))
+    assert b"\xe9" in path.read_bytes()
+    code, out, err = run(capsys, "validate", folder)
+    assert code == 2 and "Traceback" not in err
+    assert name in err and "UTF-8" in err
+    code, out, err = run(capsys, "layers", "--geodata", folder)
+    assert_one_line_error(code, out, err, name)
+
+
+def test_link_end_of_wrong_type_is_a_problem(capsys, tmp_path):
+    # Bug (layers.py _read_links): `node_id not in nodes` with a list as 'from' raises
+    # TypeError (unhashable type) instead of recording a Problem.
+    links = copy.deepcopy(LINKS)
+    links["belt_and_road"][0]["properties"]["from"] = ["xian"]
+    folder = write_geodata(tmp_path / "bad", links=links)
+    code, out, err = run(capsys, "validate", folder)
+    assert code == 2 and "Traceback" not in err
+    assert "link 'xian-khorgos': field 'from'" in err
