@@ -100,6 +100,9 @@ QUEUE = 1
 
 _ALGORITHMS = ("fw", "cfw", "bfw")
 _NO_PRED = -9999  # scipy.sparse.csgraph's marker for "no predecessor"
+#: Largest internal node count squared for which edges are looked up in a dense table
+#: (16 MB); larger networks use a binary search over sorted (tail, head) keys.
+_DENSE_EDGE_TABLE_MAX = 4_000_000
 
 
 # --------------------------------------------------------------------------------------
@@ -350,8 +353,9 @@ def _compact(net: LinkArrays) -> _Compact:
     keys, e_tail, e_head, e_link = keys[order], e_tail[order], e_head[order], e_link[order]
     indptr = np.searchsorted(e_tail, np.arange(n_int + 1)).astype(np.int32)
     table = None
-    if n_int * n_int <= 4_000_000:
-        table = np.zeros(n_int * n_int, dtype=np.int32)
+    if n_int * n_int <= _DENSE_EDGE_TABLE_MAX:
+        # dense (tail, head) -> edge lookup; the extra last entry is a spare "no edge" bin
+        table = np.full(n_int * n_int + 1, keys.size, dtype=np.int32)
         table[keys] = np.arange(keys.size, dtype=np.int32)
     return _Compact(
         n_int=n_int, indptr=indptr, indices=e_head.astype(np.int32), edge_link=e_link,
@@ -379,12 +383,10 @@ def _accumulate(pred: np.ndarray, demand: np.ndarray) -> np.ndarray:
     anc[pred.ravel() < 0] = size  # sentinel
     anc = np.append(anc, size)
     f = np.append(demand.ravel().astype(np.float64), 0.0)
-    live = anc[:-1] < size
-    while live.any():
+    while anc.min() < size:
         f += np.bincount(anc, weights=f, minlength=size + 1)
         f[size] = 0.0
         anc = anc[anc]
-        live = anc[:-1] < size
     return f[:-1].reshape(b, n)
 
 
@@ -453,10 +455,20 @@ def _load_batch(cg: _Compact, dem: _Demand, sl: slice, weights: np.ndarray,
             f"demand {d[r, c]:g} from node {dem.origins[sl][r]} to node {c} cannot be routed: "
             "no path")
     f = _accumulate(pred, d)
-    mask = pred >= 0
-    cols = np.broadcast_to(np.arange(cg.n_int), pred.shape)[mask]
-    edges = cg.edge_of(pred[mask], cols)
-    vol = np.bincount(edges, weights=f[mask], minlength=cg.indices.size)
+    n_edges = cg.indices.size
+    if cg.edge_table is not None:
+        # edge into each node from its predecessor; roots and unreached nodes -> a spare bin
+        key = pred.astype(np.int64)
+        key *= cg.n_int
+        key += np.arange(cg.n_int)
+        key[pred < 0] = cg.n_int * cg.n_int
+        edges = cg.edge_table[key]
+        vol = np.bincount(edges.ravel(), weights=f.ravel(), minlength=n_edges + 1)[:n_edges]
+    else:
+        mask = pred >= 0
+        cols = np.broadcast_to(np.arange(cg.n_int), pred.shape)[mask]
+        edges = cg.edge_of(pred[mask], cols)
+        vol = np.bincount(edges, weights=f[mask], minlength=n_edges)
     return vol, (pred.astype(np.int32) if keep_tree else None)
 
 

@@ -472,3 +472,14 @@ def test_chicago_sketch_matches_best_known():
     ref = beckmann(arrays, best, fixed)
     assert abs(res.beckmann - ref) / ref < 1e-4
     assert ref == pytest.approx(17313018.7387477, rel=1e-9)  # the README's optimal objective
+
+
+def test_sparse_edge_lookup_agrees(monkeypatch):
+    import corridors.equilibrium as eq
+
+    net, o, d, q = grid(5, seed=11, load=2.0)
+    dense = user_equilibrium(net, o, d, q, gap=1e-6, track_paths=True)
+    monkeypatch.setattr(eq, "_DENSE_EDGE_TABLE_MAX", 0)
+    sparse_ = user_equilibrium(net, o, d, q, gap=1e-6, track_paths=True)
+    assert np.array_equal(dense.flows, sparse_.flows)
+    assert paths_for(dense, o[0], d[0]) == paths_for(sparse_, o[0], d[0])
