@@ -45,6 +45,29 @@ handling fee) is added outside the volume-delay function, so it is not multiplie
 congestion term.  The link cost is ``c(x) = fixed_cost + t(x)``; the Beckmann objective is
 ``sum(fixed_cost * x + T(x))``.
 
+Demand
+------
+Either OD pairs, three 1-D arrays ``origins``, ``destinations``, ``demand`` of equal length
+(repeated pairs add up), or an origin x destination matrix (dense array or any
+``scipy.sparse`` matrix) whose rows and columns are labelled by the node indices in
+``origins`` and ``destinations``.  Intra-zonal demand (origin == destination) is ignored.
+
+Zones
+-----
+Nodes flagged ``no_through`` (zones, centroids) may start or end a path but never be passed
+through: internally each such node gets an origin copy that owns its outgoing links, so a
+shortest path can leave a zone only where it starts.  Parallel links are kept apart by a
+dummy node each, so every link carries its own flow.
+
+Routes
+------
+Link-based Frank-Wolfe keeps no paths.  With ``track_paths=True``,
+:func:`user_equilibrium` stores every iteration's shortest-path trees and the weight of each
+all-or-nothing loading in the final flows (the weights of the FW/CFW/BFW combinations are
+non-negative), so :func:`paths_for` returns each OD pair's routes with their shares and the
+route flows add up to the link flows.  :func:`stochastic_user_equilibrium` is path-based
+and always keeps its routes.
+
 Convergence
 -----------
 Every iteration reports the standard relative gap ``(sum c(x) x - sum c(x) y) / sum c(x) x``,
@@ -110,7 +133,7 @@ _DENSE_EDGE_TABLE_MAX = 4_000_000
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class LinkArrays:
     """A directed network as link arrays, the engine's input (built once).
 
@@ -297,7 +320,7 @@ def beckmann(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None =
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _Compact:
     """Internal CSR graph: zones split into origin copies, parallel links split."""
 
@@ -638,7 +661,7 @@ class Route(NamedTuple):
     cost: float
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class _PathStore:
     """Route bookkeeping: either weighted AON trees (UE) or explicit routes (SUE)."""
 
@@ -653,7 +676,7 @@ class _PathStore:
         default_factory=dict)                # SUE: (o, d) -> [(links, flow)]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class EquilibriumResult:
     """Outcome of an assignment.
 
@@ -675,6 +698,8 @@ class EquilibriumResult:
         Wall time of the run (seconds).
     algorithm : str
         ``"fw"``, ``"cfw"``, ``"bfw"`` or ``"sue-msa"``.
+    paths : object or None
+        Route bookkeeping for :func:`paths_for` (``track_paths=True`` or SUE), else None.
     """
 
     flows: np.ndarray
@@ -882,6 +907,13 @@ def user_equilibrium(net: LinkArrays, origins: Any, destinations: Any, demand: A
                 n_conj += 1
             d = s - x
             tau = _line_search(net, fixed, x, d)
+            if tau <= 0.0 and coef != (1.0, 0.0, 0.0):
+                # a conjugate direction that does not descend: fall back to Frank-Wolfe
+                s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
+                d = s - x
+                tau = _line_search(net, fixed, x, d)
+            if tau <= 0.0:
+                break  # no descent even along Frank-Wolfe: the gap is at rounding level
             if track_paths:
                 s_w = coef[0] * ey + coef[1] * ws1 + coef[2] * ws2
                 wx = (1.0 - tau) * wx + tau * s_w
