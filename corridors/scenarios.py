@@ -17,7 +17,8 @@ Top-level keys (all optional):
 ``name``, ``title``, ``description``, ``rationale`` (str), ``sources`` (str or list of
 keys into ``SOURCES.md``), ``extends`` (a scenario name or path whose content this one
 adds to), ``year`` (int, model year), ``method`` (``logit``, ``shortest``, ``ue``,
-``sue``), ``on_unreachable`` (``error``: demand left without a route is an error, the
+``sue``), ``compare_with`` (the scenario whose network is the baseline of the
+comparison; default the unchanged network), ``on_unreachable`` (``error``: demand left without a route is an error, the
 default; ``strand``: report it as stranded TEU), ``parameters`` (table of
 :class:`~corridors.network.CostParameters` overrides) and the arrays of tables below.
 
@@ -255,6 +256,7 @@ class _Spec(_Strict):
     rationale: str = ""
     sources: str | list[str] = Field(default_factory=list)
     extends: str | None = None
+    compare_with: str | None = None
     year: int | None = Field(default=None, ge=1850, le=2100)
     method: Literal["shortest", "logit", "ue", "sue"] | None = None
     on_unreachable: Literal["error", "strand"] = "error"
@@ -1121,9 +1123,12 @@ class ScenarioResult:
     result : AssignmentResult
         The scenario's assignment (``result.stranded``: demand left without a route).
     base_network : Network
-        The baseline network (``baseline`` is assigned on it lazily, same method).
+        The baseline network (``baseline`` is assigned on it lazily, same method): the
+        unchanged network, or that of the scenario named by ``compare_with``.
     method, through, from_, to : str
         Route choice and the share query (``through`` country, ``from_`` -> ``to``).
+    baseline_name : str
+        ``"baseline"`` or the name of the ``compare_with`` scenario.
     """
 
     scenario: Scenario
@@ -1133,6 +1138,7 @@ class ScenarioResult:
     through: str = "KAZ"
     from_: str = "CHN"
     to: str = "EU"
+    baseline_name: str = "baseline"
 
     @functools.cached_property
     def baseline(self):
@@ -1198,6 +1204,7 @@ class ScenarioResult:
         return {
             "scenario": self.scenario.name,
             "title": self.scenario.title,
+            "compared_with": self.baseline_name,
             "method": self.method,
             "year": self.result.network.params.year,
             "query": {"through": self.through, "from": self.from_, "to": self.to},
@@ -1222,9 +1229,9 @@ class ScenarioResult:
         s, b = self.share, self.baseline_share
         lines = [
             f"scenario {self.scenario.name}: {self.scenario.title}",
-            f"method {self.method}, year {self.result.network.params.year}",
+            f"method {self.method}, year {self.result.network.params.year}, compared with {self.baseline_name}",
             f"share of {self.from_} -> {self.to} TEU through {self.through}: {s.share:.1%} "
-            f"(baseline {b.share:.1%}, change {100 * (s.share - b.share):+.1f} pp)",
+            f"({self.baseline_name} {b.share:.1%}, change {100 * (s.share - b.share):+.1f} pp)",
             f"TEU/year {self.from_} -> {self.to}: {s.total_teu:,.0f} (baseline {b.total_teu:,.0f}); through "
             f"{self.through}: {s.through_teu:,.0f} (baseline {b.through_teu:,.0f})",
         ]
@@ -1308,13 +1315,18 @@ def run_scenario(scenario: Scenario | str | Path, *, network: Network | None = N
     from corridors.network import load_network
 
     base = network if network is not None else load_network(geodata)
-    scenario = load_scenario(scenario, geodata=geodata if geodata is not None else base.geodata)
+    folder = geodata if geodata is not None else base.geodata
+    scenario = load_scenario(scenario, geodata=folder)
     snet = apply_scenario(base, scenario)
     method = method or scenario.method or "logit"
     result = assign_scenario(snet, method=method)
     if result.stranded and scenario.spec.on_unreachable == "error":
         raise _unreachable_error(snet, scenario, result.stranded)
-    return ScenarioResult(scenario, result, base, method, through, from_, to)
+    reference, label = base, "baseline"
+    if scenario.spec.compare_with:
+        other = load_scenario(scenario.spec.compare_with, geodata=folder)
+        reference, label = apply_scenario(base, other), other.name
+    return ScenarioResult(scenario, result, reference, method, through, from_, to, label)
 
 
 # --------------------------------------------------------------------------- sweep model
@@ -1333,9 +1345,13 @@ _EFFECTS = {
     "transfer_h": ("transfer_h", "transfer", False),
     "transfer_usd": ("transfer_usd", "transfer", False),
 }
-#: BPR parameters of the equilibrium on fixed choice sets (on edges with a capacity).
+#: Defaults of the congestion functions when the parameters do not set them (see
+#: :class:`~corridors.network.CostParameters`): BPR on links with a capacity, Akcelik's
+#: queueing delay on nodes (gates, transfers) with a capacity.
 BPR_ALPHA = 0.15
 BPR_BETA = 4.0
+QUEUE_PERIOD_H = 168.0
+QUEUE_BETA = 0.5
 
 
 @dataclass(frozen=True)
@@ -1381,7 +1397,8 @@ class _Model:
     stranded_query: np.ndarray
     effects: tuple
     names: tuple
-    demand_masks: dict = field(default_factory=dict)
+    node_edge: np.ndarray  # dwell/transfer edges (queueing delay), else links (BPR)
+    congestion: tuple  # bpr_alpha, bpr_beta, queue_period_h, queue_beta
 
 
 def _edge_components(network: Network, edges: list) -> dict[str, np.ndarray]:
@@ -1482,6 +1499,10 @@ def _compile(network: Network, rows: list[dict], sets: dict, query: _Query | Non
                                  and nodes[r["destination"]]["country"] in to_codes for r in stranded_rows],
                                 dtype=bool),
         effects=(), names=(),
+        node_edge=np.array([network.graph.edges[e]["kind"] in ("dwell", "transfer") for e in edges], dtype=bool),
+        congestion=(float(getattr(params, "bpr_alpha", BPR_ALPHA)), float(getattr(params, "bpr_beta", BPR_BETA)),
+                    float(getattr(params, "queue_period_h", QUEUE_PERIOD_H)),
+                    float(getattr(params, "queue_beta", QUEUE_BETA))),
     )
     effects, names = _compile_effects(network, uncertain, edges, pairs, stranded_rows)
     model_kwargs.update(effects=effects, names=names)
@@ -1567,10 +1588,13 @@ def _sample(items: tuple, seed: int, draws: int) -> np.ndarray:
 def _choice(model: _Model, cost: np.ndarray, theta: np.ndarray, beta: np.ndarray, method: str) -> np.ndarray:
     """Route shares of their OD flow, draws x routes."""
     if method in ("shortest", "ue"):
+        # the first least-cost route of each OD pair, for every draw at once
+        low = np.minimum.reduceat(cost, model.od_start, axis=1)
+        rows, cols = np.nonzero(cost <= low[:, model.route_od])
+        group = rows * model.od_start.size + model.route_od[cols]
+        first = np.r_[True, group[1:] != group[:-1]]
         share = np.zeros_like(cost)
-        rows = np.arange(cost.shape[0])
-        for s, e in zip(model.od_start, model.od_end, strict=True):
-            share[rows, s + np.argmin(cost[:, s:e], axis=1)] = 1.0
+        share[rows[first], cols[first]] = 1.0
         return share
     utility = -theta[:, None] * cost + beta[:, None] * model.log_ps[None, :]
     top = np.maximum.reduceat(utility, model.od_start, axis=1)
@@ -1580,7 +1604,7 @@ def _choice(model: _Model, cost: np.ndarray, theta: np.ndarray, beta: np.ndarray
 
 
 def _evaluate(model: _Model, inputs: np.ndarray, method: str, *, route_flows: bool = False,
-              max_iter: int = 300, tol: float = 1e-5) -> dict[str, np.ndarray]:
+              max_iter: int = 500, tol: float = 1e-4) -> dict[str, np.ndarray]:
     """Outputs of a batch of draws (rows of ``inputs``)."""
     batch = inputs.shape[0]
     n_edges = model.incidence.shape[1]
@@ -1622,7 +1646,8 @@ def _evaluate(model: _Model, inputs: np.ndarray, method: str, *, route_flows: bo
         flows = np.zeros((batch, model.route_od.size))
         for b in range(batch):
             flows[b], iterations[b], change[b] = _equilibrium_draw(
-                model, money[b], vot[b] * time_h[b], capacity[b], od_teu[b], theta[b:b + 1], beta[b:b + 1],
+                model, money[b], vot[b] * time_h[b], float(vot[b]), capacity[b], od_teu[b], theta[b:b + 1],
+                beta[b:b + 1],
                 method, max_iter, tol)
     q = model.query
     total = flows[:, q].sum(axis=1)
@@ -1644,21 +1669,30 @@ def _evaluate(model: _Model, inputs: np.ndarray, method: str, *, route_flows: bo
     return out
 
 
-def _equilibrium_draw(model: _Model, fixed: np.ndarray, free: np.ndarray, capacity: np.ndarray, od_teu: np.ndarray,
-                      theta: np.ndarray, beta: np.ndarray, method: str, max_iter: int, tol: float):
+def _equilibrium_draw(model: _Model, fixed: np.ndarray, free: np.ndarray, vot: float, capacity: np.ndarray,
+                      od_teu: np.ndarray, theta: np.ndarray, beta: np.ndarray, method: str, max_iter: int,
+                      tol: float):
     """Route flows at equilibrium with congestion on the fixed choice sets (MSA).
 
-    Edge costs (USD/TEU) are ``fixed + free * (1 + alpha * (x / capacity) ** 4)`` with the
-    BPR function of :mod:`corridors.equilibrium` (``alpha`` = :data:`BPR_ALPHA` on edges
-    with a capacity, 0 elsewhere); ``ue`` loads each OD pair on its cheapest route, ``sue``
-    by path-size logit; flows are averaged by the method of successive averages.
+    Edge costs (USD/TEU) are ``fixed + t(x)`` with the volume-delay functions of
+    :mod:`corridors.equilibrium` and the congestion parameters of the network: BPR
+    (``bpr_alpha``, ``bpr_beta``) on links with a capacity, Akcelik's queueing delay
+    (``alpha`` = value of time x ``queue_period_h`` / 4, ``beta`` = ``queue_beta``) on node
+    gates and transfers with a capacity; ``free`` is the time cost at zero flow.  ``ue``
+    loads each OD pair on its cheapest route, ``sue`` by path-size logit; route flows are
+    averaged by the method of successive averages until they change by less than ``tol``
+    of the demand.
     """
-    from corridors.equilibrium import BPR, LinkArrays, link_cost
+    from corridors.equilibrium import BPR, QUEUE, LinkArrays, link_cost
 
     n = free.size
-    alpha = np.where(capacity > 0, BPR_ALPHA, 0.0)
+    bpr_alpha, bpr_beta, period_h, queue_beta = model.congestion
+    queue = model.node_edge & (capacity > 0)
+    link = ~model.node_edge & (capacity > 0)
+    alpha = np.where(queue, vot * period_h / 4.0, np.where(link, bpr_alpha, 0.0))
+    beta_v = np.where(queue, queue_beta, bpr_beta)
     net = LinkArrays(tail=np.zeros(n, dtype=np.int32), head=np.zeros(n, dtype=np.int32), free_cost=free,
-                     capacity=capacity, alpha=alpha, beta=np.full(n, BPR_BETA), vdf=np.full(n, BPR, dtype=np.int8),
+                     capacity=capacity, alpha=alpha, beta=beta_v, vdf=np.where(queue, QUEUE, BPR).astype(np.int8),
                      n_nodes=1)
     incidence = model.incidence
     demand = od_teu[model.route_od]
@@ -1672,7 +1706,13 @@ def _equilibrium_draw(model: _Model, fixed: np.ndarray, free: np.ndarray, capaci
         x = incidence.T @ h
         cost = incidence @ link_cost(net, x, fixed)
         aux = _choice(model, cost[None, :], theta, beta, choice)[0] * demand
-        change = float(np.abs(aux - h).sum()) / total
+        if method == "ue":
+            # relative gap: route costs above the OD's cheapest route, weighted by flow
+            spent = float(h @ cost)
+            least = float(od_teu @ np.minimum.reduceat(cost, model.od_start))
+            change = (spent - least) / spent if spent > 0 else 0.0
+        else:
+            change = float(np.abs(aux - h).sum()) / total
         if change <= tol:
             break
         h = h + (aux - h) / (k + 1)

@@ -19,6 +19,10 @@ def add_geodata_option(parser: argparse.ArgumentParser) -> None:
         "--params", metavar="FILE", default=None,
         help="TOML file of model parameters overriding geodata/parameters.toml (e.g. from 'corridors calibrate')",
     )
+    parser.add_argument(
+        "--scenario", metavar="NAME_OR_PATH", default=None,
+        help="apply a scenario (bundled name, see 'corridors scenario list', or a .toml file) to the network",
+    )
 
 
 def add_method_option(parser: argparse.ArgumentParser, default: str = "logit") -> None:
@@ -93,7 +97,12 @@ def _network(args):
     from corridors.network import load_network
 
     params = load_params_file(getattr(args, "params", None))
-    return load_network(args.geodata, params=params)
+    network = load_network(args.geodata, params=params)
+    if getattr(args, "scenario", None):
+        from corridors.scenarios import apply_scenario, load_scenario
+
+        network = apply_scenario(network, load_scenario(args.scenario, geodata=network.geodata))
+    return network
 
 
 def run_share(args) -> int:

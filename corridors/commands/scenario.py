@@ -1,0 +1,132 @@
+"""The ``scenario`` and ``sweep`` commands: what-if runs and Monte Carlo sweeps.
+
+``corridors scenario list [--geodata DIR] [--json]``
+``corridors scenario run NAME_OR_PATH [--method M] [--through KAZ --from CHN --to EU] [--links N] [--json]``
+``corridors sweep NAME_OR_PATH --draws N [--seed S] [--workers W | --scheduler tcp://HOST:PORT]
+[-o results.parquet] [--method M] [--through KAZ --from CHN --to EU] [--json]``
+
+pandas, dask and the model are imported inside the handlers only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+METHODS = ("shortest", "logit", "ue", "sue")
+
+
+def _common(p: argparse.ArgumentParser, *, query: bool = True) -> None:
+    p.add_argument("--geodata", metavar="DIR", default=None,
+                   help="geodata folder with the layout of the shipped one (default: the shipped data); its "
+                   "scenarios/ folder is searched for scenario names first")
+    p.add_argument("--params", metavar="FILE", default=None,
+                   help="TOML file of model parameters overriding geodata/parameters.toml")
+    if query:
+        p.add_argument("--method", default=None, choices=METHODS,
+                       help="route choice (default: the scenario's 'method', else logit)")
+        p.add_argument("--through", default="KAZ", help="country or region of the share (default KAZ)")
+        p.add_argument("--from", dest="from_", default="CHN", help="origin country or region (default CHN)")
+        p.add_argument("--to", default="EU", help="destination country or region (default EU)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def register(subparsers) -> None:
+    """Register ``scenario list``, ``scenario run`` and ``sweep``."""
+    p = subparsers.add_parser(
+        "scenario", help="list bundled scenarios or run one against the baseline",
+        description="What-if scenarios: closures, openings, capacity, tariff, dwell and demand changes against "
+        "the baseline. 'run' prints the share through a country, TEU by corridor and gateway, and the biggest "
+        "link changes, scenario against baseline.",
+    )
+    sub = p.add_subparsers(dest="scenario_command", metavar="ACTION")
+    q = sub.add_parser("list", help="list the bundled scenarios (and those in --geodata DIR/scenarios)")
+    _common(q, query=False)
+    q.set_defaults(handler=run_list)
+    q = sub.add_parser("run", help="run a scenario and compare it with the baseline")
+    q.add_argument("scenario_name", metavar="NAME_OR_PATH", help="bundled scenario name or path to a .toml file")
+    q.add_argument("--links", type=int, default=10, metavar="N", help="number of biggest link changes (default 10)")
+    _common(q)
+    q.set_defaults(handler=run_run)
+    p.set_defaults(handler=lambda args, parser=p: _usage(parser))
+
+    p = subparsers.add_parser(
+        "sweep", help="Monte Carlo sweep over a scenario's uncertain inputs (Dask)",
+        description="Monte Carlo sweep over the [[uncertain]] inputs of a scenario on Dask distributed (a "
+        "LocalCluster by default, or a running scheduler). Results depend on --seed only, never on the number "
+        "of workers. Writes one row per draw (inputs and outputs) to Parquet and prints p5/p50/p95.",
+    )
+    p.add_argument("scenario_name", metavar="NAME_OR_PATH", help="bundled scenario name or path to a .toml file")
+    p.add_argument("--draws", type=int, default=1000, help="number of draws (default 1000)")
+    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    where = p.add_mutually_exclusive_group()
+    where.add_argument("--workers", type=int, default=None, metavar="W",
+                       help="workers of the local Dask cluster (default min(4, CPUs); 0: in this process)")
+    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                       help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
+    p.add_argument("-o", "--output", metavar="FILE", default=None, help="Parquet file of the per-draw table")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    _common(p)
+    p.set_defaults(handler=run_sweep)
+
+
+def _usage(parser: argparse.ArgumentParser) -> int:
+    parser.print_help(sys.stderr)
+    return 2
+
+
+def _network(args):
+    from corridors.commands.core import load_params_file
+    from corridors.network import load_network
+
+    return load_network(args.geodata, params=load_params_file(args.params))
+
+
+def run_list(args) -> int:
+    from corridors.scenarios import list_scenarios
+
+    scenarios = list_scenarios(args.geodata)
+    if args.json:
+        print(json.dumps([{"name": s.name, "title": s.title, "path": s.label, "sources": list(s.sources),
+                           "uncertain": list(s.uncertain)} for s in scenarios], indent=2))
+        return 0
+    for s in scenarios:
+        extra = f"  [{len(s.uncertain)} uncertain inputs]" if s.uncertain else ""
+        print(f"{s.name:<30} {s.title}{extra}")
+    return 0
+
+
+def run_run(args) -> int:
+    from corridors.scenarios import run_scenario
+
+    network = _network(args)
+    result = run_scenario(args.scenario_name, network=network, geodata=args.geodata, method=args.method,
+                          through=args.through, from_=args.from_, to=args.to)
+    if args.json:
+        print(json.dumps(result.to_dict(args.links), indent=2))
+    else:
+        print(result.summary(args.links))
+    return 0
+
+
+def run_sweep(args) -> int:
+    from corridors._errors import QueryError
+    from corridors.scenarios import sweep
+
+    if args.workers is not None and args.workers < 0:
+        raise QueryError(f"--workers must be >= 0, got {args.workers}")
+    if args.output and not args.output.lower().endswith(".parquet"):
+        raise QueryError(f"{args.output}: the sweep table is written as Parquet; use a .parquet file name")
+    network = _network(args)
+    result = sweep(args.scenario_name, draws=args.draws, seed=args.seed, method=args.method, workers=args.workers,
+                   scheduler=args.scheduler, network=network, geodata=args.geodata, through=args.through,
+                   from_=args.from_, to=args.to, progress=not args.no_progress and sys.stderr.isatty())
+    if args.output:
+        path = result.to_parquet(args.output)
+        print(f"wrote {result.draws} draws to {path}", file=sys.stderr)
+    if args.json:
+        print(json.dumps(result.to_dict(), indent=2, default=float))
+    else:
+        print(result.summary())
+    return 0
