@@ -268,3 +268,21 @@ def test_paths_of_an_empty_assignment_keep_their_columns(toy_net):
     assert len(paths) == 0
     for column in ("origin", "destination", "teu", "share_of_od", "gen_cost_usd", "corridor", "gateway", "link_ids"):
         assert column in paths.columns
+
+
+def test_paths_and_node_flows_follow_the_design(toy_net):
+    result = assign(toy_net)
+    paths = result.paths
+    for column in ("origin", "destination", "teu", "share_of_od", "gen_cost_usd", "money_usd", "time_h",
+                   "length_km", "corridor", "route", "gateway", "countries", "link_ids", "node_ids"):
+        assert column in paths.columns, column
+    for column in ("countries", "link_ids", "node_ids"):
+        assert all(isinstance(value, tuple) for value in paths[column]), column
+    row = paths[(paths.origin == "xian") & (paths.gateway == "khorgos-dostyk")].iloc[0]
+    assert row.node_ids[0] == "xian" and row.node_ids[-1] == "warsaw"
+    assert row.gen_cost_usd == pytest.approx(row.money_usd + 2.0 * row.time_h)
+    nodes = result.node_flows
+    assert set(nodes.index) == set(toy_net.node_records)
+    assert nodes.loc["xian", "teu"] == pytest.approx(1400.0)  # origin of one OD, destination of the other
+    p = _p_south(toy_net)
+    assert nodes.loc["kaz_west", "teu"] == pytest.approx(1400.0 * p)

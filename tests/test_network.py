@@ -245,3 +245,34 @@ def test_load_network_rejects_unknown_params(toy_geodata):
     with pytest.raises(LayerError, match="parameters.toml.*did you mean 'value_of_time_usd_per_teu_h'") as info:
         load_network(folder)
     assert "\n" not in str(info.value)
+
+
+def test_network_frames_follow_the_design(toy_net):
+    nodes, links, countries = toy_net.nodes, toy_net.links, toy_net.countries
+    assert set(nodes.index) == set(toy_net.node_records) and nodes.crs.to_epsg() == 4326
+    assert nodes.loc["dostyk", "country"] == "KAZ" and nodes.loc["dostyk"].geometry.x == pytest.approx(10.05)
+    assert set(links.index) == set(toy_net.link_records) and links.crs.to_epsg() == 4326
+    for column in ("length_km", "time_h", "money_usd", "corridor", "route", "mode", "gauge_mm", "country"):
+        assert column in links.columns
+    assert links.loc["xian-khorgos"].geometry.geom_type == "LineString"
+    assert set(countries.index) == {"CHN", "KAZ", "RUS", "POL"}
+    assert toy_net.country_codes == {"CHN", "KAZ", "RUS", "POL"}
+    assert toy_net.geodata.is_dir()
+
+
+def test_public_api_reexports(toy_geodata):
+    import corridors
+
+    net = corridors.load_network(toy_geodata)
+    assert isinstance(net, corridors.Network)
+    assert isinstance(net.params, corridors.CostParameters)
+    assert corridors.validate_geodata(toy_geodata) == []
+    assert len(corridors.load_demand(toy_geodata)) == 2
+    assert corridors.best_routes(net, "xian", "warsaw", k=1)[0].countries == ("CHN", "KAZ", "POL")
+    result = corridors.assign(net)
+    assert isinstance(result, corridors.AssignmentResult)
+    assert isinstance(result.share_through("KAZ"), corridors.ShareResult)
+    assert issubclass(corridors.LayerError, corridors.CorridorsError)
+    assert issubclass(corridors.QueryError, ValueError)
+    with pytest.raises(AttributeError):
+        corridors.no_such_name  # noqa: B018
