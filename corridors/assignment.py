@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import math
 import os
 import pickle
 from collections.abc import Iterable
@@ -28,6 +29,8 @@ from corridors.routing import Route, best_routes, logit_probabilities, path_size
 __all__ = ["METHODS", "AssignmentResult", "assign", "load_demand", "route_sets"]
 
 METHODS = ("shortest", "logit", "ue", "sue")
+# Bump when the Route summary changes, so cached route sets are not reused.
+_ROUTE_CACHE_VERSION = 2
 
 
 def load_demand(geodata=None):
@@ -57,9 +60,15 @@ def _demand_rows(network, demand) -> list[dict]:
                 raise QueryError(f"demand row {i}: missing field '{key}'")
         network.node(row["origin"])
         network.node(row["destination"])
-        teu = float(row["teu"])
-        if teu < 0:
-            raise QueryError(f"demand row {i} ({row['origin']} -> {row['destination']}): field 'teu' is negative")
+        try:
+            teu = float(row["teu"])
+        except (TypeError, ValueError):
+            teu = float("nan")
+        if not math.isfinite(teu) or teu < 0:
+            raise QueryError(
+                f"demand row {i} ({row['origin']} -> {row['destination']}): field 'teu' must be a finite number "
+                f">= 0 (TEU/year), got {row['teu']!r}"
+            )
         out.append({**row, "teu": teu})
     return out
 
@@ -71,7 +80,8 @@ def _cache_path(network, od_pairs: list[tuple[str, str]]):
     from corridors.network import _cache_dir
 
     p = network.params
-    key = repr((fingerprint, p.value_of_time_usd_per_teu_h, p.k_routes, p.max_detour, p.year, sorted(od_pairs)))
+    key = repr((_ROUTE_CACHE_VERSION, fingerprint, p.value_of_time_usd_per_teu_h, p.k_routes, p.max_detour, p.max_overlap,
+                p.candidate_factor, p.year, sorted(od_pairs)))
     return _cache_dir() / f"routes-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
 
 

@@ -673,7 +673,10 @@ class _Objective:
         self.names = names
         self.base = base
         weights = np.array([f.weight for f in choice.figures], dtype=float)
-        self.fitted = weights > 0
+        # A figure no route of the choice set counts towards is zero whatever the parameters:
+        # it carries no information about them and is left out of the fit (and reported).
+        self.reachable = choice.incidence.any(axis=1)
+        self.fitted = (weights > 0) & self.reachable
         self.sqrt_w = np.sqrt(weights[self.fitted])
         self.log_obs = np.log1p([f.observed_teu for f in choice.figures])[self.fitted]
         self.calls = 0

@@ -56,6 +56,7 @@ __all__ = [
     "save_map",
     "external_assets",
     "escape",
+    "tip_html",
 ]
 
 #: The map kinds of ``corridors map --kind``.
@@ -225,10 +226,28 @@ def _legend_samples(vmax: float) -> list[float]:
     return samples
 
 
-def _tip(title: str, rows: Iterable[tuple[str, str]]) -> str:
-    """Return tooltip HTML: an already-escaped title and (label, escaped value) rows."""
-    body = "".join(f"<tr><th>{escape(label)}</th><td>{value}</td></tr>" for label, value in rows)
-    return f'<div class="corridors-tip"><b>{title}</b><table>{body}</table></div>'
+def _rows_html(rows: Iterable[tuple[str, str]]) -> str:
+    """Return table rows from (label, already-escaped value) pairs."""
+    return "".join(f"<tr><th>{escape(label)}</th><td>{value}</td></tr>" for label, value in rows)
+
+
+def _tip(title: str, rows: Iterable[tuple[str, str]], more: Iterable[tuple[str, str]] | None = None) -> dict:
+    """Return the feature properties the browser builds tooltip and popup from.
+
+    ``title`` is escaped HTML; ``rows`` go in the tooltip and the popup, ``more`` in the
+    popup only.  The page joins them as :func:`tip_html` does (the same HTML is not
+    shipped twice).
+    """
+    props = {"title": title, "rows": _rows_html(rows)}
+    if more is not None:
+        props["more"] = _rows_html(more)
+    return props
+
+
+def tip_html(properties: Mapping[str, Any], *, popup: bool = False) -> str:
+    """Return the tooltip (or popup) HTML the page shows for a feature's properties."""
+    extra = properties.get("more", "") if popup else ""
+    return f'<div class="corridors-tip"><b>{properties["title"]}</b><table>{properties["rows"]}{extra}</table></div>'
 
 
 def _css_class(value: Any) -> str:
@@ -391,15 +410,38 @@ def _feature_collection(geoseries: gpd.GeoSeries, properties: list[dict]) -> dic
 
 _BIND_JS = """function(feature, layer) {
     var p = feature.properties;
-    if (p.tooltip_html) { layer.bindTooltip(p.tooltip_html, {sticky: true}); }
-    if (p.popup_html) { layer.bindPopup(p.popup_html, {maxWidth: 380}); }
+    var tip = function (extra) {
+        return '<div class="corridors-tip"><b>' + p.title + '</b><table>' + p.rows + extra + '</table></div>';
+    };
+    if (p.rows !== undefined) { layer.bindTooltip(tip(""), {sticky: true}); }
+    if (p.more !== undefined) { layer.bindPopup(tip(p.more), {maxWidth: 380}); }
+    if (%(highlight)s && p.style) {
+        layer.on("mouseover", function () {
+            layer.setStyle({weight: p.style.weight + 4, opacity: 1.0});
+        });
+        layer.on("mouseout", function () { layer.setStyle(p.style); });
+    }
+}"""
+
+_STYLE_JS = "function(feature) { return feature.properties.style; }"
+
+_COUNTRY_STYLE_JS = """function(feature) {
+    return {fillColor: feature.properties.fill, fillOpacity: 1.0, color: "#99a3a4", weight: 0.6,
+            className: "corridors-country"};
 }"""
 
 
-def _bind():
+def _bind(highlight: bool = False):
+    """Return the onEachFeature function: tooltip and popup from the feature's properties."""
     from folium.utilities import JsCode
 
-    return JsCode(_BIND_JS)
+    return JsCode(_BIND_JS % {"highlight": "true" if highlight else "false"})
+
+
+def _js(code: str):
+    from folium.utilities import JsCode
+
+    return JsCode(code)
 
 
 def _to_4326(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -480,7 +522,7 @@ def _add_countries(
         prop = {"fill": fill}
         if values is not None:
             rows = [("Country", escape(code)), (value_label, _num(value or 0.0, "TEU/yr"))]
-            prop["tooltip_html"] = _tip(escape(names[code]), rows)
+            prop.update(_tip(escape(names[code]), rows))
         props.append(prop)
     frame = countries.set_axis(codes, axis=0) if len(codes) == len(countries) else countries
     data = _feature_collection(frame.geometry, props)
@@ -488,14 +530,7 @@ def _add_countries(
         data,
         name="Countries",
         control=False,
-        style_function=lambda f: {
-            "fillColor": f["properties"]["fill"],
-            "fillOpacity": 1.0,
-            "color": "#99a3a4",
-            "weight": 0.6,
-            "pane": "corridors_countries",
-            "className": "corridors-country",
-        },
+        style=_js(_COUNTRY_STYLE_JS),
         on_each_feature=_bind() if values is not None else None,
         pane="corridors_countries",
         interactive=values is not None,
@@ -538,14 +573,13 @@ def _add_nodes(
         rows = _node_rows(node)
         if through_teu is not None:
             rows.insert(0, ("Passing through", _num(through_teu.get(node_id, 0.0), "TEU/yr")))
-        popup_rows = [("Id", escape(node_id))]
-        if not _missing(node.get("name_local")):
-            popup_rows.append(("Local name", escape(node.get("name_local"))))
-        popup_rows += rows + [
+        more = [
             ("Handling", _num(node.get("handling_usd"), "USD/TEU")),
             ("Transfer", _num(node.get("transfer_h"), "h", 1) + " / " + _num(node.get("transfer_usd"), "USD/TEU")),
             ("Status", escape(node.get("status"))),
             ("Opening year", escape(_int_or(node.get("opening_year")))),
+            ("Local name", escape(node.get("name_local"))),
+            ("Id", escape(node_id)),
         ]
         title = escape(node.get("name", node_id))
         props.append(
@@ -562,15 +596,14 @@ def _add_nodes(
                     "className": f"corridors-node corridors-node-{_css_class(kind)} "
                     f"corridors-node-id-{_css_class(node_id)}",
                 },
-                "tooltip_html": _tip(title, rows),
-                "popup_html": _tip(title, popup_rows),
+                **_tip(title, rows, more),
             }
         )
     data = _feature_collection(nodes.geometry, props)
     folium.GeoJson(
         data,
         name=escape(name),
-        style_function=lambda f: f["properties"]["style"],
+        style=_js(_STYLE_JS),
         marker=folium.CircleMarker(radius=5),
         on_each_feature=_bind(),
         pane="corridors_nodes",
@@ -650,19 +683,15 @@ def _add_link_layers(
             )
             title = _link_title(link, node_names)
             rows = list(rows_of(link_id, link)) + _link_rows(link)
-            popup_rows = (
-                [("Id", escape(link_id))]
-                + rows
-                + [
-                    ("Country", escape(link.get("country"), missing="– (water)")),
-                    ("From / to", escape(link.get("from")) + " → " + escape(link.get("to"))),
-                ]
-            )
+            more = [
+                ("Country", escape(link.get("country"), missing="– (water)")),
+                ("From / to", escape(link.get("from")) + " → " + escape(link.get("to"))),
+                ("Id", escape(link_id)),
+            ]
             props.append(
                 {
                     "style": style,
-                    "tooltip_html": _tip(title, rows),
-                    "popup_html": _tip(title, popup_rows),
+                    **_tip(title, rows, more),
                 }
             )
         data = _feature_collection(subset.geometry, props)
@@ -674,11 +703,8 @@ def _add_link_layers(
         folium.GeoJson(
             data,
             name=f"{swatch}{escape(corridor_label(family))} ({counts[family]})",
-            style_function=lambda f: f["properties"]["style"],
-            highlight_function=(lambda f: {"weight": f["properties"]["style"]["weight"] + 4, "opacity": 1.0})
-            if highlight
-            else None,
-            on_each_feature=_bind(),
+            style=_js(_STYLE_JS),
+            on_each_feature=_bind(highlight),
             smooth_factor=0.5,
         ).add_to(m)
     return counts

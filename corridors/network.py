@@ -49,6 +49,11 @@ class CostParameters:
         Number of distinct alternative routes considered per OD pair.
     max_detour : float
         Alternatives costing more than ``max_detour`` x the best route are dropped.
+    max_overlap : float
+        An alternative sharing more than this part of its length with a cheaper kept
+        route is not a distinct alternative (0..1).
+    candidate_factor : int
+        Yen's algorithm looks ``k_routes * candidate_factor`` paths deep for distinct ones.
     year : int
         Model year: links and nodes are in the network if operating, or if their
         ``opening_year`` is not later than this year.
@@ -67,6 +72,8 @@ class CostParameters:
     path_size_beta: float = 1.0
     k_routes: int = 6
     max_detour: float = 1.6
+    max_overlap: float = 0.8
+    candidate_factor: int = 6
     year: int = 2024
     bpr_alpha: float = 0.15
     bpr_beta: float = 4.0

@@ -41,8 +41,8 @@ class Route:
     km_by_country : tuple of (str, float)
         Kilometres run in each country (ferry legs under ``"SEA"``).
     corridor, route : str
-        Corridor family and finer route name carrying most of the transit kilometres
-        (outside the origin and destination countries).
+        Corridor family carrying most of the transit kilometres (outside the origin and
+        destination countries), and the finer route of its first transit link.
     legs : tuple of dict
         One dict per physical link and per node stop, for display.
     """
@@ -99,7 +99,7 @@ def route_from_path(graph, path: Sequence, node_records: dict, link_records: dic
     crossings: list[tuple[str, str, str]] = []
     km: dict[str, float] = {}
     family_km: dict[str, float] = {}
-    route_km: dict[tuple[str, str], float] = {}
+    transit_routes: list[tuple[str, str]] = []
     legs: list[dict] = []
     money = time = length = gen = 0.0
     end_countries = {node_records[origin]["country"], node_records[destination]["country"]}
@@ -133,8 +133,7 @@ def route_from_path(graph, path: Sequence, node_records: dict, link_records: dic
                 transit = not set(parts) <= end_countries
             if transit:
                 family_km[record["corridor"]] = family_km.get(record["corridor"], 0.0) + data["length_km"]
-                key = (record["corridor"], record["route"])
-                route_km[key] = route_km.get(key, 0.0) + data["length_km"]
+                transit_routes.append((record["corridor"], record["route"]))
             legs.append(
                 dict(kind="link", id=link_id, from_=a, to=b, mode=record["mode"], country=record.get("country"),
                      km=data["length_km"], hours=data["time_h"], usd=data["money_usd"], corridor=record["corridor"])
@@ -146,7 +145,9 @@ def route_from_path(graph, path: Sequence, node_records: dict, link_records: dic
             )
     if family_km:
         corridor = max(sorted(family_km), key=family_km.__getitem__)
-        route = max(sorted(k for k in route_km if k[0] == corridor), key=route_km.__getitem__)[1]
+        # The finer route is named where the corridor starts: the first transit link of
+        # the family (Northern via Kazakhstan, Central via Mongolia, ...).
+        route = next(r for c, r in transit_routes if c == corridor)
     elif link_ids:
         corridor = link_records[link_ids[0]]["corridor"]
         route = link_records[link_ids[0]]["route"]
@@ -177,13 +178,16 @@ def _compiled(graph, weight: str):
 
 
 def best_routes(network, origin: str, destination: str, *, k: int | None = None,
-                max_detour: float | None = None, weight: str = "gen_cost") -> list[Route]:
+                max_detour: float | None = None, max_overlap: float | None = None,
+                weight: str = "gen_cost") -> list[Route]:
     """Return the least-cost route and up to ``k - 1`` distinct alternatives.
 
-    Alternatives are the k least-cost loopless paths (Yen's algorithm, compiled in
-    :func:`scipy.sparse.csgraph.yen`) of the virtual-link graph, in increasing
-    generalised cost; paths that use the same physical links are merged, and
-    alternatives dearer than ``max_detour`` times the best are dropped.
+    Candidates are the least-cost loopless paths of the virtual-link graph in increasing
+    generalised cost (Yen's algorithm, compiled in :func:`scipy.sparse.csgraph.yen`, down
+    to ``k * candidate_factor`` paths).  A candidate is kept if no more than
+    ``max_overlap`` of its length runs on the links of a route already kept (so parallel
+    tracks do not crowd out other corridors), until ``k`` routes are kept; candidates
+    dearer than ``max_detour`` times the best are dropped.
 
     Parameters
     ----------
@@ -194,6 +198,9 @@ def best_routes(network, origin: str, destination: str, *, k: int | None = None,
         Number of distinct routes (default ``network.params.k_routes``).
     max_detour : float, optional
         Cost ratio cut-off (default ``network.params.max_detour``).
+    max_overlap : float, optional
+        Largest share (0..1) of a route's length that may run on the links of a cheaper
+        kept route (default ``network.params.max_overlap``; 1.0 keeps every distinct path).
     weight : str
         Edge attribute to minimise (default ``"gen_cost"``, USD per TEU).
 
@@ -218,11 +225,15 @@ def best_routes(network, origin: str, destination: str, *, k: int | None = None,
     if source not in graph or target not in graph:
         missing = origin if source not in graph else destination
         raise QueryError(f"node '{missing}' is not in service in {network.params.year} or has no link")
+    max_overlap = network.params.max_overlap if max_overlap is None else max_overlap
     matrix, nodes, index = _compiled(graph, weight)
     src, dst = index[source], index[target]
-    costs, predecessors = yen(matrix, src, dst, k, directed=True, return_predecessors=True)
+    # Parallel tracks and short cut-offs make many near-copies of the best route; look far
+    # enough down Yen's list to find k routes that differ in substance.
+    depth = k if max_overlap >= 1.0 else k * network.params.candidate_factor
+    costs, predecessors = yen(matrix, src, dst, depth, directed=True, return_predecessors=True)
     routes: list[Route] = []
-    seen: set[tuple[str, ...]] = set()
+    kept_km: list[dict[str, float]] = []
     for cost, pred in zip(costs, predecessors, strict=True):
         if not np.isfinite(cost) or cost > costs[0] * max_detour + 1e-9:
             break
@@ -231,9 +242,14 @@ def best_routes(network, origin: str, destination: str, *, k: int | None = None,
             path.append(int(pred[path[-1]]))
         route = route_from_path(graph, [nodes[i] for i in reversed(path)], network.node_records,
                                 network.link_records)
-        if route.link_ids not in seen:
-            seen.add(route.link_ids)
-            routes.append(route)
+        km = {leg["id"]: leg["km"] for leg in route.legs if leg["kind"] == "link"}
+        total = sum(km.values()) or 1.0
+        if any(sum(v for link, v in km.items() if link in other) / total > max_overlap for other in kept_km):
+            continue
+        kept_km.append(km)
+        routes.append(route)
+        if len(routes) >= k:
+            break
     if not routes:
         raise QueryError(f"no route from '{origin}' to '{destination}' in the network of {network.params.year}")
     return routes

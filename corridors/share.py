@@ -8,7 +8,14 @@ from typing import Any
 from corridors._errors import QueryError
 from corridors.regions import describe_region, resolve_region
 
-__all__ = ["ShareResult", "share_through", "CORRIDOR_NAMES"]
+__all__ = ["ShareResult", "share_through", "corridor_name", "CORRIDOR_NAMES", "ROUTE_NAMES"]
+
+ROUTE_NAMES = {
+    "northern_kaz": "Northern route via Kazakhstan",
+    "central_mng": "Central route via Mongolia",
+    "eastern_transsib": "Eastern route via Trans-Siberian",
+    "transsib": "Trans-Siberian",
+}
 
 CORRIDOR_NAMES = {
     "belt_and_road": "Belt and Road northern routes",
@@ -97,6 +104,13 @@ class ShareResult:
         return "\n".join(lines)
 
 
+def corridor_name(route) -> str:
+    """Display name of a route's corridor; Belt and Road routes are named by their branch."""
+    if route.corridor == "belt_and_road" and route.route in ROUTE_NAMES:
+        return ROUTE_NAMES[route.route]
+    return CORRIDOR_NAMES.get(route.corridor, route.corridor)
+
+
 def _add(table: dict, name: str, teu: float, through: float) -> None:
     row = table.setdefault(name, {"teu": 0.0, "through_teu": 0.0})
     row["teu"] += teu
@@ -157,7 +171,7 @@ def share_through(result, through: str, *, from_: str = "CHN", to: str = "EU") -
             through_teu += teu
             through_teu_km += teu * route.length_km
         in_country_km += teu * sum(km for c, km in route.km_by_country if c in through_codes)
-        _add(by_corridor, CORRIDOR_NAMES.get(route.corridor, route.corridor), teu, teu if passes else 0.0)
+        _add(by_corridor, corridor_name(route), teu, teu if passes else 0.0)
         _add(by_route, f"{route.corridor}/{route.route}", teu, teu if passes else 0.0)
         gateway = route.gateway(from_codes)
         _add(by_gateway, gateway_name(network, gateway, from_codes), teu, teu if passes else 0.0)
