@@ -74,6 +74,14 @@ def node_features(m) -> list[dict]:
     ]
 
 
+def tooltip(feature: dict) -> str:
+    return maps.tip_html(feature["properties"])
+
+
+def popup(feature: dict) -> str:
+    return maps.tip_html(feature["properties"], popup=True)
+
+
 def hostile_geodata(source: Path, target: Path, node_id: str, name: str = HOSTILE) -> Path:
     """Copy a geodata folder and rename one node."""
     shutil.copytree(source, target)
@@ -120,9 +128,9 @@ def test_hostile_node_name_is_escaped_everywhere(kind, toy_geodata, tmp_path):
     assert "<img" not in page
     # the name is present, as text, in the node tooltip and the tooltips of its links
     (node,) = [f for f in node_features(m) if f["id"] == "dostyk"]
-    assert maps.escape(HOSTILE) in node["properties"]["tooltip_html"]
-    assert maps.escape(HOSTILE) in node["properties"]["popup_html"]
-    titles = [f["properties"]["tooltip_html"] for f in link_features(m) if f["id"].startswith("khorgos-dostyk")]
+    assert maps.escape(HOSTILE) in tooltip(node)
+    assert maps.escape(HOSTILE) in popup(node)
+    titles = [tooltip(f) for f in link_features(m) if f["id"].startswith("khorgos-dostyk")]
     assert titles and all(maps.escape(HOSTILE) in t for t in titles)
 
 
@@ -283,7 +291,7 @@ def test_network_map_layers_styles_and_tooltips(toy):
     names = [name for name in geojson_layers(m) if "Belt and Road" in name]
     assert len(names) == 1 and names[0].endswith(f"Belt and Road ({len(network.links)})")
     (dostyk,) = [f for f in node_features(m) if f["id"] == "dostyk"]
-    tip = dostyk["properties"]["tooltip_html"]
+    tip = tooltip(dostyk)
     for text in ("Dostyk", "KAZ", "Gauge change", "20.0 h", "not binding", "S1"):
         assert text in tip
     style = dostyk["properties"]["style"]
@@ -291,8 +299,8 @@ def test_network_map_layers_styles_and_tooltips(toy):
     (link,) = [f for f in links if f["id"] == "dostyk-kaz_west"]
     assert link["properties"]["style"]["color"] == maps.CORRIDOR_COLOURS["belt_and_road"]
     assert link["properties"]["style"]["dashArray"] is None
-    assert "Dostyk – Kaz West" in link["properties"]["tooltip_html"]
-    assert "southern" in link["properties"]["tooltip_html"]
+    assert "Dostyk – Kaz West" in tooltip(link)
+    assert "southern" in tooltip(link)
     page = maps.map_html(m)
     assert "Eurasian freight corridors" in page and "Border crossing" in page
 
@@ -310,7 +318,7 @@ def test_planned_links_are_dashed(toy_geodata, tmp_path):
     m = maps.network_map(corridors.load_network(folder))
     (link,) = [f for f in link_features(m) if f["id"] == "dostyk-kaz_west"]
     assert link["properties"]["style"]["dashArray"]
-    assert "planned (2030)" in link["properties"]["tooltip_html"]
+    assert "planned (2030)" in tooltip(link)
 
 
 def test_flow_map_widths_tooltips_countries_and_headline(toy):
@@ -327,7 +335,7 @@ def test_flow_map_widths_tooltips_countries_and_headline(toy):
             assert weight == pytest.approx(maps._MAX_WIDTH * row["teu"] / flows["teu"].max())
     # share of the CHN -> EU flow on the KAZ route equals the headline share
     share = result.share_through("KAZ", from_="CHN", to="EU")
-    tip = links["dostyk-kaz_west"]["properties"]["tooltip_html"]
+    tip = tooltip(links["dostyk-kaz_west"])
     assert f"{100 * share.share:.1f}%" in tip
     assert f"{row_teu(flows, 'dostyk-kaz_west'):,.0f} TEU/yr" in tip
     assert "capacity not binding" in tip
@@ -358,7 +366,7 @@ def test_flow_map_utilisation_in_tooltip(toy_geodata, tmp_path):
     m = maps.flow_map(result)
     (link,) = [f for f in link_features(m) if f["id"] == "xian-khorgos"]
     utilisation = float(result.link_flows.loc["xian-khorgos", "utilisation"])
-    assert f"{100 * utilisation:.0f}% of capacity" in link["properties"]["tooltip_html"]
+    assert f"{100 * utilisation:.0f}% of capacity" in tooltip(link)
 
 
 def test_compare_map_diverging_colours(toy):
@@ -371,7 +379,7 @@ def test_compare_map_diverging_colours(toy):
     assert diff[gained] > 0 > diff[lost]
     red, blue = links[gained]["properties"]["style"]["color"], links[lost]["properties"]["style"]["color"]
     assert red.lower().startswith("#b2182b") and blue.lower().startswith("#2166ac")
-    assert "+" in links[gained]["properties"]["tooltip_html"]
+    assert "+" in tooltip(links[gained])
     page = maps.map_html(m)
     assert "Change in TEU/year (logit − shortest)" in page
     assert "pp)" in page
