@@ -359,3 +359,102 @@ def test_demand_basis_key_undefined(tmp_path):
     demand = [dict(origin="xian", destination="warsaw", teu=10, year=2024, segment="china_europe", basis="A1,A205")]
     folder = write_geodata(tmp_path / "toy", demand=demand)
     _check(folder, DEMAND_FILE, "row 2 (xian -> warsaw)", "basis", "'A205'", "SOURCES.md")
+
+
+# --------------------------------------------------------------------------- further rules
+
+
+def _set_link(link_id, **changes):
+    def change(nodes, links):
+        _link(links, link_id)["properties"].update(changes)
+    return change
+
+
+def _set_node(node_id, **changes):
+    def change(nodes, links):
+        _node(nodes, node_id)["properties"].update(changes)
+    return change
+
+
+def _link_geometry(nodes, links):
+    _link(links, "xian-khorgos")["geometry"] = {"type": "Point", "coordinates": [2, 45]}
+
+
+def _node_geometry(nodes, links):
+    extra = copy.deepcopy(_node(nodes, "warsaw"))
+    extra["properties"]["id"] = "nowhere"
+    extra["geometry"] = None
+    nodes.append(extra)
+
+
+FURTHER = [
+    ("corridor", _set_link("xian-khorgos", corridor="middle_corridor"), LINKS_FILE, "link 'xian-khorgos'",
+     "belt_and_road"),
+    ("route", _set_link("xian-khorgos", route=""), LINKS_FILE, "link 'xian-khorgos'", "missing"),
+    ("speed_kmh", _set_link("xian-khorgos", speed_kmh=None), LINKS_FILE, "link 'xian-khorgos'", "running_h"),
+    ("speed_kmh", _set_link("xian-khorgos", speed_kmh=0), LINKS_FILE, "link 'xian-khorgos'", "> 0"),
+    ("tariff_usd_per_teu_km", _set_link("xian-khorgos", tariff_usd_per_teu_km=None), LINKS_FILE,
+     "link 'xian-khorgos'", "tariff_usd"),
+    ("tariff_usd", _set_link("xian-khorgos", tariff_usd="cheap"), LINKS_FILE, "link 'xian-khorgos'", "'cheap'"),
+    ("mode", _set_link("xian-khorgos", mode="air"), LINKS_FILE, "link 'xian-khorgos'", "'air'"),
+    ("gauge_mm", _set_link("xian-khorgos", gauge_mm=1000), LINKS_FILE, "link 'xian-khorgos'", "1000"),
+    ("opening_year", _set_link("xian-khorgos", opening_year=1066), LINKS_FILE, "link 'xian-khorgos'", "1066"),
+    ("country", _set_link("xian-khorgos", country="CHN|KAZ|RUS"), LINKS_FILE, "link 'xian-khorgos'", "CHN|KAZ|RUS"),
+    ("country", _set_link("xian-khorgos", country=None), LINKS_FILE, "link 'xian-khorgos'", "None"),
+    ("geometry", _link_geometry, LINKS_FILE, "link 'xian-khorgos'", "LineString"),
+    ("country", _set_node("xian", country="CHA"), NODES_FILE, "node 'xian'", "did you mean"),
+    ("country", _set_node("xian", country="China"), NODES_FILE, "node 'xian'", "alpha-3"),
+    ("transfer_usd", _set_node("dostyk", transfer_usd=None), NODES_FILE, "node 'dostyk'", "both"),
+    ("capacity_teu", _set_node("dostyk", capacity_teu=0), NODES_FILE, "node 'dostyk'", "> 0"),
+    ("handling_usd", _set_node("dostyk", handling_usd=None), NODES_FILE, "node 'dostyk'", "null"),
+    ("name", _set_node("dostyk", name=" "), NODES_FILE, "node 'dostyk'", "empty"),
+    ("geometry", _node_geometry, NODES_FILE, "node 'nowhere'", "Point"),
+]
+
+
+@pytest.mark.parametrize(("field", "change", "file", "feature", "word"), FURTHER,
+                         ids=[f"{f[3]}-{f[0]}-{i}" for i, f in enumerate(FURTHER)])
+def test_further_feature_rules(tmp_path, field, change, file, feature, word):
+    nodes, links = _nodes(), _links()
+    change(nodes, links)
+    folder = write_geodata(tmp_path / "toy", nodes=nodes, links=links)
+    _check(folder, file, feature, field, word)
+
+
+def test_demand_origin_equals_destination_and_bad_year(tmp_path):
+    demand = [dict(origin="xian", destination="xian", teu=10, year=2024, segment="china_europe", basis="A1"),
+              dict(origin="xian", destination="warsaw", teu=10, year="soon", segment="china_europe", basis="A1")]
+    folder = write_geodata(tmp_path / "toy", demand=demand)
+    _check(folder, DEMAND_FILE, "row 2 (xian -> xian)", "destination", "origin")
+    _check(folder, DEMAND_FILE, "row 3 (xian -> warsaw)", "year", "'soon'")
+
+
+def test_extra_demand_table_is_validated(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    (folder / "demand_central_asia.csv").write_text(
+        "origin,destination,teu,year,segment,basis\nxian,dostyk,50,2024,china_central_asia,A1\n"
+        "xian,almaty,20,2024,china_central_asia,A1\n"
+    )
+    _check(folder, "demand_central_asia.csv", "row 3 (xian -> almaty)", "destination", "'almaty'")
+    (folder / "demand_central_asia.csv").write_text(
+        "origin,destination,teu,year,segment,basis\nxian,dostyk,50,2024,china_central_asia,A1\n"
+    )
+    assert validate_geodata(folder) == []
+    assert sum(r["teu"] for r in load_layers(folder).demand) == pytest.approx(1450.0)
+
+
+def test_invalid_toml(tmp_path):
+    folder = write_geodata(tmp_path / "toy", parameters="[cost\nvalue_of_time_usd_per_teu_h = 2.0\n")
+    _check(folder, "parameters.toml", None, None, "not valid TOML")
+
+
+def test_not_a_feature_collection(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    (folder / "countries.geojson").write_text(json.dumps({"type": "Feature", "properties": {}, "geometry": None}))
+    _check(folder, "countries.geojson", None, None, "FeatureCollection")
+
+
+def test_missing_file(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    (folder / "nodes.geojson").unlink()
+    _check(folder, NODES_FILE, None, None, "not found")
