@@ -831,7 +831,8 @@ class _Context:
         record["layer"] = link.corridor
         self.links[link.id] = record
 
-    def add_geojson(self, path: Path, key: str) -> None:
+    def read_geojson(self, path: Path, key: str) -> tuple[list, list]:
+        """Validate a GeoJSON fragment; return ([(node, key)], [(link, key)])."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
@@ -843,18 +844,20 @@ class _Context:
         lines = [f for f in features if (f.get("geometry") or {}).get("type") == "LineString"]
         if len(points) + len(lines) != len(features):
             raise self.error(key, f"{path.name}: only Point (node) and LineString (link) features are allowed")
-        for kind, group in (("node", points), ("link", lines)):
+        out: tuple[list, list] = ([], [])
+        for kind, group, bucket in (("node", points, out[0]), ("link", lines, out[1])):
             for i, feature in enumerate(group):
                 props = dict(feature.get("properties") or {})
                 coords = feature["geometry"]["coordinates"]
                 fkey = f"{key}:{kind} '{props.get('id', i)}'"
                 try:
                     if kind == "node":
-                        self.add_node(_NewNode.model_validate({**props, "lon": coords[0], "lat": coords[1]}), fkey)
+                        bucket.append((_NewNode.model_validate({**props, "lon": coords[0], "lat": coords[1]}), fkey))
                     else:
-                        self.add_link(_NewLink.model_validate({**props, "coordinates": coords}), fkey)
+                        bucket.append((_NewLink.model_validate({**props, "coordinates": coords}), fkey))
                 except ValidationError as exc:
                     raise _validation_error(f"{self.label}: {fkey}", exc) from None
+        return out
 
 
 def _scaled_demand(rows: list[dict], spec: _Spec, ctx: _Context) -> list[dict]:
@@ -910,13 +913,17 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path) -> Scenari
     scenario = load_scenario(scenario, geodata=getattr(network, "geodata", None))
     spec = scenario.spec
     ctx = _Context(network, scenario.label)
+    new_nodes = [(node, f"add_node[{i}]") for i, node in enumerate(spec.add_node)]
+    new_links = [(link, f"add_link[{i}]") for i, link in enumerate(spec.add_link)]
     for i, name in enumerate(spec.add_geojson):
         base = scenario.path.parent if scenario.path is not None else Path.cwd()
-        ctx.add_geojson(base / name, f"add_geojson[{i}]")
-    for i, node in enumerate(spec.add_node):
-        ctx.add_node(node, f"add_node[{i}]")
-    for i, link in enumerate(spec.add_link):
-        ctx.add_link(link, f"add_link[{i}]")
+        nodes, links = ctx.read_geojson(base / name, f"add_geojson[{i}]")
+        new_nodes += nodes
+        new_links += links
+    for node, key in new_nodes:  # every node first, so that links may join any of them
+        ctx.add_node(node, key)
+    for link, key in new_links:
+        ctx.add_link(link, key)
     for i, opening in enumerate(spec.open_):
         key = f"open[{i}]"
         sel = _Selector(nodes=opening.nodes, links=opening.links, countries=opening.countries,

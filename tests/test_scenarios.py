@@ -1,0 +1,568 @@
+"""Scenario files, what-if runs against the baseline, and Monte Carlo sweeps.
+
+Most tests use the toy world of ``conftest.py`` (xian -> warsaw by a southern route through
+KAZ and a northern one through RUS).  The bundled scenarios are checked for validity, and
+their direction of change on the shipped data with a few representative OD pairs.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import math
+import re
+from pathlib import Path
+
+import pytest
+from conftest import LINKS, NODES, _link, write_geodata
+
+from corridors._errors import ScenarioError
+from corridors.cli import main
+from corridors.network import load_network
+from corridors.scenarios import (
+    apply_scenario,
+    assign_scenario,
+    list_scenarios,
+    load_scenario,
+    run_scenario,
+    sweep,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+BUNDLED = sorted((REPO / "geodata" / "scenarios").glob("*.toml"))
+EXPECTED = {
+    "baseline-2024", "no-eu-transit-via-russia", "cku-railway-open", "caspian-ports-doubled",
+    "middle-corridor-upgrade", "dostyk-moyynty-second-track", "baseline-2024-uncertainty",
+}
+
+NO_RUS_FOR_EU = """
+title = "no RUS for CHN -> EU"
+[[close]]
+countries = ["RUS"]
+from = "CHN"
+to = "EU"
+"""
+
+UNCERTAIN = """
+[[uncertain]]
+name = "vot"
+distribution = "triangular"
+low = 1.0
+mode = 2.0
+high = 5.0
+parameter = "value_of_time_usd_per_teu_h"
+
+[[uncertain]]
+name = "kaz_tariff"
+distribution = "uniform"
+low = 0.5
+high = 1.5
+attributes = ["tariff_usd_per_teu_km"]
+countries = ["KAZ"]
+
+[[uncertain]]
+name = "border"
+distribution = "lognormal"
+median = 1.0
+sigma = 0.4
+attributes = ["dwell_h", "transfer_h"]
+countries = ["KAZ", "CHN"]
+
+[[uncertain]]
+name = "demand"
+distribution = "normal"
+mean = 1.0
+sd = 0.1
+demand = { from = "CHN", to = "EU" }
+"""
+
+
+def _write(folder: Path, name: str, text: str) -> Path:
+    path = folder / f"{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def toy(toy_geodata):
+    return load_network(toy_geodata)
+
+
+# --------------------------------------------------------------------------- files
+
+
+def test_bundled_scenarios_are_all_there_and_valid():
+    assert {p.stem for p in BUNDLED} == EXPECTED
+    from corridors.layers import _source_keys
+
+    keys = _source_keys(REPO / "geodata")
+    for path in BUNDLED:
+        scenario = load_scenario(path)
+        assert scenario.name == path.stem
+        assert scenario.title and scenario.rationale and scenario.sources, path.name
+        for key in scenario.sources:
+            assert key in keys, f"{path.name}: source key {key} is not in SOURCES.md"
+        for item in scenario.spec.uncertain:
+            for key in (item.sources or "").split(","):
+                assert not key.strip() or key.strip() in keys, f"{path.name}: {item.name}: {key}"
+    names = [s.name for s in list_scenarios()]
+    assert EXPECTED <= set(names)
+    uncertain = load_scenario("baseline-2024-uncertainty")
+    assert len(uncertain.uncertain) >= 6
+    assert uncertain.spec.close  # inherited from baseline-2024
+
+
+def test_load_by_name_and_unknown_name():
+    assert load_scenario("cku-railway-open").name == "cku-railway-open"
+    with pytest.raises(ScenarioError, match=r"unknown scenario.*did you mean 'cku-railway-open'"):
+        load_scenario("cku-railway-opn")
+    with pytest.raises(ScenarioError, match="scenario file not found"):
+        load_scenario("missing/file.toml")
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("clsoe = []\n", r"clsoe: unknown key \(did you mean 'close'\?\)"),
+        ("[[close]]\nnodez = ['xian']\n", r"close\[0\]\.nodez: unknown key \(did you mean 'nodes'\?\)"),
+        ("year = 'soon'\n", r"year: .*integer"),
+        ("method = 'fastest'\n", r"method: .*'logit'"),
+        ("[[close]]\nnote = 'nothing'\n", r"close\[0\]: closes nothing"),
+        ("[[change]]\nnodes = ['xian']\nscale = { dwell = 2.0 }\n", r"change\[0\]\.scale\.dwell: unknown attribute"),
+        ("[[change]]\nlinks = ['xian-khorgos']\nset = { speed_kmh = 0.0 }\n", r"set\.speed_kmh: must be > 0"),
+        ("[parameters]\nvalue_of_tme = 2.0\n", r"parameters\.value_of_tme: unknown parameter"),
+        ("[[uncertain]]\nname = 'x'\ndistribution = 'uniform'\nlow = 2.0\nhigh = 1.0\n"
+         "parameter = 'value_of_time_usd_per_teu_h'\n", r"uncertain\[0\]\.low: 2 is greater than high \(1\)"),
+        ("[[uncertain]]\nname = 'x'\ndistribution = 'normal'\nmean = 1.0\nsd = -0.5\n"
+         "parameter = 'value_of_time_usd_per_teu_h'\n", r"uncertain\[0\]\.sd: .*cannot be negative"),
+        ("[[uncertain]]\nname = 'x'\ndistribution = 'lognormal'\nmedian = 0.0\nsigma = 0.5\n"
+         "parameter = 'value_of_time_usd_per_teu_h'\n", r"uncertain\[0\]\.median: must be > 0"),
+        ("[[uncertain]]\nname = 'x'\ndistribution = 'triangular'\nlow = 1.0\nmode = 3.0\nhigh = 2.0\n"
+         "parameter = 'value_of_time_usd_per_teu_h'\n", r"uncertain\[0\]\.mode: 3 lies outside"),
+        ("[[uncertain]]\nname = 'x'\ndistribution = 'uniform'\nlow = 1.0\n"
+         "parameter = 'value_of_time_usd_per_teu_h'\n", r"uncertain\[0\]\.high: missing"),
+        ("[[uncertain]]\nname = 'x'\ndistribution = 'uniform'\nlow = 1.0\nhigh = 2.0\nsd = 1.0\n"
+         "parameter = 'value_of_time_usd_per_teu_h'\n", r"uncertain\[0\]\.sd: does not apply"),
+        ("[[uncertain]]\nname = 'x'\ndistribution = 'uniform'\nlow = 1.0\nhigh = 2.0\n",
+         r"uncertain\[0\]: needs exactly one target"),
+        ("[[uncertain]]\nname = 'x'\ndistribution = 'uniform'\nlow = 1.0\nhigh = 2.0\nparameter = 'k_routes'\n",
+         r"uncertain\[0\]\.parameter: 'k_routes' cannot be drawn"),
+        ("title = 'x\n", r"not valid TOML"),
+    ],
+)
+def test_bad_files_give_one_line_naming_file_and_key(tmp_path, text, pattern):
+    path = _write(tmp_path, "bad", text)
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path)
+    message = str(info.value)
+    assert "\n" not in message
+    assert message.startswith(str(path))
+    assert re.search(pattern, message), message
+
+
+@pytest.mark.parametrize(
+    ("text", "pattern"),
+    [
+        ("[[close]]\nnodes = ['dostik']\n", r"close\[0\]\.nodes: unknown node 'dostik' \(did you mean 'dostyk'\?\)"),
+        ("[[close]]\nlinks = ['xian-khorgoz']\n", r"close\[0\]\.links: unknown link 'xian-khorgoz'"),
+        ("[[close]]\ncountries = ['KAZZ']\n", r"close\[0\]\.countries: unknown country or region 'KAZZ'"),
+        ("[[close]]\ncorridors = ['middle']\n", r"close\[0\]\.corridors: unknown corridor 'middle'"),
+        ("[[close]]\ncountries = ['RUS']\nfrom = 'CHINA_X'\n", r"close\[0\]\.from: unknown country or region"),
+        ("[[open]]\ncorridors = ['belt_and_road']\n", r"open\[0\]: selects no planned"),
+        ("[[change]]\nnodes = ['xian']\nscale = { speed_kmh = 2.0 }\n",
+         r"change\[0\]\.scale\.speed_kmh: applies to links, but the selection holds none"),
+        ("[[demand]]\nfrom = 'KAZ'\nto = 'RUS'\nscale = 2.0\n", r"demand\[0\]: matches no row"),
+        ("[[add_link]]\nid = 'x-y'\nfrom = 'xian'\nto = 'nowhere'\ncorridor = 'belt_and_road'\nroute = 'r'\n"
+         "mode = 'rail'\ngauge_mm = 1435\ncountry = 'CHN'\ncoordinates = [[2, 45], [3, 45]]\nspeed_kmh = 50.0\n"
+         "tariff_usd_per_teu_km = 0.1\n", r"add_link\[0\]\.to: unknown node 'nowhere'"),
+    ],
+)
+def test_bad_ids_are_reported_against_the_network(tmp_path, toy, text, pattern):
+    path = _write(tmp_path, "bad", text)
+    scenario = load_scenario(path)
+    with pytest.raises(ScenarioError) as info:
+        apply_scenario(toy, scenario)
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(str(path))
+    assert re.search(pattern, message), message
+
+
+# --------------------------------------------------------------------------- changes
+
+
+def _share(result, through="KAZ", from_="CHN", to="EU"):
+    return result.share_through(through, from_=from_, to=to).share
+
+
+def test_od_closure_only_applies_to_its_segment(tmp_path):
+    demand = [
+        dict(origin="xian", destination="warsaw", teu=1000, year=2024, segment="china_europe", basis="A1"),
+        dict(origin="warsaw", destination="xian", teu=400, year=2024, segment="europe_china", basis="A1"),
+        dict(origin="xian", destination="rus_west", teu=300, year=2024, segment="china_russia", basis="A1"),
+    ]
+    net = load_network(write_geodata(tmp_path / "g", demand=demand))
+    base = assign_scenario(net)
+    assert 0.0 < _share(base) < 1.0
+    result = run_scenario(_write(tmp_path, "s", NO_RUS_FOR_EU), network=net)
+    assert _share(result.result) == pytest.approx(1.0)
+    assert result.baseline_share.share == pytest.approx(_share(base))
+    # China -> Russia still crosses Russia; the reverse EU -> CHN segment is not closed
+    assert _share(result.result, through="RUS", to="RUS") == pytest.approx(1.0)
+    assert 0.0 < _share(result.result, through="RUS", from_="EU", to="CHN") < 1.0
+    both = run_scenario(_write(tmp_path, "b", NO_RUS_FOR_EU + "both_ways = true\n"), network=net)
+    assert _share(both.result, through="RUS", from_="EU", to="CHN") == pytest.approx(0.0)
+    assert not both.result.stranded
+    # the Northern route's EU flows fall, the southern gateway gains
+    gateways = both.gateway_changes()
+    assert gateways["Manzhouli–Zabaikalsk"]["change_teu"] < 0
+    assert gateways["Khorgos–Dostyk"]["change_teu"] > 0
+
+
+def test_global_closure_and_stranded_demand(tmp_path, toy):
+    result = run_scenario(_write(tmp_path, "k", "[[close]]\ncountries = ['KAZ']\n"), network=toy)
+    assert _share(result.result) == 0.0
+    assert result.stranded_teu == 0.0
+    text = "[[close]]\ncountries = ['KAZ']\n[[close]]\nlinks = ['manzhouli-zabaikalsk']\n"
+    with pytest.raises(ScenarioError) as info:
+        run_scenario(_write(tmp_path, "cut", text), network=toy)
+    message = str(info.value)
+    assert "\n" not in message
+    assert "cut.toml: close[0] + close[1]: leaves no route for xian -> warsaw (1,000 TEU/year)" in message
+    assert "on_unreachable" in message
+    stranded = run_scenario(_write(tmp_path, "strand", "on_unreachable = 'strand'\n" + text), network=toy)
+    assert stranded.stranded_teu == pytest.approx(1400.0)
+    assert stranded.result.flows == ()
+    share = stranded.share
+    assert share.stranded_teu == pytest.approx(1000.0) and share.total_teu == 0.0
+    assert "stranded (no route): 1,400 TEU/year" in stranded.summary()
+    assert stranded.to_dict()["stranded_teu"] == pytest.approx(1400.0)
+
+
+def test_tariff_capacity_dwell_changes_move_flows(tmp_path, toy):
+    base = _share(assign_scenario(toy))
+    text = "[[change]]\ncountries = ['KAZ']\nscale = { tariff_usd_per_teu_km = 3.0 }\n"
+    dearer = run_scenario(_write(tmp_path, "t", text), network=toy)
+    assert _share(dearer.result) < base
+    slower = run_scenario(_write(tmp_path, "d", "[[change]]\nnodes = ['dostyk']\nset = { dwell_h = 200.0 }\n"),
+                          network=toy)
+    assert _share(slower.result) < base
+    assert slower.result.network.node_records["dostyk"]["dwell_h"] == 200.0
+    assert toy.node_records["dostyk"]["dwell_h"] == 20.0  # the baseline is untouched
+    faster = run_scenario(_write(tmp_path, "f", "[[change]]\nroutes = ['southern']\nscale = { speed_kmh = 2.0 }\n"),
+                          network=toy)
+    assert _share(faster.result) > base
+    changes = faster.link_changes(3)
+    assert changes and all(abs(c["change_teu"]) > 0 for c in changes)
+
+
+def test_demand_scaling_parameters_and_year(tmp_path, toy):
+    text = ("year = 2031\n[parameters]\nvalue_of_time_usd_per_teu_h = 7.5\n"
+            "[[demand]]\nfrom = 'CHN'\nto = 'EU'\nscale = 2.0\n[[demand]]\nfrom = 'warsaw'\nscale = 0.5\n")
+    result = run_scenario(_write(tmp_path, "d", text), network=toy)
+    assert result.share.total_teu == pytest.approx(2000.0)
+    assert result.result.total_teu == pytest.approx(2200.0)
+    params = result.result.network.params
+    assert params.year == 2031 and params.value_of_time_usd_per_teu_h == 7.5
+    assert toy.params.year == 2024
+
+
+def _toy_with_planned_link(folder: Path) -> Path:
+    links = copy.deepcopy(LINKS)
+    links["belt_and_road"].append(
+        _link("dostyk-kaz_west-fast", "dostyk", "kaz_west", [[10.05, 45], [15, 44.8], [19.95, 45]], "KAZ", 1520,
+              speed=200.0, tariff=0.2, route="southern_fast", status="planned", opening_year=2030))
+    return write_geodata(folder, links=links, nodes=copy.deepcopy(NODES))
+
+
+def test_open_planned_link_and_year(tmp_path):
+    net = load_network(_toy_with_planned_link(tmp_path / "g"))
+    base = _share(assign_scenario(net))
+    opened = run_scenario(_write(tmp_path, "o", "[[open]]\nlinks = ['dostyk-kaz_west-fast']\n"), network=net)
+    assert _share(opened.result) > base
+    assert any(r["link_id"] == "dostyk-kaz_west-fast" and r["change_teu"] > 0 for r in opened.link_changes(20))
+    by_year = run_scenario(_write(tmp_path, "y", "year = 2030\n"), network=net)
+    assert _share(by_year.result) == pytest.approx(_share(opened.result))
+
+
+def test_add_link_inline_and_geojson(tmp_path, toy):
+    text = """
+[[add_node]]
+id = "kaz_mid"
+name = "Kaz Mid"
+kind = "junction"
+country = "KAZ"
+lon = 15.0
+lat = 46.0
+
+[[add_link]]
+id = "dostyk-kaz_mid"
+from = "dostyk"
+to = "kaz_mid"
+corridor = "belt_and_road"
+route = "new_line"
+mode = "rail"
+gauge_mm = 1520
+country = "KAZ"
+coordinates = [[10.05, 45.0], [15.0, 46.0]]
+speed_kmh = 150.0
+tariff_usd_per_teu_km = 0.1
+"""
+    fragment = {
+        "type": "FeatureCollection",
+        "features": [{
+            "type": "Feature",
+            "properties": {"id": "kaz_mid-kaz_west", "from": "kaz_mid", "to": "kaz_west", "corridor": "belt_and_road",
+                           "route": "new_line", "mode": "rail", "gauge_mm": 1520, "country": "KAZ",
+                           "speed_kmh": 150.0, "tariff_usd_per_teu_km": 0.1},
+            "geometry": {"type": "LineString", "coordinates": [[15.0, 46.0], [19.95, 45.0]]},
+        }],
+    }
+    (tmp_path / "extra.geojson").write_text(json.dumps(fragment))
+    # top-level keys precede tables in TOML
+    path = _write(tmp_path, "add", 'add_geojson = ["extra.geojson"]\n' + text)
+    result = run_scenario(path, network=toy)
+    net = result.result.network
+    assert net.link_records["kaz_mid-kaz_west"]["length_km"] > 400
+    assert _share(result.result) > _share(result.baseline)
+    assert {"dostyk-kaz_mid", "kaz_mid-kaz_west"} <= {r["link_id"] for r in result.link_changes(20)}
+
+
+def test_equilibrium_sees_capacity(tmp_path):
+    nodes = copy.deepcopy(NODES)
+    for node in nodes:
+        if node["properties"]["id"] == "dostyk":
+            node["properties"]["capacity_teu"] = 300.0
+    net = load_network(write_geodata(tmp_path / "g", nodes=nodes))
+    logit = _share(assign_scenario(net, method="logit"))
+    sue = assign_scenario(net, method="sue")
+    assert _share(sue) < logit
+    assert sue.convergence and sue.convergence[0]["flow_change"] < 1e-3
+    doubled = run_scenario(_write(tmp_path, "c", "method = 'sue'\n[[change]]\nnodes = ['dostyk']\n"
+                                  "scale = { capacity_teu = 10.0 }\n"), network=net)
+    assert doubled.method == "sue"
+    assert doubled.share.share > doubled.baseline_share.share
+    ue = assign_scenario(net, method="ue")
+    assert _share(ue) < 1.0
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+def test_sweep_identical_in_process_and_on_local_cluster(tmp_path, toy):
+    path = _write(tmp_path, "u", NO_RUS_FOR_EU.replace('to = "EU"', 'to = "RUS"') + UNCERTAIN)
+    inline = sweep(path, network=toy, draws=120, seed=7, workers=0)
+    assert inline.runner == "in-process"
+    from dask.distributed import Client, LocalCluster
+
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        distributed = sweep(path, network=toy, draws=120, seed=7, scheduler=client)
+        assert distributed.runner.startswith("scheduler")
+    local = sweep(path, network=toy, draws=120, seed=7, workers=2, processes=False)
+    assert local.runner.startswith("LocalCluster(2 workers")
+    import pandas.testing as pdt
+
+    pdt.assert_frame_equal(inline.table, distributed.table)
+    pdt.assert_frame_equal(inline.table, local.table)
+    # more draws extend, never reshuffle, the first ones; another seed differs
+    shorter = sweep(path, network=toy, draws=30, seed=7, workers=0, chunk_size=7)
+    pdt.assert_frame_equal(shorter.table, inline.table.iloc[:30])
+    other = sweep(path, network=toy, draws=30, seed=8, workers=0)
+    assert not other.table["vot"].equals(shorter.table["vot"])
+
+
+def test_sweep_table_percentiles_and_parquet(tmp_path, toy):
+    path = _write(tmp_path, "u", UNCERTAIN)
+    result = sweep(path, network=toy, draws=200, seed=1, workers=0)
+    table = result.table
+    assert list(table.columns[:5]) == ["draw", "vot", "kaz_tariff", "border", "demand"]
+    assert {"share", "through_teu", "total_teu", "stranded_teu"} <= set(table.columns)
+    assert table["vot"].between(1.0, 5.0).all() and table["kaz_tariff"].between(0.5, 1.5).all()
+    assert (table["demand"] >= 0).all()
+    assert table["share"].between(0, 1).all() and table["share"].std() > 0.01
+    # dearer Kazakh tariffs mean fewer boxes through Kazakhstan
+    assert table["share"].corr(table["kaz_tariff"]) < -0.3
+    corridor_cols = [c for c in table.columns if c.startswith("corridor:")]
+    assert corridor_cols
+    assert (table[corridor_cols].sum(axis=1) - table["total_teu"]).abs().max() < 1e-6
+    pct = result.percentiles()
+    assert pct["share"]["p5"] <= pct["share"]["p50"] <= pct["share"]["p95"]
+    assert "p50" in result.summary() and "share CHN -> EU through KAZ" in result.summary()
+    out = result.to_parquet(tmp_path / "out" / "draws.parquet")
+    import pandas as pd
+    import pyarrow.parquet as pq
+
+    back = pd.read_parquet(out)
+    pd.testing.assert_frame_equal(back, table)
+    meta = json.loads(pq.read_schema(out).metadata[b"corridors.sweep"])
+    assert meta["seed"] == 1 and meta["draws"] == 200
+
+
+@pytest.mark.parametrize("method", ["logit", "shortest", "sue", "ue"])
+def test_sweep_with_fixed_inputs_reproduces_run_scenario(tmp_path, toy, method):
+    text = NO_RUS_FOR_EU.replace('to = "EU"', 'to = "RUS"') + """
+[[uncertain]]
+name = "vot"
+distribution = "uniform"
+low = 2.0
+high = 2.0
+parameter = "value_of_time_usd_per_teu_h"
+[[uncertain]]
+name = "same"
+distribution = "normal"
+mean = 1.0
+sd = 0.0
+attributes = ["tariff_usd_per_teu_km", "speed_kmh", "dwell_h", "transfer_h"]
+"""
+    path = _write(tmp_path, "fixed", text)
+    swept = sweep(path, network=toy, draws=3, workers=0, method=method)
+    run = run_scenario(path, network=toy, method=method)
+    assert swept.table["share"].to_numpy() == pytest.approx([run.share.share] * 3, abs=1e-6)
+    for name, row in run.share.by_gateway.items():
+        assert swept.table[f"gateway:{name}"][0] == pytest.approx(row["teu"], abs=1e-3)
+
+
+def test_sweep_needs_uncertain_inputs(tmp_path, toy):
+    with pytest.raises(ScenarioError, match=r"plain\.toml: uncertain: the scenario names no uncertain input"):
+        sweep(_write(tmp_path, "plain", NO_RUS_FOR_EU), network=toy, draws=5, workers=0)
+    bad = _write(tmp_path, "bad", "[[uncertain]]\nname = 'x'\ndistribution = 'uniform'\nlow = 1.0\nhigh = 2.0\n"
+                 "attributes = ['speed_kmh']\nnodes = ['xian']\n")
+    with pytest.raises(ScenarioError, match=r"uncertain\[0\]\.attributes: 'speed_kmh' applies to links"):
+        sweep(bad, network=toy, draws=5, workers=0)
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_scenario_list_run_and_sweep(tmp_path, toy_geodata, capsys):
+    (toy_geodata / "scenarios").mkdir()
+    _write(toy_geodata / "scenarios", "no-rus", NO_RUS_FOR_EU + UNCERTAIN)
+    assert main(["scenario", "list", "--geodata", str(toy_geodata)]) == 0
+    out = capsys.readouterr().out
+    assert "no-rus" in out and "no RUS for CHN -> EU" in out and "no-eu-transit-via-russia" in out
+    assert main(["scenario", "run", "no-rus", "--geodata", str(toy_geodata), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["share"] == pytest.approx(1.0) and data["baseline_share"] < 1.0
+    assert data["by_gateway"]["Manzhouli–Zabaikalsk"]["change_teu"] < 0
+    assert data["link_changes"]
+    assert main(["scenario", "run", "no-rus", "--geodata", str(toy_geodata)]) == 0
+    assert "share of CHN -> EU TEU through KAZ: 100.0%" in capsys.readouterr().out
+    target = tmp_path / "draws.parquet"
+    assert main(["sweep", "no-rus", "--geodata", str(toy_geodata), "--draws", "40", "--workers", "0",
+                 "--seed", "3", "-o", str(target)]) == 0
+    captured = capsys.readouterr()
+    assert target.is_file() and "wrote 40 draws" in captured.err
+    assert "p5" in captured.out and "p95" in captured.out
+    assert main(["sweep", "no-rus", "--geodata", str(toy_geodata), "--draws", "10", "--workers", "0",
+                 "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["draws"] == 10 and "share" in summary["percentiles"]
+
+
+def test_cli_scenario_option_on_core_commands(tmp_path, toy_geodata, capsys):
+    path = _write(tmp_path, "nokaz", "[[close]]\ncountries = ['KAZ']\n")
+    assert main(["share", "--geodata", str(toy_geodata), "--scenario", str(path), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["share"] == 0.0
+    assert main(["route", "xian", "warsaw", "--geodata", str(toy_geodata), "--scenario", str(path), "--json"]) == 0
+    routes = json.loads(capsys.readouterr().out)
+    assert routes and all("KAZ" not in r["countries"] for r in routes)
+
+
+def test_cli_bad_scenario_exits_2_with_one_line(tmp_path, toy_geodata, capsys):
+    path = _write(tmp_path, "bad", "[[uncertain]]\nname = 'x'\ndistribution = 'uniform'\nlow = 3.0\nhigh = 1.0\n"
+                  "parameter = 'value_of_time_usd_per_teu_h'\n")
+    for argv in (["scenario", "run", str(path)], ["sweep", str(path), "--workers", "0"],
+                 ["share", "--scenario", str(path)]):
+        assert main(argv + ["--geodata", str(toy_geodata)]) == 2
+        err = capsys.readouterr().err.strip()
+        assert err.count("\n") == 0
+        assert err == f"corridors: error: {path}: uncertain[0].low: 3 is greater than high (1)"
+    unknown = _write(tmp_path, "node", "[[close]]\nnodes = ['dostik']\n")
+    assert main(["scenario", "run", str(unknown), "--geodata", str(toy_geodata)]) == 2
+    assert "close[0].nodes: unknown node 'dostik' (did you mean 'dostyk'?)" in capsys.readouterr().err
+
+
+# --------------------------------------------------------------------------- shipped data
+
+SAMPLE_PAIRS = (
+    ("xian", "duisburg"), ("duisburg", "xian"), ("chongqing", "malaszewicze"), ("xian", "budapest"),
+    ("xian", "moscow"), ("xian", "tashkent"), ("urumqi", "tashkent"),
+)
+
+
+@pytest.fixture(scope="module")
+def shipped(tmp_path_factory):
+    """The shipped network with demand cut to a few representative OD pairs (fast)."""
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("CORRIDORS_CACHE_DIR", str(tmp_path_factory.mktemp("shipped-cache")))
+        try:
+            net = load_network(REPO / "geodata")
+        except Exception as exc:  # noqa: BLE001 - the shipped data may be mid-edit
+            pytest.skip(f"shipped geodata not loadable: {exc}")
+        rows = [r for r in net.demand_rows if (r["origin"], r["destination"]) in SAMPLE_PAIRS]
+        have = {(r["origin"], r["destination"]) for r in rows}
+        if len(have) < 4:
+            pytest.skip(f"shipped demand lacks the sample OD pairs (found {sorted(have)})")
+        yield dataclasses.replace(net, demand_rows=rows)
+
+
+def _corridor_teu(result, corridor, to="EU", from_="CHN"):
+    return result.share_through("KAZ", from_=from_, to=to).by_corridor.get(corridor, {}).get("teu", 0.0)
+
+
+MC = "Middle Corridor (Trans-Caspian)"
+
+
+def test_shipped_every_bundled_scenario_runs(shipped):
+    for path in BUNDLED:
+        result = run_scenario(path.stem, network=shipped)
+        assert math.isfinite(result.share.share) and math.isfinite(result.baseline_share.share)
+        assert result.summary()
+
+
+def test_shipped_no_eu_transit_via_russia(shipped):
+    result = run_scenario("no-eu-transit-via-russia", network=shipped)
+    assert result.share.total_teu == pytest.approx(result.baseline_share.total_teu)
+    assert not result.result.stranded
+    eu_via_rus = result.result.share_through("RUS+BLR", from_="CHN", to="EU")
+    assert eu_via_rus.through_teu == pytest.approx(0.0, abs=1e-6)
+    assert result.baseline.share_through("RUS+BLR", from_="CHN", to="EU").through_teu > 0
+    back = result.result.share_through("RUS+BLR", from_="EU", to="CHN")
+    assert back.through_teu == pytest.approx(0.0, abs=1e-6)
+    # EU-bound boxes move to the Middle Corridor; China-Russia boxes still cross Russia
+    assert _corridor_teu(result.result, MC) > _corridor_teu(result.baseline, MC)
+    assert result.result.share_through("RUS", from_="CHN", to="RUS").share == pytest.approx(1.0)
+
+
+def test_shipped_cku_moves_flow_off_the_kazakh_crossings(shipped):
+    result = run_scenario("cku-railway-open", network=shipped)
+    after = result.result.share_through("KAZ", from_="CHN", to="UZB")
+    before = result.baseline.share_through("KAZ", from_="CHN", to="UZB")
+    assert after.through_teu < before.through_teu
+    assert after.by_gateway.get("Torugart–Torugart", after.by_gateway.get(
+        next((g for g in after.by_gateway if "Torugart" in g), ""), {"teu": 0}))["teu"] > 0
+
+
+def test_shipped_middle_corridor_upgrade_attracts_eu_flows(shipped):
+    result = run_scenario("middle-corridor-upgrade", network=shipped)
+    assert _corridor_teu(result.result, MC) > _corridor_teu(result.baseline, MC)
+
+
+def test_shipped_capacity_scenarios_under_sue(shipped):
+    second = run_scenario("dostyk-moyynty-second-track", network=shipped)
+    assert second.method == "sue" and second.baseline_name == "baseline-2024"
+    gate = "Alashankou–Dostyk"
+    assert second.share.by_gateway.get(gate, {}).get("teu", 0.0) >= \
+        second.baseline_share.by_gateway.get(gate, {}).get("teu", 0.0) - 1e-6
+    ports = run_scenario("caspian-ports-doubled", network=shipped, to="EU")
+    caspian = {"aktau-alat", "kuryk-alat", "turkmenbashi-alat"}
+    after = sum(r["change_teu"] for r in ports.link_changes(500) if r["link_id"] in caspian)
+    assert after >= -1e-6
+
+
+def test_shipped_uncertainty_sweep_small(shipped):
+    result = sweep("baseline-2024-uncertainty", network=shipped, draws=40, seed=2, workers=0)
+    assert len(result.table) == 40
+    assert result.table["share"].between(0, 1).all()
+    assert result.table["value_of_time"].between(1.0, 6.0).all()
