@@ -70,6 +70,7 @@ __all__ = [
     "validate_model",
     "figure_volumes",
     "params_toml",
+    "update_parameters_file",
     "report_html",
     "write_report",
 ]
@@ -541,12 +542,16 @@ class CalibrationResult:
     n_routes: int
     n_rows: int
     stranded_teu: float = 0.0
+    in_fit: tuple[bool, ...] = ()
+    warnings: tuple[str, ...] = ()
 
     def table(self) -> list[dict[str, Any]]:
-        """One dict per figure: observed and model in the figure's unit and in TEU, errors."""
+        """One dict per figure: observed and model in the figure's unit and in TEU, errors, and
+        ``in_fit`` (False for weight 0 and for figures no route of the choice set counts towards)."""
         out = []
-        for fig, model, before in zip(self.figures, self.model_teu, self.start_teu, strict=True):
-            out.append(_compare(fig, model) | {"model_before_teu": before})
+        in_fit = self.in_fit or (True,) * len(self.figures)
+        for fig, model, before, used in zip(self.figures, self.model_teu, self.start_teu, in_fit, strict=True):
+            out.append(_compare(fig, model) | {"model_before_teu": before, "in_fit": used})
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -570,13 +575,14 @@ class CalibrationResult:
             "n_routes": self.n_routes,
             "n_rows": self.n_rows,
             "stranded_teu": self.stranded_teu,
+            "warnings": list(self.warnings),
             "figures": self.table(),
         }
 
     def summary(self) -> str:
         """Plain-text report for the terminal."""
         lines = [
-            f"calibrated {', '.join(self.fitted)} on {sum(f.weight > 0 for f in self.figures)} observed figures "
+            f"calibrated {', '.join(self.fitted)} on {sum(self.in_fit)} observed figures "
             f"of {self.year} ({self.n_rows} demand rows, {self.n_routes} routes): objective {self.start_objective:.4f}"
             f" -> {self.objective:.4f}; {self.rounds} round(s), {'converged' if self.converged else 'NOT converged'}"
             f", {self.evaluations} evaluations, {self.runtime_s:.2f} s",
@@ -588,6 +594,7 @@ class CalibrationResult:
             se = self.rel_std_error.get(name, math.nan)
             lines.append(f"{name:<30} {self.start[name]:>12.6g} {value:>12.6g} {f'[{lo:g}, {hi:g}]':>22} "
                          f"{'-' if math.isnan(se) else f'{se:.1%}':>10}")
+        lines += [f"warning: {w}" for w in self.warnings]
         lines += ["", _figure_table(self.table(), before=True), "",
                   "sensitivity: elasticity d ln(model) / d ln(parameter) at ±10 %; objective at -10 % / +10 %"]
         head = f"{'figure':<28}" + "".join(f" {_short(n):>12}" for n in self.fitted)
@@ -603,18 +610,21 @@ def _short(name: str) -> str:
     return {v: k for k, v in _ALIASES.items()}.get(name, name)
 
 
-def _compare(fig: ObservedFigure, model_teu: float, tolerance: float = TOLERANCE) -> dict[str, Any]:
+def _compare(fig: ObservedFigure, model_teu: float, tolerance: float = TOLERANCE,
+             coverage: tuple[int, int] | None = None) -> dict[str, Any]:
     observed = fig.observed_teu
     error = model_teu - observed
     relative = error / observed
     within = abs(relative) <= tolerance
     if within:
         explanation = f"within {tolerance:.0%}"
-    elif fig.caveat:
-        explanation = fig.caveat
     else:
-        explanation = f"outside {tolerance:.0%}; no definitional reason recorded"
-    return {
+        explanation = fig.caveat or f"outside {tolerance:.0%}; no definitional reason recorded"
+        if coverage is not None and coverage[0] == 0:
+            explanation += (f" [Model: none of the {coverage[1]} demand rows it could count has a route through it "
+                            "in its choice set.]")
+    extra = {} if coverage is None else {"rows_with_route": coverage[0], "rows_in_scope": coverage[1]}
+    return extra | {
         "id": fig.id, "kind": fig.kind, "name": fig.name, "year": fig.year, "unit": fig.unit,
         "observed": fig.value, "model": fig.to_unit(model_teu), "observed_teu": observed, "model_teu": model_teu,
         "abs_error_teu": error, "abs_error": fig.to_unit(error), "rel_error": relative, "within": within,
@@ -635,6 +645,8 @@ def _figure_table(rows: list[dict], *, before: bool = False) -> str:
             line += f" {row['model_before_teu']:>13,.0f}"
         if not row["within"]:
             line += "  *"
+        if row.get("in_fit") is False and row["weight"] > 0:
+            line += "  (no route counts towards it: left out of the fit)"
         lines.append(line)
     if not all(row["within"] for row in rows):
         lines.append(f"  * outside {TOLERANCE:.0%}; see the caveat in observed.csv / the validation report")
@@ -849,7 +861,21 @@ def calibrate(
         if np.linalg.matrix_rank(info) == n_par:
             cov = np.linalg.inv(info) * s2
             se = {n: float(math.sqrt(max(cov[i, i], 0.0))) for i, n in enumerate(names)}
+    warnings = []
+    for name in names:
+        lo, hi = limits[name]
+        at = "lower" if values[name] <= lo * (1 + 1e-6) else "upper" if values[name] >= hi * (1 - 1e-6) else None
+        if at:
+            warnings.append(f"{name} = {values[name]:.6g} is at its {at} bound: the figures push it outside the "
+                            "sourced range, so it is not determined by them")
+        elif not se[name] < 1.0:
+            warnings.append(f"{name} is poorly determined by these figures (relative s.e. "
+                            f"{'undefined' if math.isnan(se[name]) else f'{se[name]:.0%}'})")
+    for fig, used in zip(figures, objective.fitted, strict=True):
+        if fig.weight > 0 and not used:
+            warnings.append(f"figure '{fig.id}': no route of the choice set counts towards it; left out of the fit")
     return CalibrationResult(
+        in_fit=tuple(bool(u) for u in objective.fitted), warnings=tuple(warnings),
         params=params, fitted={n: values[n] for n in names}, start={n: base[n] for n in names},
         bounds={n: tuple(limits[n]) for n in names}, year=year, figures=tuple(figures),
         model_teu=tuple(float(v) for v in model), start_teu=start_teu, objective=best,
@@ -902,6 +928,62 @@ def params_toml(result: CalibrationResult, *, header: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def update_parameters_file(path: str | Path, values: dict[str, float]) -> Path:
+    """Rewrite some parameter values of a TOML parameter file in place.
+
+    Comments, sections and every other key are kept; a key that is not in the file yet is
+    appended in a ``[calibration]`` section.  The result is checked to parse as model
+    parameters before it replaces the file (atomically).
+
+    Parameters
+    ----------
+    path : path
+        E.g. ``geodata/parameters.toml``.
+    values : dict
+        Parameter name -> value (units as in :class:`~corridors.network.CostParameters`).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    LayerError
+        If the file is missing or the result would not be valid parameters.
+    """
+    import tomllib
+
+    from corridors._io import atomic_path
+    from corridors.network import CostParameters
+
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise LayerError(f"{path}: parameter file not found") from None
+    missing = []
+    for name, value in values.items():
+        number = str(int(value)) if isinstance(value, int) and not isinstance(value, bool) else f"{value:.6g}"
+        pattern = re.compile(rf"^(\s*{re.escape(name)}\s*=\s*)[^#\n]*?(\s*(?:#.*)?)$", re.MULTILINE)
+        text, count = pattern.subn(lambda m, n=number: m.group(1) + n + m.group(2), text, count=1)
+        if not count:
+            missing.append(f"{name} = {number}")
+    if missing:
+        header = re.search(r"^\[calibration\][ \t]*\n", text, flags=re.MULTILINE)
+        if header:
+            text = text[:header.end()] + "\n".join(missing) + "\n" + text[header.end():]
+        else:
+            text = text.rstrip("\n") + "\n\n[calibration]\n" + "\n".join(missing) + "\n"
+    try:
+        CostParameters.from_mapping(tomllib.loads(text), source=str(path))
+    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - we only write numbers
+        raise LayerError(f"{path}: rewriting would give invalid TOML ({exc})") from None
+    with atomic_path(path) as tmp:
+        tmp.write_text(text, encoding="utf-8")
+    return path
+
+
 # ---------------------------------------------------------------------------
 # Validation
 # ---------------------------------------------------------------------------
@@ -916,6 +998,19 @@ def figure_volumes(result, figures: Sequence[ObservedFigure]) -> list[float]:
             if fig.counts(flow.route, flow.segment, node_records):
                 totals[i] += flow.teu
     return totals
+
+
+def _coverage(result, figures: Sequence[ObservedFigure]) -> list[tuple[int, int]]:
+    """For every figure: (demand rows with a used route counting towards it, rows of its segments)."""
+    node_records = result.network.node_records
+    keys = {(f.route.origin, f.route.destination, f.segment) for f in result.flows}
+    out = []
+    for fig in figures:
+        scope = {k for k in keys if not fig.segments or k[2] in fig.segments}
+        hit = {(f.route.origin, f.route.destination, f.segment) for f in result.flows
+               if f.teu > 0 and fig.counts(f.route, f.segment, node_records)}
+        out.append((len(hit & scope), len(scope)))
+    return out
 
 
 @dataclass(frozen=True)
@@ -1016,7 +1111,8 @@ def validate_model(
     figures = _figures(network, observed, year)
     result = assign(network, demand_for_year(network, year), method=method, on_unreachable="strand")
     volumes = figure_volumes(result, figures)
-    rows = tuple(_compare(f, v, tolerance) for f, v in zip(figures, volumes, strict=True))
+    coverage = _coverage(result, figures)
+    rows = tuple(_compare(f, v, tolerance, c) for f, v, c in zip(figures, volumes, coverage, strict=True))
     headline = result.share_through("KAZ", from_="CHN", to="EU")
     path = str(observed) if isinstance(observed, str | Path) else (
         str(default_observed(network)) if observed is None else "(figures given)")

@@ -276,3 +276,50 @@ def test_unknown_fit_parameter_and_nothing_to_fit(synthetic):
     with pytest.raises(QueryError, match="no demand rows for year 2031"):
         calibrate(network, [replace(f, year=2031) for f in figures if f.id != "warsaw_total"] + [
             replace(figures[0], year=2031, weight=1.0)], year=2031)
+
+
+def test_write_default_updates_parameters_in_place(synthetic, capsys):
+    path = synthetic / "parameters.toml"
+    path.write_text("# shipped parameters\n[cost]\n# value of time (A250)\nvalue_of_time_usd_per_teu_h = 2.0  # old\n"
+                    "[route_choice]\nlogit_theta_per_usd = 0.01\npath_size_beta = 1.0\nk_routes = 4\n"
+                    "max_detour = 3.0\n", encoding="utf-8")
+    assert main(["calibrate", "--geodata", str(synthetic), "--write-default"]) == 0
+    assert "updated" in capsys.readouterr().err
+    text = path.read_text(encoding="utf-8")
+    assert "# shipped parameters" in text and "# value of time (A250)" in text and "# old" in text
+    assert "k_routes = 4" in text and "[calibration]" not in text
+    params = load_network(synthetic).params
+    assert params.logit_theta_per_usd == pytest.approx(0.004, rel=1e-3)
+    assert params.value_of_time_usd_per_teu_h == pytest.approx(6.0, rel=1e-3)
+
+
+def test_update_parameters_file_appends_missing_keys(tmp_path):
+    from corridors.calibration import update_parameters_file
+
+    path = tmp_path / "p.toml"
+    path.write_text("[cost]\nvalue_of_time_usd_per_teu_h = 3.0\n", encoding="utf-8")
+    update_parameters_file(path, {"logit_theta_per_usd": 0.0025, "value_of_time_usd_per_teu_h": 4.5})
+    import tomllib
+
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert data == {"cost": {"value_of_time_usd_per_teu_h": 4.5}, "calibration": {"logit_theta_per_usd": 0.0025}}
+    with pytest.raises(LayerError, match="unknown parameter"):
+        update_parameters_file(path, {"no_such_parameter": 1.0})
+    with pytest.raises(LayerError, match="not found"):
+        update_parameters_file(tmp_path / "absent.toml", {"logit_theta_per_usd": 0.001})
+
+
+def test_unreachable_figure_is_left_out_of_the_fit_and_explained(synthetic):
+    network = load_network(synthetic)
+    figures = read_observed(synthetic / "observed.csv", network=network)
+    # A figure on a node no route passes (the toy's kaz_west is passed; xian->xian is impossible): use a
+    # segment filter that matches no route through manzhouli from harbin's southern-only view.
+    ghost = replace(figures[0], id="ghost", nodes=("kuznica",), segments=("northeast_europe",), countries=("KAZ",),
+                    weight=1.0, caveat="")
+    result = calibrate(network, [*figures, ghost])
+    assert result.in_fit[-1] is False and any("ghost" in w for w in result.warnings)
+    assert result.fitted["logit_theta_per_usd"] == pytest.approx(TRUE["logit_theta_per_usd"], rel=1e-3)
+    validation = validate_model(load_network(synthetic, params=TRUE), [*figures, ghost])
+    row = validation.rows[-1]
+    assert row["rows_with_route"] == 0 and row["rows_in_scope"] == 1
+    assert "none of the 1 demand rows" in row["explanation"]

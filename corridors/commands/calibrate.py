@@ -24,6 +24,9 @@ def register(subparsers) -> None:
                    help="observed-figures CSV (default: observed.csv in the geodata folder)")
     p.add_argument("--fit", default="theta,vot",
                    help="comma-separated parameters to fit: theta, vot, beta (default theta,vot)")
+    p.add_argument("--write-default", action="store_true",
+                   help="also write the calibrated values into the geodata folder's parameters.toml (comments and "
+                   "other values are kept), making them the default of every command")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_geodata_option(p)
     p.set_defaults(handler=run_calibrate)
@@ -60,7 +63,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from corridors._io import atomic_path
-    from corridors.calibration import calibrate, params_toml
+    from corridors.calibration import calibrate, params_toml, update_parameters_file
 
     network = _network(args)
     result = calibrate(network, args.observed, fit=[f for f in args.fit.split(",") if f.strip()])
@@ -73,6 +76,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
         with atomic_path(target) as tmp:
             tmp.write_text(params_toml(result), encoding="utf-8")
         print(f"wrote calibrated parameters to {target} (use with --params {target})", file=sys.stderr)
+    if args.write_default:
+        target = update_parameters_file(network.geodata / "parameters.toml", result.fitted)
+        print(f"updated {', '.join(result.fitted)} in {target}", file=sys.stderr)
     return 0
 
 
