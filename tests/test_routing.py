@@ -81,7 +81,9 @@ def test_best_route_xian_warsaw_by_hand(toy_net):
     assert best.crossings == (("khorgos-dostyk", "CHN", "KAZ"), ("kaz_west-terespol", "KAZ", "POL"))
     assert best.gateway({"CHN"}) == "khorgos-dostyk"
     assert best.passes_through({"KAZ"}) and not best.passes_through({"RUS"})
-    assert best.corridor == "belt_and_road" and best.route == "southern"
+    assert best.corridor == "belt_and_road"
+    # the finer route is named by the first transit link of the corridor: the border link into KAZ
+    assert best.route == toy_net.link_records["khorgos-dostyk"]["route"]
     assert best.days == pytest.approx(hours / 24.0)
     by_country = dict(best.km_by_country)
     assert by_country["CHN"] == pytest.approx(km("xian-khorgos") + km("khorgos-dostyk") / 2)
@@ -237,3 +239,37 @@ def test_node_without_links_is_unreachable(tmp_path):
     net = load_network(write_geodata(tmp_path / "cut", links=links))
     with pytest.raises(QueryError, match="warsaw"):
         best_routes(net, "xian", "warsaw")
+
+
+def test_identical_link_sequences_are_one_route(tmp_path):
+    # A road link at dostyk gives it three layers, so a graph path can change gauge there in
+    # two steps (1435 -> road -> 1520) as well as in one: the same physical links, dearer.
+    # Bug (routing.best_routes): with max_overlap=1.0 ("keeps every distinct path") both graph
+    # paths are returned as two routes; identical link sequences must be merged whatever
+    # max_overlap is, as the module docstring says.
+    links = copy.deepcopy(LINKS)
+    links["belt_and_road"].append(
+        _link("dostyk-kaz_west_road", "dostyk", "kaz_west", [[10.05, 45], [15, 45.3], [19.95, 45]], "KAZ", None,
+              mode="road", route="road")
+    )
+    net = load_network(write_geodata(tmp_path / "three_layers", links=links))
+    for max_overlap in (1.0, 0.99, 0.8):
+        routes = best_routes(net, "xian", "warsaw", k=4, max_detour=10.0, max_overlap=max_overlap)
+        ids = [r.link_ids for r in routes]
+        assert len(ids) == len(set(ids)), (max_overlap, ids)
+        assert ids[:2] == [SOUTH, NORTH], max_overlap
+
+
+def test_max_overlap_drops_near_copies(cross_net):
+    def overlap(route, kept):
+        return sum(km(i) for i in route if i in kept) / sum(km(i) for i in route)
+
+    # share of each crossing route's length that runs on the cheaper routes, by hand
+    sn = max(overlap(SOUTH_NORTH, SOUTH), overlap(SOUTH_NORTH, NORTH))
+    ns = max(overlap(NORTH_SOUTH, SOUTH), overlap(NORTH_SOUTH, NORTH), overlap(NORTH_SOUTH, SOUTH_NORTH))
+    low, high = min(sn, ns), max(sn, ns)
+    assert 0.3 < low <= high < 0.7
+    tight = best_routes(cross_net, "xian", "warsaw", k=4, max_detour=10.0, max_overlap=low - 0.01)
+    assert [r.link_ids for r in tight] == [SOUTH, NORTH]
+    loose = best_routes(cross_net, "xian", "warsaw", k=4, max_detour=10.0, max_overlap=high + 0.01)
+    assert {r.link_ids for r in loose} == {SOUTH, NORTH, SOUTH_NORTH, NORTH_SOUTH}
