@@ -80,18 +80,18 @@ _CORRIDOR_LABELS = {
 
 #: Marker style and legend label of each node kind.
 NODE_STYLES: dict[str, dict[str, Any]] = {
-    "hub": {"radius": 7, "fillColor": "#212f3d", "color": "#ffffff", "label": "Hub / terminal"},
-    "port": {"radius": 7, "fillColor": "#17a589", "color": "#0b5345", "label": "Port"},
-    "border": {"radius": 6, "fillColor": "#f39c12", "color": "#784212", "label": "Border crossing"},
+    "hub": {"radius": 5.5, "fillColor": "#212f3d", "color": "#ffffff", "label": "Hub / terminal"},
+    "port": {"radius": 5.5, "fillColor": "#17a589", "color": "#0b5345", "label": "Port"},
+    "border": {"radius": 4.5, "fillColor": "#f39c12", "color": "#784212", "label": "Border crossing"},
     "gauge_change": {
-        "radius": 6,
+        "radius": 4.5,
         "fillColor": "#e84393",
         "color": "#641e16",
         "label": "Gauge change",
     },
-    "junction": {"radius": 3, "fillColor": "#aab7b8", "color": "#566573", "label": "Junction"},
+    "junction": {"radius": 2.5, "fillColor": "#aab7b8", "color": "#566573", "label": "Junction"},
 }
-_OTHER_NODE = {"radius": 4, "fillColor": "#ffffff", "color": "#34495e", "label": "Other"}
+_OTHER_NODE = {"radius": 3.5, "fillColor": "#ffffff", "color": "#34495e", "label": "Other"}
 
 #: Dash pattern by link status (None: solid).
 _DASHES = {"operating": None, "under_construction": "4 6", "planned": "10 8"}
@@ -558,6 +558,7 @@ def _add_nodes(
     *,
     through_teu: Mapping[str, float] | None = None,
     name: str = "Nodes",
+    scale: float = 1.0,
 ) -> None:
     """Draw nodes as circle markers styled by kind, with tooltips and popups."""
     import folium
@@ -586,12 +587,12 @@ def _add_nodes(
             {
                 "kind": kind,
                 "style": {
-                    "radius": style["radius"],
+                    "radius": style["radius"] * scale,
                     "fillColor": style["fillColor"],
                     "color": style["color"],
                     "weight": 1.5,
                     "fill": True,
-                    "fillOpacity": 0.95,
+                    "fillOpacity": 0.95 if scale >= 1 else 0.8,
                     "pane": "corridors_nodes",
                     "className": f"corridors-node corridors-node-{_css_class(kind)} "
                     f"corridors-node-id-{_css_class(node_id)}",
@@ -1011,7 +1012,7 @@ def flow_map(
 
     transit = _transit_teu(paths)
     vmax = max(transit.values(), default=0.0) or 1.0
-    shade = cm.LinearColormap(["#fbf3e4", "#fdd49e", "#fc8d59", "#d7301f"], vmin=0, vmax=vmax)
+    shade = cm.LinearColormap(["#faf6ec", "#f1dfb0", "#dfbd72", "#bf9445"], vmin=0, vmax=vmax)
 
     m = _base_map(
         _bounds(links, _to_4326(nodes) if nodes is not None else None), tiles=tiles, self_contained=self_contained
@@ -1019,7 +1020,7 @@ def flow_map(
     _add_countries(m, countries, values=transit, colormap=shade, value_label="Transit TEU")
     counts = _add_link_layers(m, links, node_names=node_names, style_of=style_of, rows_of=rows_of)
     if nodes is not None:
-        _add_nodes(m, nodes, through_teu=through_node)
+        _add_nodes(m, nodes, through_teu=through_node, scale=0.75)
 
     colours = _corridor_colours(counts)
     samples = _legend_samples(max_teu)
@@ -1125,7 +1126,7 @@ def compare_map(
     _add_countries(m, _countries_of(network))
     _add_link_layers(m, base, node_names=_node_names(network), style_of=style_of, rows_of=rows_of)
     if nodes is not None:
-        _add_nodes(m, nodes)
+        _add_nodes(m, nodes, scale=0.75)
     samples = _legend_samples(vmax)
     width_html = "".join(
         _row(_line_symbol("#566573", round(width(s), 1)), _compact(s, "TEU/yr")) for s in samples

@@ -1,7 +1,7 @@
 """The ``map`` command: write an interactive, self-contained HTML map.
 
 ``corridors map --kind network|flows|compare [-o PATH] [--geodata DIR] [--method M]
-[--baseline-method M] [--scenario FILE] [--through KAZ --from CHN --to EU] [--tiles NAME]
+[--baseline-method M] [--scenario NAME_OR_PATH] [--through KAZ --from CHN --to EU] [--tiles NAME]
 [--self-contained/--no-self-contained]``
 
 folium, geopandas and the model are imported inside the handler only.
@@ -42,13 +42,14 @@ def register(subparsers) -> None:
         "--baseline-method",
         default="shortest",
         choices=METHODS,
-        help="compare without --scenario: the method of the baseline assignment (default shortest)",
+        help="compare without --scenario: route choice of the baseline, compared with --method (default shortest)",
     )
     p.add_argument(
         "--scenario",
-        metavar="FILE",
+        metavar="NAME_OR_PATH",
         default=None,
-        help="scenario file: flows shows the scenario; compare shows scenario minus the base case",
+        help="bundled scenario name or .toml file (see 'corridors scenario list'): network and flows show the "
+        "scenario, compare shows scenario minus its baseline",
     )
     p.add_argument("--through", default="KAZ", help="country or region of the headline share (default KAZ)")
     p.add_argument("--from", dest="from_", default="CHN", help="origin of the headline share (default CHN)")
@@ -70,20 +71,22 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run_map)
 
 
-def _scenario_result(args, network):
-    """Run ``args.scenario`` with :mod:`corridors.scenarios`; return (result, label)."""
-    if importlib.util.find_spec("corridors.scenarios") is None:
+def _run_scenario(args, network):
+    """Run ``args.scenario`` against the network with :mod:`corridors.scenarios`.
+
+    Returns the :class:`~corridors.scenarios.ScenarioResult` (``.result``: the scenario's
+    assignment, ``.baseline``: the base case with the same method).
+    """
+    if importlib.util.find_spec("corridors.scenarios") is None:  # pragma: no cover - always shipped now
         raise QueryError(
             f"--scenario {args.scenario}: scenarios are not available in this version; "
             "use --kind compare --baseline-method METHOD to compare route-choice methods"
         )
-    from corridors import scenarios
+    from corridors.scenarios import run_scenario
 
-    scenario = scenarios.load_scenario(args.scenario)
-    result = scenarios.run_scenario(scenario, network=network, method=args.method)
-    result = getattr(result, "result", result)
-    label = getattr(scenario, "name", None) or Path(args.scenario).stem
-    return result, str(label)
+    return run_scenario(
+        args.scenario, network=network, method=args.method, through=args.through, from_=args.from_, to=args.to
+    )
 
 
 def run_map(args) -> int:
@@ -94,38 +97,35 @@ def run_map(args) -> int:
 
     network = load_network(args.geodata)
     common = {"tiles": args.tiles, "self_contained": args.self_contained}
+    query = {"through": args.through, "from_": args.from_, "to": args.to}
     if args.kind == "network":
+        if args.scenario:
+            from corridors.scenarios import apply_scenario, load_scenario
+
+            network = apply_scenario(network, load_scenario(args.scenario, geodata=network.geodata))
         m = network_map(network, **common)
     elif args.kind == "flows":
         if args.scenario:
-            result, _ = _scenario_result(args, network)
+            result = _run_scenario(args, network).result
         else:
-            result = assign(network, method=args.method)
-        m = flow_map(result, args.through, args.from_, args.to, network=network, **common)
+            result = assign(network, method=args.method or "logit")
+        m = flow_map(result, **query, **common)
     else:
         if args.scenario:
-            result, label = _scenario_result(args, network)
-            baseline = assign(network, method=args.method)
-            labels = (label, f"base case ({args.method})")
+            run = _run_scenario(args, network)
+            result, baseline = run.result, run.baseline
+            labels = (run.scenario.name, f"{run.baseline_name} ({run.method})")
         else:
-            if args.method == args.baseline_method:
+            method = args.method or "logit"
+            if method == args.baseline_method:
                 raise QueryError(
-                    f"--kind compare: --method and --baseline-method are both '{args.method}'; "
-                    "pass --scenario FILE or a different --baseline-method"
+                    f"--kind compare: --method and --baseline-method are both '{method}'; "
+                    "pass --scenario NAME_OR_PATH or a different --baseline-method"
                 )
-            result = assign(network, method=args.method)
+            result = assign(network, method=method)
             baseline = assign(network, method=args.baseline_method)
-            labels = (args.method, args.baseline_method)
-        m = compare_map(
-            result,
-            baseline,
-            through=args.through,
-            from_=args.from_,
-            to=args.to,
-            labels=labels,
-            network=network,
-            **common,
-        )
+            labels = (method, args.baseline_method)
+        m = compare_map(result, baseline, labels=labels, **query, **common)
     output = Path(args.output) if args.output else Path("maps") / f"{args.kind}.html"
     path = save_map(m, output, check=args.self_contained)
     size_kb = path.stat().st_size / 1024
