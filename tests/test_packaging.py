@@ -110,3 +110,19 @@ def test_installed_cli_layers_runs(installed):
     assert script.exists(), "the console script 'corridors' was not installed"
     proc = _run([script, "layers"], env=env, cwd=outside)
     assert "nodes" in proc.stdout
+
+
+def test_declared_scipy_floor_has_yen():
+    # corridors.routing uses scipy.sparse.csgraph.yen, which SciPy added in 1.14.0; an install
+    # that satisfies a lower floor (e.g. scipy 1.13) fails at the first route query.
+    import re
+    import tomllib
+
+    routing = (REPO / "corridors" / "routing.py").read_text(encoding="utf-8")
+    if "csgraph import yen" not in routing:
+        pytest.skip("routing does not use scipy.sparse.csgraph.yen")
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]["dependencies"]
+    (spec,) = [d for d in deps if re.match(r"scipy\b", d)]
+    floor = re.search(r">=\s*([\d.]+)", spec)
+    assert floor, spec
+    assert tuple(int(x) for x in floor.group(1).split(".")[:2]) >= (1, 14), spec

@@ -193,3 +193,23 @@ def test_by_corridor_names_families(tmp_path):
     assert result.by_corridor["East–West"]["teu"] == pytest.approx(1000.0 * (1 - p))
     assert result.by_corridor["East–West"]["through_teu"] == 0.0
     _sums_match(result)
+
+
+def test_belt_and_road_routes_named_by_branch(tmp_path):
+    import copy
+
+    from conftest import LINKS
+
+    links = copy.deepcopy(LINKS)
+    for f in links["belt_and_road"]:
+        if f["properties"]["id"] == "khorgos-dostyk":
+            f["properties"]["route"] = "northern_kaz"
+        if f["properties"]["id"] == "manzhouli-zabaikalsk":
+            f["properties"]["route"] = "eastern_transsib"
+    net = load_network(write_geodata(tmp_path / "branches", links=links))
+    p = _p_south(net)
+    result = assign(net).share_through("KAZ")
+    assert result.by_corridor["Northern route via Kazakhstan"]["teu"] == pytest.approx(1000.0 * p)
+    assert result.by_corridor["Eastern route via Trans-Siberian"]["teu"] == pytest.approx(1000.0 * (1 - p))
+    assert set(result.by_route) == {"belt_and_road/northern_kaz", "belt_and_road/eastern_transsib"}
+    _sums_match(result)
