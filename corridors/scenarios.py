@@ -1239,8 +1239,8 @@ class ScenarioResult:
             f"method {self.method}, year {self.result.network.params.year}, compared with {self.baseline_name}",
             f"share of {self.from_} -> {self.to} TEU through {self.through}: {s.share:.1%} "
             f"({self.baseline_name} {b.share:.1%}, change {100 * (s.share - b.share):+.1f} pp)",
-            f"TEU/year {self.from_} -> {self.to}: {s.total_teu:,.0f} (baseline {b.total_teu:,.0f}); through "
-            f"{self.through}: {s.through_teu:,.0f} (baseline {b.through_teu:,.0f})",
+            f"TEU/year {self.from_} -> {self.to}: {s.total_teu:,.0f} ({self.baseline_name} {b.total_teu:,.0f}); "
+            f"through {self.through}: {s.through_teu:,.0f} ({self.baseline_name} {b.through_teu:,.0f})",
         ]
         if self.result.stranded:
             lines.append(f"stranded (no route): {self.stranded_teu:,.0f} TEU/year in {len(self.result.stranded)} "
@@ -1248,7 +1248,7 @@ class ScenarioResult:
                          f"{self.result.stranded[0]['destination']}")
         for title, table in (("by corridor", self.corridor_changes()),
                              (f"by gateway (leaving {self.from_})", self.gateway_changes())):
-            lines.append(f"{title}:{'baseline':>{max(8, 56 - len(title))}} {'scenario':>12} {'change':>12}")
+            lines.append(f"{title + ':':<52} {'baseline':>12} {'scenario':>12} {'change':>12}")
             for name, row in table.items():
                 lines.append(f"  {name:<50} {row['baseline_teu']:>12,.0f} {row['scenario_teu']:>12,.0f} "
                              f"{row['change_teu']:>+12,.0f}")
@@ -1437,7 +1437,15 @@ def _compile(network: Network, rows: list[dict], sets: dict, query: _Query | Non
 
     from corridors.regions import resolve_region
     from corridors.routing import path_size
-    from corridors.share import CORRIDOR_NAMES, gateway_name
+    from corridors.share import gateway_name
+
+    try:
+        from corridors.share import corridor_name
+    except ImportError:  # older share module: name by corridor family
+        from corridors.share import CORRIDOR_NAMES
+
+        def corridor_name(route) -> str:
+            return CORRIDOR_NAMES.get(route.corridor, route.corridor)
 
     known = network.country_codes
     if query is None:
@@ -1480,7 +1488,7 @@ def _compile(network: Network, rows: list[dict], sets: dict, query: _Query | Non
             query_mask.append(in_query)
             passes.append(route.passes_through(through))
             if in_query:
-                corridor = CORRIDOR_NAMES.get(route.corridor, route.corridor)
+                corridor = corridor_name(route)
                 corridor_idx.append(corridors.setdefault(corridor, len(corridors)))
                 gateway = gateway_name(network, route.gateway(from_codes), from_codes)
                 gateway_idx.append(gateways.setdefault(gateway, len(gateways)))

@@ -487,7 +487,7 @@ def test_cli_bad_scenario_exits_2_with_one_line(tmp_path, toy_geodata, capsys):
 
 SAMPLE_PAIRS = (
     ("xian", "duisburg"), ("duisburg", "xian"), ("chongqing", "malaszewicze"), ("xian", "budapest"),
-    ("xian", "moscow"), ("xian", "tashkent"), ("urumqi", "tashkent"),
+    ("xian", "moscow"), ("xian", "tashkent"), ("urumqi", "tashkent"), ("xian", "istanbul"),
 )
 
 
@@ -512,6 +512,19 @@ def _corridor_teu(result, corridor, to="EU", from_="CHN"):
 
 
 MC = "Middle Corridor (Trans-Caspian)"
+MC_SANCTIONED = """
+extends = "middle-corridor-upgrade"
+[[close]]
+countries = ["RUS", "BLR"]
+from = "CHN"
+to = "EU"
+both_ways = true
+"""
+
+
+def _family_teu(result, family: str) -> float:
+    flows = result.link_flows
+    return float(flows.loc[flows["corridor"] == family, "teu"].sum())
 
 
 def test_shipped_every_bundled_scenario_runs(shipped):
@@ -544,9 +557,13 @@ def test_shipped_cku_moves_flow_off_the_kazakh_crossings(shipped):
         next((g for g in after.by_gateway if "Torugart" in g), ""), {"teu": 0}))["teu"] > 0
 
 
-def test_shipped_middle_corridor_upgrade_attracts_eu_flows(shipped):
+def test_shipped_middle_corridor_upgrade_attracts_flows(shipped, tmp_path):
     result = run_scenario("middle-corridor-upgrade", network=shipped)
-    assert _corridor_teu(result.result, MC) > _corridor_teu(result.baseline, MC)
+    assert _family_teu(result.result, "middle_corridor") > _family_teu(result.baseline, "middle_corridor")
+    # with EU-bound boxes off the Russian route, the upgrade wins them from the Iran-Türkiye route
+    sanctioned = run_scenario("no-eu-transit-via-russia", network=shipped)
+    both = run_scenario(_write(tmp_path, "mc", MC_SANCTIONED), network=shipped)
+    assert _corridor_teu(both.result, MC) > _corridor_teu(sanctioned.result, MC)
 
 
 def test_shipped_capacity_scenarios_under_sue(shipped):
@@ -555,10 +572,12 @@ def test_shipped_capacity_scenarios_under_sue(shipped):
     gate = "Alashankou–Dostyk"
     assert second.share.by_gateway.get(gate, {}).get("teu", 0.0) >= \
         second.baseline_share.by_gateway.get(gate, {}).get("teu", 0.0) - 1e-6
-    ports = run_scenario("caspian-ports-doubled", network=shipped, to="EU")
-    caspian = {"aktau-alat", "kuryk-alat", "turkmenbashi-alat"}
-    after = sum(r["change_teu"] for r in ports.link_changes(500) if r["link_id"] in caspian)
-    assert after >= -1e-6
+    ports = run_scenario("caspian-ports-doubled", network=shipped)
+    assert ports.baseline_name == "no-eu-transit-via-russia"
+    caspian = ["aktau-alat", "kuryk-alat", "turkmenbashi-alat"]
+    after = ports.result.link_flows.loc[caspian, "teu"].sum()
+    before = ports.baseline.link_flows.loc[caspian, "teu"].sum()
+    assert after > before > 0
 
 
 def test_shipped_uncertainty_sweep_small(shipped):
