@@ -405,6 +405,57 @@ def test_cli_default_output_and_cdn_option(toy_geodata, tmp_path, monkeypatch):
     assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in page
 
 
+TOY_SCENARIO = """
+name = "toy-no-russia"
+title = "Toy: CHN-EU routes avoid Russia"
+description = "China-EU routes may not cross Russia."
+rationale = "Test of the map command."
+sources = ["S1"]
+
+[[close]]
+countries = ["RUS"]
+from = "CHN"
+to = "EU"
+both_ways = true
+"""
+
+
+@pytest.mark.parametrize("kind", ["flows", "compare"])
+def test_cli_scenario(kind, toy_geodata, tmp_path):
+    scenario = tmp_path / "toy-no-russia.toml"
+    scenario.write_text(TOY_SCENARIO)
+    out = tmp_path / f"{kind}.html"
+    code = main(["map", "--kind", kind, "--geodata", str(toy_geodata), "--scenario", str(scenario), "-o", str(out)])
+    assert code == 0
+    page = out.read_text(encoding="utf-8")
+    # every CHN -> EU box avoids Russia, so all of it crosses KAZ
+    assert "through KAZ: 100% of CHN–EU land TEU" in page
+    if kind == "compare":
+        assert "Flow change: toy-no-russia vs baseline (logit)" in page
+        baseline = corridors.assign(corridors.load_network(toy_geodata))
+        share = baseline.share_through("KAZ", from_="CHN", to="EU").share
+        assert f"(baseline (logit): {100 * share:.0f}%" in page
+
+
+def test_cli_unknown_scenario_is_one_line_error(toy_geodata, tmp_path, capsys):
+    code = main(
+        [
+            "map",
+            "--kind",
+            "flows",
+            "--geodata",
+            str(toy_geodata),
+            "--scenario",
+            "no-such-scenario",
+            "-o",
+            str(tmp_path / "f.html"),
+        ]
+    )
+    assert code == 2
+    assert "no-such-scenario" in capsys.readouterr().err
+    assert not (tmp_path / "f.html").exists()
+
+
 def test_cli_compare_needs_two_different_methods(toy_geodata, tmp_path, capsys):
     code = main(
         [
