@@ -1125,8 +1125,9 @@ def validate_model(
 # ---------------------------------------------------------------------------
 
 _CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1100px;color:#222;
+body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1300px;color:#222;
 padding:0 1em}
+td.text{font-size:.85em;min-width:16em}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em}
 table{border-collapse:collapse;font-size:.88em;width:100%}
 th,td{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}
@@ -1212,8 +1213,9 @@ def report_html(validation: ValidationResult, *, map_page: str | None = None, ma
             f"<tr{cls}><td>{_esc(r['name'])}<br><code>{_esc(r['id'])}</code></td><td>{_esc(r['unit'])}</td>"
             f"<td class='n'>{r['observed']:,.0f}</td><td class='n'>{r['model']:,.0f}</td>"
             f"<td class='n'>{r['abs_error']:+,.0f}</td><td class='n {mark}'>{r['rel_error']:+.1%}</td>"
-            f"<td class='n'>{r['weight']:g}</td><td>{_esc(r['reliability'])}</td><td>{_esc(r['definition'])}</td>"
-            f"<td class='{mark}'>{_esc(r['explanation'])}</td><td>{_esc(r['sources'])}</td></tr>"
+            f"<td class='n'>{r['weight']:g}</td><td>{_esc(r['reliability'])}</td><td class='text'>"
+            f"{_esc(r['definition'])}</td><td class='text {mark}'>{_esc(r['explanation'])}</td>"
+            f"<td>{_esc(r['sources']).replace(',', ', ')}</td></tr>"
         )
     out.append("</tbody></table>")
     if calibration is not None:
