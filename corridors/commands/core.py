@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from corridors._errors import QueryError
+from corridors._errors import CorridorsError, QueryError
 
 
 def add_geodata_option(parser: argparse.ArgumentParser) -> None:
@@ -62,7 +62,9 @@ def register(subparsers) -> None:
         "format follows the suffix: .gpkg (GeoPackage), .parquet (GeoParquet), .geojson, .csv (no geometry).",
     )
     add_method_option(p)
-    p.add_argument("-o", "--output", required=True, metavar="FILE", help="output file (.gpkg, .parquet, .geojson, .csv)")
+    p.add_argument(
+        "-o", "--output", required=True, metavar="FILE", help="output file (.gpkg, .parquet, .geojson, .csv)"
+    )
     add_geodata_option(p)
     p.set_defaults(handler=run_assign)
 
@@ -91,6 +93,10 @@ def load_params_file(path):
         raise LayerError(f"{path}: parameter file not found") from None
     except tomllib.TOMLDecodeError as exc:
         raise LayerError(f"{path}: not valid TOML ({exc})") from None
+    except UnicodeDecodeError as exc:
+        raise LayerError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:  # a directory, no permission, ...
+        raise LayerError(f"{path}: cannot read the parameter file ({exc.strerror or exc})") from None
 
 
 def _network(args):
@@ -164,17 +170,22 @@ def run_assign(args) -> int:
     fmt = _FORMATS.get(target.suffix.lower())
     if fmt is None:
         raise QueryError(f"{target}: unknown output format '{target.suffix}'; use .gpkg, .parquet, .geojson or .csv")
+    if target.is_dir():
+        raise QueryError(f"{target}: is a folder; give the output file name")
     result = assign(_network(args), method=args.method)
     flows = result.link_flows
     # Lists and tuples do not fit every format; keep scalar columns only.
     flows = flows[[c for c in flows.columns if c not in ("coords",)]]
-    with atomic_path(target) as tmp:
-        if fmt == "csv":
-            flows.drop(columns="geometry").to_csv(tmp, index=False)
-        elif fmt == "parquet":
-            flows.to_parquet(tmp)
-        else:
-            flows.to_file(tmp, driver=fmt, layer="link_flows" if fmt == "GPKG" else None)
+    try:
+        with atomic_path(target) as tmp:
+            if fmt == "csv":
+                flows.drop(columns="geometry").to_csv(tmp, index=False)
+            elif fmt == "parquet":
+                flows.to_parquet(tmp)
+            else:
+                flows.to_file(tmp, driver=fmt, layer="link_flows" if fmt == "GPKG" else None)
+    except OSError as exc:  # the folder is a file, no permission, disk full, ...
+        raise CorridorsError(f"{target}: cannot write the output ({exc.strerror or exc})") from None
     print(f"wrote {len(flows)} links with assigned TEU/year ({args.method}) to {target}", file=sys.stderr)
     return 0
 
