@@ -125,7 +125,7 @@ def _finish(table: dict, total: float) -> dict:
 
 
 def gateway_name(network, link_id: str | None, region: set[str]) -> str:
-    """Readable name of a border-crossing link, outside end first (``Alashankou–Dostyk``)."""
+    """Readable name of a border-crossing link, the end inside ``region`` first (``Alashankou–Dostyk``)."""
     if link_id is None:
         return "none (stays in region)"
     link = network.link_records[link_id]
