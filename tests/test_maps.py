@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -492,6 +493,31 @@ def test_heavy_imports_stay_lazy():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, f"imported at start-up: {done.stdout} {done.stderr}"
+
+
+@pytest.mark.parametrize(("ci", "outcome", "code"), [("", "1 skipped", 0), ("true", "1 error", 1)])
+def test_browser_tests_skip_without_chromium_but_fail_on_ci(ci, outcome, code, tmp_path):
+    env = {**os.environ, "CORRIDORS_CHROMIUM": str(tmp_path / "no-chromium"), "CI": ci}
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "-k",
+            "title_box",
+            str(REPO / "tests" / "test_maps_browser.py"),
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert outcome in done.stdout and done.returncode == code, done.stdout[-2000:]
+    assert "Chromium" in done.stdout
 
 
 @pytest.mark.skipif(not (REPO / "geodata" / "nodes.geojson").exists(), reason="shipped geodata not present")
