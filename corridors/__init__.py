@@ -22,6 +22,10 @@ __all__ = [
     "AssignmentResult",
     "ShareResult",
     "best_routes",
+    "Scenario",
+    "load_scenario",
+    "run_scenario",
+    "sweep",
 ]
 
 from corridors._errors import CorridorsError, LayerError, QueryError  # noqa: E402
@@ -36,6 +40,10 @@ _LAZY = {
     "AssignmentResult": "corridors.assignment",
     "best_routes": "corridors.routing",
     "ShareResult": "corridors.share",
+    "Scenario": "corridors.scenarios",
+    "load_scenario": "corridors.scenarios",
+    "run_scenario": "corridors.scenarios",
+    "sweep": "corridors.scenarios",
 }
 
 
