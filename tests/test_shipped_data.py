@@ -132,3 +132,11 @@ def test_every_source_key_is_defined():
         problems += [f"{demand.name}: basis key {key} (rows {rows[0]}..{rows[-1]}, {len(rows)} rows) is not defined "
                      "in SOURCES.md" for key, rows in sorted(undefined.items())]
     assert not problems, f"{len(problems)} problems: " + "; ".join(problems[:30])
+
+
+def test_parameter_assumptions_are_defined():
+    # parameters.toml gives each value's assumption key in a comment, e.g. "(A250)"
+    defined = _defined_keys((GEODATA / "SOURCES.md").read_text(encoding="utf-8"))
+    cited = set(re.findall(r"\(([SA]\d+)\)", (GEODATA / "parameters.toml").read_text(encoding="utf-8")))
+    missing = sorted(cited - defined, key=lambda k: (k[0], int(k[1:])))
+    assert not missing, f"parameters.toml cites keys not defined in SOURCES.md: {', '.join(missing)}"
