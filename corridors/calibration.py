@@ -45,6 +45,7 @@ from __future__ import annotations
 
 import csv
 import html
+import io
 import math
 import re
 import time
@@ -220,9 +221,13 @@ def read_observed(path: str | Path, *, network=None, year: int | None = None) ->
     nodes = set(network.node_records) if network is not None else None
     countries = set(network.country_codes) if network is not None else None
     segments = {r.get("segment") for r in network.demand_rows} if network is not None else None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise LayerError(f"{label}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
     figures: list[ObservedFigure] = []
     seen: set[str] = set()
-    with path.open(newline="", encoding="utf-8") as handle:
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in OBSERVED_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:

@@ -323,3 +323,10 @@ def test_unreachable_figure_is_left_out_of_the_fit_and_explained(synthetic):
     row = validation.rows[-1]
     assert row["rows_with_route"] == 0 and row["rows_in_scope"] == 1
     assert "none of the 1 demand rows" in row["explanation"]
+
+
+def test_non_utf8_observed_file(toy_geodata):
+    path = toy_geodata / "observed.csv"
+    path.write_bytes(",".join(OBSERVED_COLUMNS).encode() + b"\nx\xff\n")
+    with pytest.raises(LayerError, match=r"observed\.csv: not UTF-8"):
+        read_observed(path)
