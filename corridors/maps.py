@@ -426,7 +426,8 @@ _BIND_JS = """function(feature, layer) {
 _STYLE_JS = "function(feature) { return feature.properties.style; }"
 
 _COUNTRY_STYLE_JS = """function(feature) {
-    return {fillColor: feature.properties.fill, fillOpacity: 1.0, color: "#99a3a4", weight: 0.6,
+    return {fillColor: feature.properties.fill, fillOpacity: feature.properties.opacity, color: "#99a3a4",
+            weight: 0.6,
             className: "corridors-country"};
 }"""
 
@@ -504,8 +505,13 @@ def _add_countries(
     values: Mapping[str, float] | None = None,
     colormap: Any = None,
     value_label: str = "",
+    over_tiles: bool = False,
 ) -> None:
-    """Draw the country polygons (optionally shaded by ``values``) below everything else."""
+    """Draw the country polygons (optionally shaded by ``values``) below everything else.
+
+    Over web tiles the unshaded land is transparent (outlines only) and shaded countries
+    half-transparent, so that the tiles show through.
+    """
     import folium
 
     if countries is None or len(countries) == 0:
@@ -516,10 +522,10 @@ def _add_countries(
     props = []
     for code in codes:
         value = None if values is None else values.get(code)
-        fill = _LAND
+        fill, opacity = _LAND, (0.0 if over_tiles else 1.0)
         if colormap is not None and value is not None and value > 0:
-            fill = colormap(value)
-        prop = {"fill": fill}
+            fill, opacity = colormap(value), (0.55 if over_tiles else 1.0)
+        prop = {"fill": fill, "opacity": opacity}
         if values is not None:
             rows = [("Country", escape(code)), (value_label, _num(value or 0.0, "TEU/yr"))]
             prop.update(_tip(escape(names[code]), rows))
@@ -837,7 +843,7 @@ def network_map(
     """
     links, nodes, countries = network.links, network.nodes, _countries_of(network)
     m = _base_map(_bounds(_to_4326(links), _to_4326(nodes)), tiles=tiles, self_contained=self_contained)
-    _add_countries(m, countries)
+    _add_countries(m, countries, over_tiles=bool(tiles))
     counts = _add_link_layers(
         m,
         links,
@@ -1017,7 +1023,7 @@ def flow_map(
     m = _base_map(
         _bounds(links, _to_4326(nodes) if nodes is not None else None), tiles=tiles, self_contained=self_contained
     )
-    _add_countries(m, countries, values=transit, colormap=shade, value_label="Transit TEU")
+    _add_countries(m, countries, values=transit, colormap=shade, value_label="Transit TEU", over_tiles=bool(tiles))
     counts = _add_link_layers(m, links, node_names=node_names, style_of=style_of, rows_of=rows_of)
     if nodes is not None:
         _add_nodes(m, nodes, through_teu=through_node, scale=0.75)
@@ -1039,7 +1045,7 @@ def flow_map(
     )
     method = getattr(result, "method", None)
     heading = (
-        escape(title) if title else "Assigned China–Europe land freight" + (f" ({escape(method)})" if method else "")
+        escape(title) if title else "Assigned container flows, TEU/year" + (f" ({escape(method)})" if method else "")
     )
     subtitle = f"<b>{headline}</b><br>{_num(share.through_teu)} of {_num(share.total_teu)} TEU/yr"
     return _finish(m, legend, _title_box(heading, subtitle))
@@ -1123,7 +1129,7 @@ def compare_map(
     m = _base_map(
         _bounds(base, _to_4326(nodes) if nodes is not None else None), tiles=tiles, self_contained=self_contained
     )
-    _add_countries(m, _countries_of(network))
+    _add_countries(m, _countries_of(network), over_tiles=bool(tiles))
     _add_link_layers(m, base, node_names=_node_names(network), style_of=style_of, rows_of=rows_of)
     if nodes is not None:
         _add_nodes(m, nodes, scale=0.75)

@@ -226,6 +226,17 @@ def test_tiles_are_opt_in(toy):
     assert "L.tileLayer" in page
 
 
+def test_countries_are_see_through_over_tiles(toy):
+    def fills(m):
+        (countries,) = [d for name, d in geojson_layers(m).items() if name == "Countries"]
+        return {f["id"]: f["properties"]["opacity"] for f in countries["features"]}
+
+    assert set(fills(maps.network_map(toy["network"])).values()) == {1.0}
+    assert set(fills(maps.network_map(toy["network"], tiles="OpenStreetMap")).values()) == {0.0}
+    shaded = fills(maps.flow_map(toy["logit"], tiles="OpenStreetMap"))
+    assert shaded["KAZ"] == 0.55 and shaded["CHN"] == 0.0
+
+
 def test_jupyter_repr_is_self_contained(toy):
     m = maps.network_map(toy["network"])
     shown = m._repr_html_()
