@@ -80,12 +80,25 @@ def _cache_path(network, od_pairs: list[tuple[str, str]]):
     from corridors.network import _cache_dir
 
     p = network.params
-    key = repr((_ROUTE_CACHE_VERSION, fingerprint, p.value_of_time_usd_per_teu_h, p.k_routes, p.max_detour, p.max_overlap,
-                p.candidate_factor, p.year, sorted(od_pairs)))
+    key = repr(
+        (
+            _ROUTE_CACHE_VERSION,
+            fingerprint,
+            p.value_of_time_usd_per_teu_h,
+            p.k_routes,
+            p.max_detour,
+            p.max_overlap,
+            p.candidate_factor,
+            p.year,
+            sorted(od_pairs),
+        )
+    )
     return _cache_dir() / f"routes-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
 
 
-def route_sets(network, od_pairs: Iterable[tuple[str, str]], *, strict: bool = True) -> dict[tuple[str, str], list[Route]]:
+def route_sets(
+    network, od_pairs: Iterable[tuple[str, str]], *, strict: bool = True
+) -> dict[tuple[str, str], list[Route]]:
     """Return the choice set (k distinct least-cost routes) of every OD pair.
 
     Route sets of an unchanged shipped network are cached on disk next to the layer
@@ -125,6 +138,26 @@ def route_sets(network, od_pairs: Iterable[tuple[str, str]], *, strict: bool = T
         except OSError:
             pass
     return sets
+
+
+_PATH_COLUMNS = (
+    "origin",
+    "destination",
+    "segment",
+    "teu",
+    "share_of_od",
+    "gen_cost_usd",
+    "money_usd",
+    "time_h",
+    "days",
+    "length_km",
+    "corridor",
+    "route",
+    "gateway",
+    "countries",
+    "link_ids",
+    "node_ids",
+)
 
 
 @dataclass(frozen=True)
@@ -179,13 +212,26 @@ class AssignmentResult:
             r = flow.route
             origin_country = self.network.node_records[r.origin]["country"]
             rows.append(
-                dict(origin=r.origin, destination=r.destination, segment=flow.segment, teu=flow.teu,
-                     share_of_od=flow.share_of_od, gen_cost_usd=r.gen_cost_usd, money_usd=r.money_usd,
-                     time_h=r.time_h, days=r.days, length_km=r.length_km, corridor=r.corridor, route=r.route,
-                     gateway=r.gateway({origin_country}), countries=r.countries, link_ids=r.link_ids,
-                     node_ids=r.node_ids)
+                dict(
+                    origin=r.origin,
+                    destination=r.destination,
+                    segment=flow.segment,
+                    teu=flow.teu,
+                    share_of_od=flow.share_of_od,
+                    gen_cost_usd=r.gen_cost_usd,
+                    money_usd=r.money_usd,
+                    time_h=r.time_h,
+                    days=r.days,
+                    length_km=r.length_km,
+                    corridor=r.corridor,
+                    route=r.route,
+                    gateway=r.gateway({origin_country}),
+                    countries=r.countries,
+                    link_ids=r.link_ids,
+                    node_ids=r.node_ids,
+                )
             )
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=_PATH_COLUMNS)
 
     @functools.cached_property
     def _link_teu(self) -> dict[str, list[float]]:
@@ -265,11 +311,14 @@ def _equilibrium_flows(network, rows: list[dict], method: str):
     congests = capacity > 0
     queue = congests & is_gate
     arrays = eq.LinkArrays(
-        tail=[index[u] for u, _, _ in edges], head=[index[v] for _, v, _ in edges],
-        free_cost=[vot * d["time_h"] for _, _, d in edges], capacity=capacity,
+        tail=[index[u] for u, _, _ in edges],
+        head=[index[v] for _, v, _ in edges],
+        free_cost=[vot * d["time_h"] for _, _, d in edges],
+        capacity=capacity,
         alpha=np.where(queue, vot * params.queue_period_h / 4.0, np.where(congests, params.bpr_alpha, 0.0)),
         beta=np.where(queue, params.queue_beta, params.bpr_beta),
-        vdf=np.where(queue, eq.QUEUE, eq.BPR), n_nodes=len(nodes),
+        vdf=np.where(queue, eq.QUEUE, eq.BPR),
+        n_nodes=len(nodes),
         no_through=[n[0] in ("o", "d") and len(n) == 2 for n in nodes],
     )
     fixed = np.array([d["money_usd"] for _, _, d in edges], dtype=float)
@@ -284,13 +333,30 @@ def _equilibrium_flows(network, rows: list[dict], method: str):
     records: list[dict] = []
 
     def keep(record) -> None:
-        records.append(dict(iteration=record.iteration, relative_gap=record.relative_gap,
-                            beckmann=record.beckmann, seconds=record.seconds, flow_change=record.flow_change))
+        records.append(
+            dict(
+                iteration=record.iteration,
+                relative_gap=record.relative_gap,
+                beckmann=record.beckmann,
+                seconds=record.seconds,
+                flow_change=record.flow_change,
+            )
+        )
 
     if method == "sue":
         return _sue_over_choice_sets(network, rows, arrays, fixed, edges, index, keep), records
-    solved = eq.user_equilibrium(arrays, origins, destinations, demand, algorithm="bfw", gap=1e-5,
-                                 max_iter=300, fixed_cost=fixed, track_paths=True, callback=keep)
+    solved = eq.user_equilibrium(
+        arrays,
+        origins,
+        destinations,
+        demand,
+        algorithm="bfw",
+        gap=1e-5,
+        max_iter=300,
+        fixed_cost=fixed,
+        track_paths=True,
+        callback=keep,
+    )
     flows: list[RouteFlow] = []
     summaries: dict[tuple[int, ...], Route] = {}
     for (origin, destination), o, d in zip(pairs, origins, destinations, strict=True):
@@ -298,8 +364,7 @@ def _equilibrium_flows(network, rows: list[dict], method: str):
             route = summaries.get(used.links)
             if route is None:
                 path = [nodes[i] for i in used.nodes]
-                route = summaries[used.links] = route_from_path(graph, path, network.node_records,
-                                                                network.link_records)
+                route = summaries[used.links] = route_from_path(graph, path, network.node_records, network.link_records)
             for row in rows:
                 if (row["origin"], row["destination"]) == (origin, destination):
                     flows.append(RouteFlow(route, row["teu"] * used.share, used.share, row.get("segment")))
@@ -355,8 +420,16 @@ def _sue_over_choice_sets(network, rows, arrays, fixed, edges, index, keep, *, g
         cost = eq.link_cost(arrays, x, fixed)
         y = logit(incidence @ cost)
         change = float(np.abs(y - h).sum() / max(h.sum(), 1e-12))
-        keep(eq.IterationRecord(iteration, float("nan"), eq.beckmann(arrays, x, fixed),
-                                _time.perf_counter() - start, 1.0 / iteration, change))
+        keep(
+            eq.IterationRecord(
+                iteration,
+                float("nan"),
+                eq.beckmann(arrays, x, fixed),
+                _time.perf_counter() - start,
+                1.0 / iteration,
+                change,
+            )
+        )
         if change < gap:
             break
         h = h + (y - h) / iteration
@@ -432,8 +505,10 @@ def assign(network, demand=None, *, method: str = "logit", on_unreachable: str =
             probabilities = [1.0] + [0.0] * (len(routes) - 1)
         else:
             probabilities = logit_probabilities(
-                [r.gen_cost_usd for r in routes], path_size(routes),
-                theta=params.logit_theta_per_usd, beta=params.path_size_beta,
+                [r.gen_cost_usd for r in routes],
+                path_size(routes),
+                theta=params.logit_theta_per_usd,
+                beta=params.path_size_beta,
             )
         for route, p in zip(routes, probabilities, strict=True):
             if p > 0:

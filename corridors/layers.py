@@ -171,9 +171,7 @@ def _read_geojson(path: Path, label: str, problems: list[Problem]) -> list[dict]
     if crs is not None:
         name = json.dumps(crs)
         if "4326" not in name and "CRS84" not in name.upper():
-            problems.append(
-                Problem(label, None, "crs", f"declares CRS {name}; layers must be in EPSG:4326 (lon/lat)")
-            )
+            problems.append(Problem(label, None, "crs", f"declares CRS {name}; layers must be in EPSG:4326 (lon/lat)"))
             return None
     features = data.get("features")
     if not isinstance(features, list):
@@ -211,8 +209,15 @@ def _number(value: Any) -> float | None:
 
 
 def _check_numeric(
-    props: dict, name: str, label: str, feat: str, problems: list[Problem], *, required: bool,
-    nullable: bool, positive: bool = False,
+    props: dict,
+    name: str,
+    label: str,
+    feat: str,
+    problems: list[Problem],
+    *,
+    required: bool,
+    nullable: bool,
+    positive: bool = False,
 ) -> float | None:
     if name not in props:
         if required:
@@ -237,16 +242,12 @@ def _check_numeric(
 def _check_status(props: dict, label: str, feat: str, problems: list[Problem]) -> None:
     status = props.get("status")
     if status not in STATUSES:
-        problems.append(
-            Problem(label, feat, "status", f"expected one of {', '.join(STATUSES)}, got {status!r}")
-        )
+        problems.append(Problem(label, feat, "status", f"expected one of {', '.join(STATUSES)}, got {status!r}"))
     year = props.get("opening_year")
     if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not 1850 <= year <= 2100):
         problems.append(Problem(label, feat, "opening_year", f"expected a year or null, got {year!r}"))
     if status in ("under_construction", "planned") and year is None:
-        problems.append(
-            Problem(label, feat, "opening_year", f"a {status} feature needs its expected opening year")
-        )
+        problems.append(Problem(label, feat, "opening_year", f"a {status} feature needs its expected opening year"))
 
 
 def _check_sources(props: dict, label: str, feat: str, problems: list[Problem], keys: set[str] | None) -> None:
@@ -261,11 +262,15 @@ def _check_sources(props: dict, label: str, feat: str, problems: list[Problem], 
             problems.append(Problem(label, feat, "sources", f"key '{key}' is not defined in SOURCES.md"))
 
 
-def _source_keys(geodata: Path) -> set[str] | None:
+def _source_keys(geodata: Path, problems: list[Problem]) -> set[str] | None:
     path = geodata / "SOURCES.md"
     if not path.is_file():
         return None
-    text = path.read_text(encoding="utf-8")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(_rel(path, geodata), None, None, f"not UTF-8 text ({exc.reason})"))
+        return None
     # A key is defined where it opens a line, a table row, a list item or a heading:
     # "| S12 |", "- **A3**", "### A4", "S5:".
     return set(re.findall(r"^[\s|#*\-]*`?([SA]\d+)\b", text, flags=re.MULTILINE))
@@ -313,16 +318,23 @@ def _read_nodes(geodata: Path, countries: set[str], keys: set[str] | None, probl
             problems.append(Problem(label, feat, "id", "duplicate id"))
             continue
         geometry = feature.get("geometry")
-        if not isinstance(geometry, dict) or geometry.get("type") != "Point" or not _coords_ok(
-            geometry.get("coordinates"), 0
+        if (
+            not isinstance(geometry, dict)
+            or geometry.get("type") != "Point"
+            or not _coords_ok(geometry.get("coordinates"), 0)
         ):
             problems.append(Problem(label, feat, "geometry", "expected a Point with [lon, lat]"))
             continue
         lon, lat = (float(c) for c in geometry["coordinates"][:2])
         if not _in_lonlat_range([(lon, lat)]):
             problems.append(
-                Problem(label, feat, "geometry", f"coordinates ({lon}, {lat}) are not lon/lat degrees: "
-                        "the layer looks projected or has a missing CRS; expected EPSG:4326")
+                Problem(
+                    label,
+                    feat,
+                    "geometry",
+                    f"coordinates ({lon}, {lat}) are not lon/lat degrees: "
+                    "the layer looks projected or has a missing CRS; expected EPSG:4326",
+                )
             )
             continue
         ok = True
@@ -341,18 +353,30 @@ def _read_nodes(geodata: Path, countries: set[str], keys: set[str] | None, probl
             ok = False
         elif countries and country not in countries:
             problems.append(
-                Problem(label, feat, "country", f"unknown country '{country}'{suggest(country, countries)} "
-                        "(not in countries.geojson)")
+                Problem(
+                    label,
+                    feat,
+                    "country",
+                    f"unknown country '{country}'{suggest(country, countries)} (not in countries.geojson)",
+                )
             )
             ok = False
         values = {}
         for name, (required, nullable) in _NODE_NUMERIC.items():
             values[name] = _check_numeric(
-                props, name, label, feat, problems, required=required, nullable=nullable,
+                props,
+                name,
+                label,
+                feat,
+                problems,
+                required=required,
+                nullable=nullable,
                 positive=(name == "capacity_teu"),
             )
         if (props.get("transfer_h") is None) != (props.get("transfer_usd") is None):
-            problems.append(Problem(label, feat, "transfer_usd", "transfer_h and transfer_usd must be both set or both null"))
+            problems.append(
+                Problem(label, feat, "transfer_usd", "transfer_h and transfer_usd must be both set or both null")
+            )
         _check_status(props, label, feat, problems)
         _check_sources(props, label, feat, problems, keys)
         if ok:
@@ -377,8 +401,13 @@ def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] 
         family = path.stem
         if family not in CORRIDORS:
             problems.append(
-                Problem(label, None, None, f"unknown corridor layer '{family}'{suggest(family, CORRIDORS)}; "
-                        f"expected one of {', '.join(CORRIDORS)}")
+                Problem(
+                    label,
+                    None,
+                    None,
+                    f"unknown corridor layer '{family}'{suggest(family, CORRIDORS)}; "
+                    f"expected one of {', '.join(CORRIDORS)}",
+                )
             )
             continue
         for i, feature in enumerate(_read_geojson(path, label, problems) or []):
@@ -395,23 +424,33 @@ def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] 
                 problems.append(Problem(label, feat, "id", "duplicate id (ids are unique across all layers)"))
                 continue
             geometry = feature.get("geometry")
-            if not isinstance(geometry, dict) or geometry.get("type") != "LineString" or not _coords_ok(
-                geometry.get("coordinates"), 1
-            ) or len(geometry["coordinates"]) < 2:
-                problems.append(Problem(label, feat, "geometry", "expected a LineString of at least two [lon, lat] positions"))
+            if (
+                not isinstance(geometry, dict)
+                or geometry.get("type") != "LineString"
+                or not _coords_ok(geometry.get("coordinates"), 1)
+                or len(geometry["coordinates"]) < 2
+            ):
+                problems.append(
+                    Problem(label, feat, "geometry", "expected a LineString of at least two [lon, lat] positions")
+                )
                 continue
             coords = tuple((float(c[0]), float(c[1])) for c in geometry["coordinates"])
             if not _in_lonlat_range(coords):
                 problems.append(
-                    Problem(label, feat, "geometry", "coordinates are not lon/lat degrees: the layer looks "
-                            "projected or has a missing CRS; expected EPSG:4326")
+                    Problem(
+                        label,
+                        feat,
+                        "geometry",
+                        "coordinates are not lon/lat degrees: the layer looks "
+                        "projected or has a missing CRS; expected EPSG:4326",
+                    )
                 )
                 continue
             ok = True
             ends = {}
             for end in ("from", "to"):
                 node_id = props.get(end)
-                if node_id not in nodes:
+                if not isinstance(node_id, str) or node_id not in nodes:
                     problems.append(Problem(label, feat, end, f"unknown node {node_id!r}{suggest(node_id, nodes)}"))
                     ok = False
                 else:
@@ -428,21 +467,31 @@ def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] 
                 problems.append(Problem(label, feat, "mode", f"expected one of {', '.join(MODES)}, got {mode!r}"))
                 ok = False
             elif mode == "rail" and gauge not in GAUGES:
-                problems.append(Problem(label, feat, "gauge_mm", f"a rail link needs gauge 1435 or 1520, got {gauge!r}"))
+                problems.append(
+                    Problem(label, feat, "gauge_mm", f"a rail link needs gauge 1435 or 1520, got {gauge!r}")
+                )
                 ok = False
             elif mode != "rail" and gauge is not None:
                 problems.append(Problem(label, feat, "gauge_mm", f"a {mode} link has no gauge, got {gauge!r}"))
             values = {}
             for name in _LINK_NUMERIC:
                 values[name] = _check_numeric(
-                    props, name, label, feat, problems, required=False, nullable=True,
+                    props,
+                    name,
+                    label,
+                    feat,
+                    problems,
+                    required=False,
+                    nullable=True,
                     positive=name in ("speed_kmh", "running_h", "frequency_per_week", "capacity_teu"),
                 )
             if values["speed_kmh"] is None and values["running_h"] is None:
                 problems.append(Problem(label, feat, "speed_kmh", "needs speed_kmh or running_h"))
                 ok = False
             if values["tariff_usd_per_teu_km"] is None and values["tariff_usd"] is None:
-                problems.append(Problem(label, feat, "tariff_usd_per_teu_km", "needs tariff_usd_per_teu_km or tariff_usd"))
+                problems.append(
+                    Problem(label, feat, "tariff_usd_per_teu_km", "needs tariff_usd_per_teu_km or tariff_usd")
+                )
                 ok = False
             _check_status(props, label, feat, problems)
             _check_sources(props, label, feat, problems, keys)
@@ -453,17 +502,34 @@ def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] 
                     _, _, dist = geod.inv(node["lon"], node["lat"], pos[0], pos[1])
                     if dist / 1000.0 > ENDPOINT_TOLERANCE_KM:
                         problems.append(
-                            Problem(label, feat, "geometry", f"{'first' if end == 'from' else 'last'} vertex lies "
-                                    f"{dist / 1000.0:.1f} km from node '{props[end]}' (tolerance {ENDPOINT_TOLERANCE_KM:g} km)")
+                            Problem(
+                                label,
+                                feat,
+                                "geometry",
+                                f"{'first' if end == 'from' else 'last'} vertex lies "
+                                f"{dist / 1000.0:.1f} km from node '{props[end]}' "
+                                f"(tolerance {ENDPOINT_TOLERANCE_KM:g} km)",
+                            )
                         )
                 if mode == "ferry":
                     if country is not None:
-                        problems.append(Problem(label, feat, "country", "a ferry leg crosses water: country must be null"))
+                        problems.append(
+                            Problem(label, feat, "country", "a ferry leg crosses water: country must be null")
+                        )
                     for end, node in (("from", a), ("to", b)):
                         if node["kind"] != "port":
-                            problems.append(Problem(label, feat, end, f"ferry leg ends at '{props[end]}', which is not a port"))
+                            problems.append(
+                                Problem(label, feat, end, f"ferry leg ends at '{props[end]}', which is not a port")
+                            )
                 elif not isinstance(country, str):
-                    problems.append(Problem(label, feat, "country", f"expected an ISO3 code (or AAA|BBB for a border link), got {country!r}"))
+                    problems.append(
+                        Problem(
+                            label,
+                            feat,
+                            "country",
+                            f"expected an ISO3 code (or AAA|BBB for a border link), got {country!r}",
+                        )
+                    )
                     ok = False
                 else:
                     parts = country.split("|")
@@ -473,13 +539,23 @@ def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] 
                         ok = False
                     elif len(parts) == 1 and {a["country"], b["country"]} != {country}:
                         problems.append(
-                            Problem(label, feat, "country", f"is {country} but its end nodes lie in "
-                                    f"{a['country']} and {b['country']}: split the link at the border")
+                            Problem(
+                                label,
+                                feat,
+                                "country",
+                                f"is {country} but its end nodes lie in "
+                                f"{a['country']} and {b['country']}: split the link at the border",
+                            )
                         )
                     elif len(parts) == 2 and {a["country"], b["country"]} != set(parts):
                         problems.append(
-                            Problem(label, feat, "country", f"border link {country} must join a node in each "
-                                    f"country, but joins {a['country']} and {b['country']}")
+                            Problem(
+                                label,
+                                feat,
+                                "country",
+                                f"border link {country} must join a node in each "
+                                f"country, but joins {a['country']} and {b['country']}",
+                            )
                         )
             if ok:
                 record = dict(props)
@@ -529,8 +605,12 @@ def _check_link_countries(links: dict, polygons: dict, geodata: Path, problems: 
             km = line.difference(buffered[country]).length / 1000.0
             label = _rel(geodata / "links" / f"{link['layer']}.geojson", geodata)
             problems.append(
-                Problem(label, f"link '{link_id}'", "geometry", f"{km:.0f} km of the line lie more than "
-                        f"{COUNTRY_TOLERANCE_KM:g} km outside its country {country}")
+                Problem(
+                    label,
+                    f"link '{link_id}'",
+                    "geometry",
+                    f"{km:.0f} km of the line lie more than {COUNTRY_TOLERANCE_KM:g} km outside its country {country}",
+                )
             )
 
 
@@ -551,8 +631,12 @@ def _check_nodes_in_countries(nodes: dict, polygons: dict, geodata: Path, proble
         dist = projected[code].distance(point) / 1000.0
         if dist > COUNTRY_TOLERANCE_KM:
             problems.append(
-                Problem(_rel(geodata / "nodes.geojson", geodata), f"node '{node_id}'", "country",
-                        f"the node lies {dist:.0f} km outside {code} (tolerance {COUNTRY_TOLERANCE_KM:g} km)")
+                Problem(
+                    _rel(geodata / "nodes.geojson", geodata),
+                    f"node '{node_id}'",
+                    "country",
+                    f"the node lies {dist:.0f} km outside {code} (tolerance {COUNTRY_TOLERANCE_KM:g} km)",
+                )
             )
 
 
@@ -566,18 +650,31 @@ def _check_transfers(nodes: dict, links: dict, geodata: Path, problems: list[Pro
         node = nodes[node_id]
         if len(found) > 1 and node.get("transfer_h") is None:
             problems.append(
-                Problem(_rel(geodata / "nodes.geojson", geodata), f"node '{node_id}'", "transfer_h",
-                        "1435 mm and 1520 mm lines meet here but no gauge-change time/cost is given")
+                Problem(
+                    _rel(geodata / "nodes.geojson", geodata),
+                    f"node '{node_id}'",
+                    "transfer_h",
+                    "1435 mm and 1520 mm lines meet here but no gauge-change time/cost is given",
+                )
             )
 
 
-def _read_demand_file(path: Path, geodata: Path, nodes: dict, problems: list[Problem]) -> list[dict]:
+def _read_demand_file(
+    path: Path, geodata: Path, nodes: dict, keys: set[str] | None, problems: list[Problem]
+) -> list[dict]:
     label = _rel(path, geodata)
     if not path.is_file():
         problems.append(Problem(label, None, None, "file not found"))
         return []
     rows: list[dict] = []
-    with path.open(newline="", encoding="utf-8") as handle:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(label, None, None, f"not UTF-8 text ({exc.reason})"))
+        return []
+    import io
+
+    with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
         missing = [c for c in DEMAND_COLUMNS if c not in (reader.fieldnames or [])]
         if missing:
@@ -605,19 +702,32 @@ def _read_demand_file(path: Path, geodata: Path, nodes: dict, problems: list[Pro
             except (TypeError, ValueError):
                 problems.append(Problem(label, feat, "year", f"expected a year, got {row['year']!r}"))
                 ok = False
+            basis = [k.strip() for k in (row["basis"] or "").replace(";", ",").split(",") if k.strip()]
+            if not basis:
+                problems.append(Problem(label, feat, "basis", "missing: name the assumption keys of SOURCES.md"))
+            elif keys is not None:
+                for key in basis:
+                    if key not in keys:
+                        problems.append(Problem(label, feat, "basis", f"key '{key}' is not defined in SOURCES.md"))
             if ok:
                 rows.append(
-                    {"origin": row["origin"], "destination": row["destination"], "teu": teu, "year": year,
-                     "segment": row["segment"], "basis": row["basis"]}
+                    {
+                        "origin": row["origin"],
+                        "destination": row["destination"],
+                        "teu": teu,
+                        "year": year,
+                        "segment": row["segment"],
+                        "basis": row["basis"],
+                    }
                 )
     return rows
 
 
-def _read_demand(geodata: Path, nodes: dict, problems: list[Problem]) -> list[dict]:
+def _read_demand(geodata: Path, nodes: dict, keys: set[str] | None, problems: list[Problem]) -> list[dict]:
     """Read ``demand.csv`` and any extra segment tables ``demand_*.csv`` beside it."""
-    rows = _read_demand_file(geodata / "demand.csv", geodata, nodes, problems)
+    rows = _read_demand_file(geodata / "demand.csv", geodata, nodes, keys, problems)
     for extra in sorted(geodata.glob("demand_*.csv")):
-        rows += _read_demand_file(extra, geodata, nodes, problems)
+        rows += _read_demand_file(extra, geodata, nodes, keys, problems)
     return rows
 
 
@@ -627,6 +737,9 @@ def _read_parameters(geodata: Path, problems: list[Problem]) -> dict:
         return {}
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(_rel(path, geodata), None, None, f"not UTF-8 text ({exc.reason})"))
+        return {}
     except tomllib.TOMLDecodeError as exc:
         problems.append(Problem(_rel(path, geodata), None, None, f"not valid TOML ({exc})"))
         return {}
@@ -638,7 +751,7 @@ def _collect(geodata: Path) -> tuple[Layers, list[Problem]]:
     if not geodata.is_dir():
         problems.append(Problem(str(geodata), None, None, "geodata folder not found"))
         return Layers(geodata, {}, {}, {}, [], {}), problems
-    keys = _source_keys(geodata)
+    keys = _source_keys(geodata, problems)
     polygons, names = _read_countries(geodata, problems)
     codes = set(names)
     nodes = _read_nodes(geodata, codes, keys, problems)
@@ -646,7 +759,7 @@ def _collect(geodata: Path) -> tuple[Layers, list[Problem]]:
     _check_nodes_in_countries(nodes, polygons, geodata, problems)
     _check_link_countries(links, polygons, geodata, problems)
     _check_transfers(nodes, links, geodata, problems)
-    demand = _read_demand(geodata, nodes, problems)
+    demand = _read_demand(geodata, nodes, keys, problems)
     parameters = _read_parameters(geodata, problems)
     return Layers(geodata, nodes, links, names, demand, parameters), problems
 

@@ -180,9 +180,17 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
         layers_at[a].add(layer)
         layers_at[b].add(layer)
         common = dict(
-            kind="link", link_id=link_id, time_h=link_time_h(link), money_usd=link_money_usd(link),
-            length_km=link["length_km"], capacity_teu=link.get("capacity_teu"), country=link.get("country"),
-            corridor=link["corridor"], route=link["route"], mode=link["mode"], node_id=None,
+            kind="link",
+            link_id=link_id,
+            time_h=link_time_h(link),
+            money_usd=link_money_usd(link),
+            length_km=link["length_km"],
+            capacity_teu=link.get("capacity_teu"),
+            country=link.get("country"),
+            corridor=link["corridor"],
+            route=link["route"],
+            mode=link["mode"],
+            node_id=None,
         )
         for u, v, direction in ((a, b, "ab"), (b, a, "ba")):
             if link.get("oneway") and direction == "ba":
@@ -191,22 +199,50 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
 
     for node_id, layers in layers_at.items():
         node = active_nodes[node_id]
-        base = dict(node_id=node_id, link_id=None, length_km=0.0, country=node["country"], corridor=None,
-                    route=None, mode=None)
+        base = dict(
+            node_id=node_id, link_id=None, length_km=0.0, country=node["country"], corridor=None, route=None, mode=None
+        )
         for layer in layers:
-            add((node_id, layer, "in"), (node_id, layer, "out"), kind="dwell", time_h=float(node["dwell_h"]),
-                money_usd=float(node["handling_usd"]), capacity_teu=node.get("capacity_teu"), **base)
-            add(("o", node_id), (node_id, layer, "out"), kind="access", time_h=0.0, money_usd=0.0,
-                capacity_teu=None, **base)
-            add((node_id, layer, "in"), ("d", node_id), kind="egress", time_h=0.0, money_usd=0.0,
-                capacity_teu=None, **base)
+            add(
+                (node_id, layer, "in"),
+                (node_id, layer, "out"),
+                kind="dwell",
+                time_h=float(node["dwell_h"]),
+                money_usd=float(node["handling_usd"]),
+                capacity_teu=node.get("capacity_teu"),
+                **base,
+            )
+            add(
+                ("o", node_id),
+                (node_id, layer, "out"),
+                kind="access",
+                time_h=0.0,
+                money_usd=0.0,
+                capacity_teu=None,
+                **base,
+            )
+            add(
+                (node_id, layer, "in"),
+                ("d", node_id),
+                kind="egress",
+                time_h=0.0,
+                money_usd=0.0,
+                capacity_teu=None,
+                **base,
+            )
         if node.get("transfer_h") is not None and len(layers) > 1:
             for src in layers:
                 for dst in layers:
                     if src != dst:
-                        add((node_id, src, "in"), (node_id, dst, "in"), kind="transfer",
-                            time_h=float(node["transfer_h"]), money_usd=float(node["transfer_usd"]),
-                            capacity_teu=node.get("capacity_teu"), **base)
+                        add(
+                            (node_id, src, "in"),
+                            (node_id, dst, "in"),
+                            kind="transfer",
+                            time_h=float(node["transfer_h"]),
+                            money_usd=float(node["transfer_usd"]),
+                            capacity_teu=node.get("capacity_teu"),
+                            **base,
+                        )
     return graph
 
 
@@ -302,7 +338,11 @@ class Network:
         params = self.params if params is None else params
         graph = build_graph(nodes, links, params)
         return replace(
-            self, graph=graph, node_records=nodes, link_records=links, params=params,
+            self,
+            graph=graph,
+            node_records=nodes,
+            link_records=links,
+            params=params,
             demand_rows=self.demand_rows if demand_rows is None else demand_rows,
             fingerprint=None,
         )
@@ -393,6 +433,12 @@ def load_network(geodata: str | Path | None = None, *, params: CostParameters | 
         base = params
     graph = build_graph(layers.nodes, layers.links, base)
     return Network(
-        geodata=folder, params=base, graph=graph, node_records=layers.nodes, link_records=layers.links,
-        country_names=layers.countries, demand_rows=layers.demand, fingerprint=fingerprint,
+        geodata=folder,
+        params=base,
+        graph=graph,
+        node_records=layers.nodes,
+        link_records=layers.links,
+        country_names=layers.countries,
+        demand_rows=layers.demand,
+        fingerprint=fingerprint,
     )

@@ -10,9 +10,33 @@ __all__ = ["REGIONS", "resolve_region", "describe_region"]
 
 EU27 = frozenset(
     {
-        "AUT", "BEL", "BGR", "HRV", "CYP", "CZE", "DNK", "EST", "FIN", "FRA", "DEU", "GRC",
-        "HUN", "IRL", "ITA", "LVA", "LTU", "LUX", "MLT", "NLD", "POL", "PRT", "ROU", "SVK",
-        "SVN", "ESP", "SWE",
+        "AUT",
+        "BEL",
+        "BGR",
+        "HRV",
+        "CYP",
+        "CZE",
+        "DNK",
+        "EST",
+        "FIN",
+        "FRA",
+        "DEU",
+        "GRC",
+        "HUN",
+        "IRL",
+        "ITA",
+        "LVA",
+        "LTU",
+        "LUX",
+        "MLT",
+        "NLD",
+        "POL",
+        "PRT",
+        "ROU",
+        "SVK",
+        "SVN",
+        "ESP",
+        "SWE",
     }
 )
 
@@ -21,8 +45,26 @@ EU27 = frozenset(
 # port terminals serve Europe-bound flows, so Türkiye counts as Europe here).
 _REST_OF_EUROPE = frozenset(
     {
-        "ALB", "AND", "BIH", "BLR", "CHE", "GBR", "ISL", "KOS", "LIE", "MCO", "MDA", "MKD",
-        "MNE", "NOR", "RUS", "SMR", "SRB", "UKR", "VAT", "TUR",
+        "ALB",
+        "AND",
+        "BIH",
+        "BLR",
+        "CHE",
+        "GBR",
+        "ISL",
+        "KOS",
+        "LIE",
+        "MCO",
+        "MDA",
+        "MKD",
+        "MNE",
+        "NOR",
+        "RUS",
+        "SMR",
+        "SRB",
+        "UKR",
+        "VAT",
+        "TUR",
     }
 )
 

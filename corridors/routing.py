@@ -135,13 +135,33 @@ def route_from_path(graph, path: Sequence, node_records: dict, link_records: dic
                 family_km[record["corridor"]] = family_km.get(record["corridor"], 0.0) + data["length_km"]
                 transit_routes.append((record["corridor"], record["route"]))
             legs.append(
-                dict(kind="link", id=link_id, from_=a, to=b, mode=record["mode"], country=record.get("country"),
-                     km=data["length_km"], hours=data["time_h"], usd=data["money_usd"], corridor=record["corridor"])
+                dict(
+                    kind="link",
+                    id=link_id,
+                    from_=a,
+                    to=b,
+                    mode=record["mode"],
+                    country=record.get("country"),
+                    km=data["length_km"],
+                    hours=data["time_h"],
+                    usd=data["money_usd"],
+                    corridor=record["corridor"],
+                )
             )
         elif kind in ("dwell", "transfer") and (data["time_h"] or data["money_usd"]):
             legs.append(
-                dict(kind=kind, id=data["node_id"], from_=data["node_id"], to=data["node_id"], mode=None,
-                     country=data["country"], km=0.0, hours=data["time_h"], usd=data["money_usd"], corridor=None)
+                dict(
+                    kind=kind,
+                    id=data["node_id"],
+                    from_=data["node_id"],
+                    to=data["node_id"],
+                    mode=None,
+                    country=data["country"],
+                    km=0.0,
+                    hours=data["time_h"],
+                    usd=data["money_usd"],
+                    corridor=None,
+                )
             )
     if family_km:
         corridor = max(sorted(family_km), key=family_km.__getitem__)
@@ -154,9 +174,21 @@ def route_from_path(graph, path: Sequence, node_records: dict, link_records: dic
     else:
         corridor = route = "none"
     return Route(
-        origin=origin, destination=destination, edges=edges, link_ids=tuple(link_ids), node_ids=tuple(node_ids),
-        countries=tuple(countries), crossings=tuple(crossings), gen_cost_usd=gen, money_usd=money, time_h=time,
-        length_km=length, km_by_country=tuple(sorted(km.items())), corridor=corridor, route=route, legs=tuple(legs),
+        origin=origin,
+        destination=destination,
+        edges=edges,
+        link_ids=tuple(link_ids),
+        node_ids=tuple(node_ids),
+        countries=tuple(countries),
+        crossings=tuple(crossings),
+        gen_cost_usd=gen,
+        money_usd=money,
+        time_h=time,
+        length_km=length,
+        km_by_country=tuple(sorted(km.items())),
+        corridor=corridor,
+        route=route,
+        legs=tuple(legs),
     )
 
 
@@ -177,9 +209,16 @@ def _compiled(graph, weight: str):
     return cache[weight]
 
 
-def best_routes(network, origin: str, destination: str, *, k: int | None = None,
-                max_detour: float | None = None, max_overlap: float | None = None,
-                weight: str = "gen_cost") -> list[Route]:
+def best_routes(
+    network,
+    origin: str,
+    destination: str,
+    *,
+    k: int | None = None,
+    max_detour: float | None = None,
+    max_overlap: float | None = None,
+    weight: str = "gen_cost",
+) -> list[Route]:
     """Return the least-cost route and up to ``k - 1`` distinct alternatives.
 
     Candidates are the least-cost loopless paths of the virtual-link graph in increasing
@@ -234,14 +273,17 @@ def best_routes(network, origin: str, destination: str, *, k: int | None = None,
     costs, predecessors = yen(matrix, src, dst, depth, directed=True, return_predecessors=True)
     routes: list[Route] = []
     kept_km: list[dict[str, float]] = []
+    seen: set[tuple[str, ...]] = set()
     for cost, pred in zip(costs, predecessors, strict=True):
         if not np.isfinite(cost) or cost > costs[0] * max_detour + 1e-9:
             break
         path = [dst]
         while path[-1] != src:
             path.append(int(pred[path[-1]]))
-        route = route_from_path(graph, [nodes[i] for i in reversed(path)], network.node_records,
-                                network.link_records)
+        route = route_from_path(graph, [nodes[i] for i in reversed(path)], network.node_records, network.link_records)
+        if route.link_ids in seen:
+            continue  # the same physical links, changing gauge or mode elsewhere: one route
+        seen.add(route.link_ids)
         km = {leg["id"]: leg["km"] for leg in route.legs if leg["kind"] == "link"}
         total = sum(km.values()) or 1.0
         if any(sum(v for link, v in km.items() if link in other) / total > max_overlap for other in kept_km):

@@ -93,8 +93,10 @@ class ShareResult:
         ]
         if self.stranded_teu:
             lines.append(f"stranded (no route): {self.stranded_teu:,.0f} TEU/year")
-        for title, table in (("by corridor", self.by_corridor), ("by gateway (leaving " + self.from_ + ")",
-                                                                 self.by_gateway)):
+        for title, table in (
+            ("by corridor", self.by_corridor),
+            ("by gateway (leaving " + self.from_ + ")", self.by_gateway),
+        ):
             lines.append(f"{title}:")
             for name, row in table.items():
                 lines.append(
@@ -176,20 +178,26 @@ def share_through(result, through: str, *, from_: str = "CHN", to: str = "EU") -
         gateway = route.gateway(from_codes)
         _add(by_gateway, gateway_name(network, gateway, from_codes), teu, teu if passes else 0.0)
     stranded = sum(
-        r["teu"] for r in result.stranded
+        r["teu"]
+        for r in result.stranded
         if nodes[r["origin"]]["country"] in from_codes and nodes[r["destination"]]["country"] in to_codes
     )
     if total <= 0 and stranded <= 0:
         raise QueryError(
-            f"no demand from {from_} to {to} in the demand table (origins must lie in {from_}, "
-            f"destinations in {to})"
+            f"no demand from {from_} to {to} in the demand table (origins must lie in {from_}, destinations in {to})"
         )
     return ShareResult(
         share=through_teu / total if total else 0.0,
-        through=through, from_=from_, to=to,
-        total_teu=total, through_teu=through_teu,
+        through=through,
+        from_=from_,
+        to=to,
+        total_teu=total,
+        through_teu=through_teu,
         share_teu_km=through_teu_km / teu_km if teu_km else 0.0,
         teu_km_in_country=in_country_km,
-        by_corridor=_finish(by_corridor, total), by_gateway=_finish(by_gateway, total),
-        by_route=_finish(by_route, total), method=result.method, stranded_teu=stranded,
+        by_corridor=_finish(by_corridor, total),
+        by_gateway=_finish(by_gateway, total),
+        by_route=_finish(by_route, total),
+        method=result.method,
+        stranded_teu=stranded,
     )

@@ -12,15 +12,21 @@ from corridors._errors import CorridorsError, QueryError
 def add_geodata_option(parser: argparse.ArgumentParser) -> None:
     """Add the ``--geodata DIR`` option every command takes."""
     parser.add_argument(
-        "--geodata", metavar="DIR", default=None,
+        "--geodata",
+        metavar="DIR",
+        default=None,
         help="geodata folder with the layout of the shipped one (default: the shipped data)",
     )
     parser.add_argument(
-        "--params", metavar="FILE", default=None,
+        "--params",
+        metavar="FILE",
+        default=None,
         help="TOML file of model parameters overriding geodata/parameters.toml (e.g. from 'corridors calibrate')",
     )
     parser.add_argument(
-        "--scenario", metavar="NAME_OR_PATH", default=None,
+        "--scenario",
+        metavar="NAME_OR_PATH",
+        default=None,
         help="apply a scenario (bundled name, see 'corridors scenario list', or a .toml file) to the network",
     )
 
@@ -28,7 +34,9 @@ def add_geodata_option(parser: argparse.ArgumentParser) -> None:
 def add_method_option(parser: argparse.ArgumentParser, default: str = "logit") -> None:
     """Add ``--method`` (route choice)."""
     parser.add_argument(
-        "--method", default=default, choices=("shortest", "logit", "ue", "sue"),
+        "--method",
+        default=default,
+        choices=("shortest", "logit", "ue", "sue"),
         help=f"route choice: least cost, path-size logit, user equilibrium, stochastic UE (default {default})",
     )
 
@@ -36,7 +44,8 @@ def add_method_option(parser: argparse.ArgumentParser, default: str = "logit") -
 def register(subparsers) -> None:
     """Register share, route, assign, layers and validate."""
     p = subparsers.add_parser(
-        "share", help="share of TEU between two regions that passes through a country",
+        "share",
+        help="share of TEU between two regions that passes through a country",
         description="Share of the assigned TEU from one region to another whose route passes through a "
         "country or region, with the breakdown by corridor and by border crossing (gateway).",
     )
@@ -57,7 +66,8 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run_route)
 
     p = subparsers.add_parser(
-        "assign", help="assign the demand and write link flows",
+        "assign",
+        help="assign the demand and write link flows",
         description="Assign the demand and write the link flows (TEU/year by direction, utilisation). The "
         "format follows the suffix: .gpkg (GeoPackage), .parquet (GeoParquet), .geojson, .csv (no geometry).",
     )
@@ -132,10 +142,20 @@ def run_route(args) -> int:
         out = []
         for rank, r in enumerate(routes, start=1):
             out.append(
-                dict(rank=rank, origin=r.origin, destination=r.destination, days=r.days, time_h=r.time_h,
-                     usd_per_teu=r.money_usd, gen_cost_usd=r.gen_cost_usd, length_km=r.length_km,
-                     corridor=r.corridor, route=r.route, countries=list(r.countries),
-                     legs=[{("from" if k == "from_" else k): v for k, v in leg.items()} for leg in r.legs])
+                dict(
+                    rank=rank,
+                    origin=r.origin,
+                    destination=r.destination,
+                    days=r.days,
+                    time_h=r.time_h,
+                    usd_per_teu=r.money_usd,
+                    gen_cost_usd=r.gen_cost_usd,
+                    length_km=r.length_km,
+                    corridor=r.corridor,
+                    route=r.route,
+                    countries=list(r.countries),
+                    legs=[{("from" if k == "from_" else k): v for k, v in leg.items()} for leg in r.legs],
+                )
             )
         print(json.dumps(out, indent=2))
         return 0
@@ -152,8 +172,10 @@ def run_route(args) -> int:
                     f"{leg['hours']:>6.1f} h {leg['usd']:>7,.0f} USD"
                 )
             else:
-                print(f"    {'[' + leg['kind'] + ' at ' + names[leg['id']] + ']':>47} {leg['hours']:>17.1f} h "
-                      f"{leg['usd']:>7,.0f} USD")
+                print(
+                    f"    {'[' + leg['kind'] + ' at ' + names[leg['id']] + ']':>47} {leg['hours']:>17.1f} h "
+                    f"{leg['usd']:>7,.0f} USD"
+                )
     return 0
 
 
