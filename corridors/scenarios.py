@@ -133,8 +133,10 @@ _METHODS = ("shortest", "logit", "ue", "sue")
 _SLUG = re.compile(r"^[a-z0-9_]+$")
 _LINK_SLUG = re.compile(r"^[a-z0-9_-]+$")
 _HOURS_PER_WEEK = 168.0
-#: Draws evaluated per task; fixed so that results never depend on the worker count.
+#: Draws per task (logit/shortest, equilibrium methods).  A draw's result does not depend
+#: on the chunking; the sizes only balance task overhead against parallelism.
 CHUNK_SIZE = 50
+CHUNK_SIZE_EQUILIBRIUM = 10
 
 
 # --------------------------------------------------------------------------- file schema
@@ -1055,10 +1057,13 @@ def _positive_rows(network: Network, demand: Any = None) -> list[dict]:
 def assign_scenario(network: Network, *, method: str = "logit", demand: Any = None):
     """Assign demand on a (scenario) network; OD-limited closures are honoured.
 
-    Like :func:`corridors.assignment.assign` with ``on_unreachable="strand"``: demand
-    without a route is kept in ``result.stranded``.  ``ue``/``sue`` use the project's
-    equilibrium bridge when present, otherwise an equilibrium with congestion on the
-    fixed choice sets (see :func:`sweep`).
+    Without OD-limited closures this is :func:`corridors.assignment.assign` with
+    ``on_unreachable="strand"`` (demand without a route is kept in ``result.stranded``).
+    With them, the choice sets come from :func:`scenario_route_sets`; ``logit`` and
+    ``shortest`` are computed as :func:`~corridors.assignment.assign` does, ``ue`` and
+    ``sue`` by the equilibrium with congestion on those fixed choice sets (see
+    :func:`sweep`): ``sue`` is then the same model as ``assign``'s, ``ue`` differs in not
+    generating new routes as costs rise.
 
     Returns
     -------
@@ -1070,6 +1075,11 @@ def assign_scenario(network: Network, *, method: str = "logit", demand: Any = No
     if method not in _METHODS:
         raise QueryError(f"unknown method '{method}'; expected one of {', '.join(_METHODS)}")
     rows = _positive_rows(network, demand)
+    if not (isinstance(network, ScenarioNetwork) and network.od_closures):
+        # nothing OD-specific: exactly what `corridors assign` / `share` compute
+        from corridors.assignment import assign
+
+        return assign(network, rows, method=method, on_unreachable="strand")
     sets = scenario_route_sets(network, {(r["origin"], r["destination"]) for r in rows})
     usable = [r for r in rows if sets.get((r["origin"], r["destination"]))]
     stranded = tuple(r for r in rows if not sets.get((r["origin"], r["destination"])))
@@ -1094,12 +1104,6 @@ def assign_scenario(network: Network, *, method: str = "logit", demand: Any = No
 def _equilibrium_flows(network: Network, rows: list[dict], sets: dict, method: str):
     from corridors.assignment import RouteFlow
 
-    try:
-        from corridors import equilibrium_bridge  # wired by the lead; preferred when present
-    except ImportError:
-        equilibrium_bridge = None
-    if equilibrium_bridge is not None and hasattr(equilibrium_bridge, "assign_equilibrium"):
-        return equilibrium_bridge.assign_equilibrium(network, rows, sets, method)
     model = _compile(network, rows, sets, None, ())
     out = _evaluate(model, np.zeros((1, 0)), method, route_flows=True)
     route_teu = out["route_flows"][0]
@@ -1658,12 +1662,9 @@ def _evaluate(model: _Model, inputs: np.ndarray, method: str, *, route_flows: bo
         cost = np.asarray(model.incidence @ gen.T).T
         flows = _choice(model, cost, theta, beta, method) * od_teu[:, model.route_od]
     else:
-        flows = np.zeros((batch, model.route_od.size))
-        for b in range(batch):
-            flows[b], iterations[b], change[b] = _equilibrium_draw(
-                model, money[b], vot[b] * time_h[b], float(vot[b]), capacity[b], od_teu[b], theta[b:b + 1],
-                beta[b:b + 1],
-                method, max_iter, tol)
+        capacity = np.ascontiguousarray(np.broadcast_to(capacity, (batch, n_edges)))
+        flows, iterations, change = _equilibrium(model, money, time_h, vot, capacity, od_teu, theta, beta, method,
+                                                 max_iter, tol)
     q = model.query
     total = flows[:, q].sum(axis=1)
     through = flows[:, q & model.passes].sum(axis=1)
@@ -1684,54 +1685,72 @@ def _evaluate(model: _Model, inputs: np.ndarray, method: str, *, route_flows: bo
     return out
 
 
-def _equilibrium_draw(model: _Model, fixed: np.ndarray, free: np.ndarray, vot: float, capacity: np.ndarray,
-                      od_teu: np.ndarray, theta: np.ndarray, beta: np.ndarray, method: str, max_iter: int,
-                      tol: float):
-    """Route flows at equilibrium with congestion on the fixed choice sets (MSA).
+def _equilibrium(model: _Model, money: np.ndarray, time_h: np.ndarray, vot: np.ndarray, capacity: np.ndarray,
+                 od_teu: np.ndarray, theta: np.ndarray, beta: np.ndarray, method: str, max_iter: int, tol: float):
+    """Route flows at equilibrium with congestion on the fixed choice sets, for a batch of draws.
 
-    Edge costs (USD/TEU) are ``fixed + t(x)`` with the volume-delay functions of
-    :mod:`corridors.equilibrium` and the congestion parameters of the network: BPR
-    (``bpr_alpha``, ``bpr_beta``) on links with a capacity, Akcelik's queueing delay
-    (``alpha`` = value of time x ``queue_period_h`` / 4, ``beta`` = ``queue_beta``) on node
-    gates and transfers with a capacity; ``free`` is the time cost at zero flow.  ``ue``
+    Edge costs (USD/TEU) are ``money + value of time x hours(x)`` with the volume-delay
+    functions of :mod:`corridors.equilibrium` and the congestion parameters of the
+    network: BPR ``time x (1 + bpr_alpha x z ** bpr_beta)`` on links with a capacity and
+    Akcelik's queueing delay ``time + queue_period_h / 4 x ((z - 1) + sqrt((z - 1) ** 2 +
+    queue_beta x z))`` on node gates and transfers with a capacity, ``z = flow /
+    capacity`` (both scale with the value of time, so hours are converted once).  ``ue``
     loads each OD pair on its cheapest route, ``sue`` by path-size logit; route flows are
-    averaged by the method of successive averages until they change by less than ``tol``
-    of the demand.
-    """
-    from corridors.equilibrium import BPR, QUEUE, LinkArrays, link_cost
+    averaged by the method of successive averages (step ``1/k``) until each draw's
+    criterion falls below ``tol`` (``sue``: flow change over demand; ``ue``: relative gap).
+    Every draw is iterated on its own (a converged draw is frozen), so a draw's result does
+    not depend on the other draws of its batch.
 
-    n = free.size
+    Returns
+    -------
+    flows : ndarray (draws x routes), iterations : ndarray, criterion : ndarray
+    """
     bpr_alpha, bpr_beta, period_h, queue_beta = model.congestion
-    queue = model.node_edge & (capacity > 0)
-    link = ~model.node_edge & (capacity > 0)
-    alpha = np.where(queue, vot * period_h / 4.0, np.where(link, bpr_alpha, 0.0))
-    beta_v = np.where(queue, queue_beta, bpr_beta)
-    net = LinkArrays(tail=np.zeros(n, dtype=np.int32), head=np.zeros(n, dtype=np.int32), free_cost=free,
-                     capacity=capacity, alpha=alpha, beta=beta_v, vdf=np.where(queue, QUEUE, BPR).astype(np.int8),
-                     n_nodes=1)
     incidence = model.incidence
-    demand = od_teu[model.route_od]
+    has_cap = capacity > 0
+    queue = model.node_edge[None, :] & has_cap
+    alpha = np.where(~model.node_edge[None, :] & has_cap, bpr_alpha, 0.0)
+    inv_cap = np.divide(1.0, capacity, out=np.zeros_like(capacity), where=has_cap)
+
+    def route_cost(x: np.ndarray, rows: np.ndarray) -> np.ndarray:
+        z = x * inv_cap[rows]
+        hours = time_h[rows] * (1.0 + alpha[rows] * np.power(z, bpr_beta))
+        u = z - 1.0
+        delay = time_h[rows] + period_h / 4.0 * (u + np.sqrt(u * u + queue_beta * z))
+        hours = np.where(queue[rows], delay, hours)
+        edge = money[rows] + vot[rows, None] * hours
+        return np.asarray(incidence @ edge.T).T
+
+    batch = time_h.shape[0]
     choice = "shortest" if method == "ue" else "logit"
-    cost = incidence @ link_cost(net, np.zeros(n), fixed)
-    h = _choice(model, cost[None, :], theta, beta, choice)[0] * demand
-    total = max(float(od_teu.sum()), 1e-12)
-    change = 0.0
-    k = 1
+    demand = od_teu[:, model.route_od]
+    every = np.arange(batch)
+    cost = route_cost(np.zeros_like(time_h), every)
+    h = _choice(model, cost, theta, beta, choice) * demand
+    total = np.maximum(od_teu.sum(axis=1), 1e-12)
+    iterations = np.zeros(batch, dtype=np.int64)
+    criterion = np.zeros(batch)
+    active = np.ones(batch, dtype=bool)
     for k in range(1, max_iter + 1):
-        x = incidence.T @ h
-        cost = incidence @ link_cost(net, x, fixed)
-        aux = _choice(model, cost[None, :], theta, beta, choice)[0] * demand
-        if method == "ue":
-            # relative gap: route costs above the OD's cheapest route, weighted by flow
-            spent = float(h @ cost)
-            least = float(od_teu @ np.minimum.reduceat(cost, model.od_start))
-            change = (spent - least) / spent if spent > 0 else 0.0
-        else:
-            change = float(np.abs(aux - h).sum()) / total
-        if change <= tol:
+        rows = np.flatnonzero(active)
+        if not rows.size:
             break
-        h = h + (aux - h) / (k + 1)
-    return h, k, change
+        x = np.asarray(incidence.T @ h[rows].T).T
+        cost = route_cost(x, rows)
+        aux = _choice(model, cost, theta[rows], beta[rows], choice) * demand[rows]
+        if method == "ue":
+            spent = (h[rows] * cost).sum(axis=1)
+            least = (od_teu[rows] * np.minimum.reduceat(cost, model.od_start, axis=1)).sum(axis=1)
+            change = np.divide(spent - least, spent, out=np.zeros_like(spent), where=spent > 0)
+        else:
+            change = np.abs(aux - h[rows]).sum(axis=1) / total[rows]
+        iterations[rows] = k
+        criterion[rows] = change
+        done = change <= tol
+        go = rows[~done]
+        h[go] = h[go] + (aux[~done] - h[go]) / k
+        active[rows[done]] = False
+    return h, iterations, criterion
 
 
 # --------------------------------------------------------------------------- sweep
@@ -1896,7 +1915,7 @@ def _run_chunks(model: _Model, chunks: list[np.ndarray], method: str, *, workers
 def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, method: str | None = None,
           workers: int | None = None, scheduler: Any = None, processes: bool = True, network: Network | None = None,
           geodata: str | Path | None = None, through: str = "KAZ", from_: str = "CHN", to: str = "EU",
-          progress: bool = False, chunk_size: int = CHUNK_SIZE) -> SweepResult:
+          progress: bool = False, chunk_size: int | None = None) -> SweepResult:
     """Monte Carlo sweep over a scenario's uncertain inputs, on Dask distributed.
 
     The choice sets are generated once on the scenario network; every draw recomputes
@@ -1929,8 +1948,9 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
         The share query recorded per draw.
     progress : bool
         Show a progress bar (tqdm) on the terminal.
-    chunk_size : int
-        Draws per task.
+    chunk_size : int, optional
+        Draws per task (default :data:`CHUNK_SIZE` for logit and shortest,
+        :data:`CHUNK_SIZE_EQUILIBRIUM` for ue and sue); results do not depend on it.
 
     Returns
     -------
@@ -1947,7 +1967,7 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
 
     if draws < 1:
         raise QueryError(f"draws must be at least 1, got {draws}")
-    if chunk_size < 1:
+    if chunk_size is not None and chunk_size < 1:
         raise QueryError(f"chunk_size must be at least 1, got {chunk_size}")
     start = time.perf_counter()
     base = network if network is not None else load_network(geodata)
@@ -1969,6 +1989,8 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
     if not model.query.any() and not model.stranded_query.any():
         raise QueryError(f"no demand from {from_} to {to} in the demand table")
     inputs = _sample(items, int(seed), int(draws))
+    if chunk_size is None:
+        chunk_size = CHUNK_SIZE if method in ("logit", "shortest") else CHUNK_SIZE_EQUILIBRIUM
     setup = time.perf_counter() - start
     start = time.perf_counter()
     results, runner = _run_chunks(model, _chunks(inputs, chunk_size), method, workers=workers, scheduler=scheduler,

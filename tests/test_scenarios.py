@@ -94,9 +94,8 @@ def toy(toy_geodata):
 
 def test_bundled_scenarios_are_all_there_and_valid():
     assert {p.stem for p in BUNDLED} == EXPECTED
-    from corridors.layers import _source_keys
-
-    keys = _source_keys(REPO / "geodata")
+    text = (REPO / "geodata" / "SOURCES.md").read_text(encoding="utf-8")
+    keys = set(re.findall(r"^[\s|#*\-]*`?([SA]\d+)\b", text, flags=re.MULTILINE))
     for path in BUNDLED:
         scenario = load_scenario(path)
         assert scenario.name == path.stem
@@ -337,7 +336,7 @@ def test_equilibrium_sees_capacity(tmp_path):
     logit = _share(assign_scenario(net, method="logit"))
     sue = assign_scenario(net, method="sue")
     assert _share(sue) < logit
-    assert sue.convergence and sue.convergence[0]["flow_change"] < 1e-3
+    assert sue.convergence and sue.convergence[-1]["flow_change"] < 1e-3
     doubled = run_scenario(_write(tmp_path, "c", "method = 'sue'\n[[change]]\nnodes = ['dostyk']\n"
                                   "scale = { capacity_teu = 10.0 }\n"), network=net)
     assert doubled.method == "sue"
@@ -370,6 +369,25 @@ def test_sweep_identical_in_process_and_on_local_cluster(tmp_path, toy):
     pdt.assert_frame_equal(shorter.table, inline.table.iloc[:30])
     other = sweep(path, network=toy, draws=30, seed=8, workers=0)
     assert not other.table["vot"].equals(shorter.table["vot"])
+
+
+@pytest.mark.parametrize("method", ["sue", "ue"])
+def test_equilibrium_sweep_independent_of_chunks_and_workers(tmp_path, method):
+    nodes = copy.deepcopy(NODES)
+    for node in nodes:
+        if node["properties"]["id"] == "dostyk":
+            node["properties"]["capacity_teu"] = 400.0
+    net = load_network(write_geodata(tmp_path / "g", nodes=nodes))
+    path = _write(tmp_path, "u", UNCERTAIN)
+    one = sweep(path, network=net, draws=12, seed=4, workers=0, method=method, chunk_size=12)
+    small = sweep(path, network=net, draws=12, seed=4, workers=0, method=method, chunk_size=1)
+    cluster = sweep(path, network=net, draws=12, seed=4, workers=2, processes=False, method=method)
+    import pandas.testing as pdt
+
+    pdt.assert_frame_equal(one.table, small.table)
+    pdt.assert_frame_equal(one.table, cluster.table)
+    assert (one.table["iterations"] >= 1).all() and one.table["iterations"].max() > 1
+    assert one.table["share"].std() > 0
 
 
 def test_sweep_table_percentiles_and_parquet(tmp_path, toy):
