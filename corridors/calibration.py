@@ -904,8 +904,9 @@ def _figures(network, observed, year: int) -> list[ObservedFigure]:
 def params_toml(result: CalibrationResult, *, header: str | None = None) -> str:
     """A parameter file (TOML) with the calibrated values, readable by ``--params``.
 
-    Only the route-choice parameters are written (the fitted ones and ``path_size_beta``,
-    ``k_routes``, ``max_detour`` that the fit assumed); everything else keeps the values
+    Only the value of time and the route-choice parameters are written (the fitted ones and
+    the choice-set settings the fit assumed: ``path_size_beta``, ``k_routes``,
+    ``max_detour``, ``max_overlap``, ``candidate_factor``); everything else keeps the values
     of ``geodata/parameters.toml``.
     """
     p = result.params
@@ -925,11 +926,13 @@ def params_toml(result: CalibrationResult, *, header: str | None = None) -> str:
         "",
         "[route_choice]",
         f"logit_theta_per_usd = {p.logit_theta_per_usd:.6g}",
-        f"path_size_beta = {p.path_size_beta:.6g}",
-        f"k_routes = {p.k_routes}",
-        f"max_detour = {p.max_detour:.6g}",
-        "",
     ]
+    # The choice-set settings the fit assumed, so that the file reproduces it.
+    for name in ("path_size_beta", "k_routes", "max_detour", "max_overlap", "candidate_factor"):
+        if hasattr(p, name):
+            value = getattr(p, name)
+            lines.append(f"{name} = {value}" if isinstance(value, int) else f"{name} = {value:.6g}")
+    lines.append("")
     return "\n".join(lines)
 
 
