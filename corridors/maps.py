@@ -38,7 +38,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from corridors._errors import CorridorsError
+from corridors._errors import CorridorsError, QueryError
 
 if TYPE_CHECKING:  # pragma: no cover
     import folium
@@ -483,13 +483,19 @@ def _base_map(
     kwargs: dict[str, Any] = {}
     if tiles and re.match(r"^(https?:)?//", tiles):
         kwargs["attr"] = f"Tiles: {html.escape(tiles.split('/')[2] if '//' in tiles else tiles)}"
-    m = folium.Map(
-        location=[(miny + maxy) / 2, (minx + maxx) / 2],
-        zoom_start=3,
-        tiles=tiles or None,
-        control_scale=True,
-        **kwargs,
-    )
+    try:
+        m = folium.Map(
+            location=[(miny + maxy) / 2, (minx + maxx) / 2],
+            zoom_start=3,
+            tiles=tiles or None,
+            control_scale=True,
+            **kwargs,
+        )
+    except ValueError as exc:
+        raise QueryError(
+            f"--tiles {tiles!r}: not a tile provider folium knows ({exc}); use a name such as "
+            "'OpenStreetMap', or a URL template https://.../{z}/{x}/{y}.png"
+        ) from exc
     _configure_assets(m, self_contained)
     m.get_root().header.add_child(Element(f"<style>{_BASE_CSS}</style>"), name="corridors_css")
     CustomPane("corridors_countries", z_index=350, pointer_events=True).add_to(m)

@@ -19,7 +19,7 @@ import pytest
 
 import corridors
 from corridors import maps
-from corridors._errors import CorridorsError
+from corridors._errors import CorridorsError, QueryError
 from corridors.cli import main
 
 HOSTILE = "<img src=x onerror=alert(1)>"
@@ -235,6 +235,11 @@ def test_countries_are_see_through_over_tiles(toy):
     assert set(fills(maps.network_map(toy["network"], tiles="OpenStreetMap")).values()) == {0.0}
     shaded = fills(maps.flow_map(toy["logit"], tiles="OpenStreetMap"))
     assert shaded["KAZ"] == 0.55 and shaded["CHN"] == 0.0
+
+
+def test_unknown_tiles_is_a_query_error(toy):
+    with pytest.raises(QueryError, match="--tiles 'nonsense'"):
+        maps.network_map(toy["network"], tiles="nonsense")
 
 
 def test_jupyter_repr_is_self_contained(toy):

@@ -58,7 +58,7 @@ def register(subparsers) -> None:
         "--tiles",
         metavar="NAME",
         default=None,
-        help="web tiles under the map, e.g. OpenStreetMap or 'CartoDB positron' (needs network when "
+        help="web tiles under the map, e.g. OpenStreetMap or a URL template .../{z}/{x}/{y}.png (needs network when "
         "viewed; default: none, land drawn from geodata/countries.geojson)",
     )
     p.add_argument(
