@@ -26,6 +26,10 @@ __all__ = [
     "load_scenario",
     "run_scenario",
     "sweep",
+    "network_map",
+    "flow_map",
+    "compare_map",
+    "save_map",
 ]
 
 from corridors._errors import CorridorsError, LayerError, QueryError  # noqa: E402
@@ -44,6 +48,10 @@ _LAZY = {
     "load_scenario": "corridors.scenarios",
     "run_scenario": "corridors.scenarios",
     "sweep": "corridors.scenarios",
+    "network_map": "corridors.maps",
+    "flow_map": "corridors.maps",
+    "compare_map": "corridors.maps",
+    "save_map": "corridors.maps",
 }
 
 

@@ -28,6 +28,7 @@ __all__ = [
     "load_layers",
     "validate_geodata",
     "geodata_files",
+    "source_keys",
 ]
 
 #: Corridor families, one link layer each (``geodata/links/<family>.geojson``).
@@ -262,18 +263,25 @@ def _check_sources(props: dict, label: str, feat: str, problems: list[Problem], 
             problems.append(Problem(label, feat, "sources", f"key '{key}' is not defined in SOURCES.md"))
 
 
-def _source_keys(geodata: Path, problems: list[Problem]) -> set[str] | None:
+def _source_keys(geodata: Path, problems: list[Problem] | None = None) -> set[str] | None:
+    """Keys (``S12``, ``A3``) defined in ``SOURCES.md``; None if there is no such file."""
     path = geodata / "SOURCES.md"
     if not path.is_file():
         return None
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        problems.append(Problem(_rel(path, geodata), None, None, f"not UTF-8 text ({exc.reason})"))
+        if problems is not None:
+            problems.append(Problem(_rel(path, geodata), None, None, f"not UTF-8 text ({exc.reason})"))
         return None
     # A key is defined where it opens a line, a table row, a list item or a heading:
     # "| S12 |", "- **A3**", "### A4", "S5:".
     return set(re.findall(r"^[\s|#*\-]*`?([SA]\d+)\b", text, flags=re.MULTILINE))
+
+
+def source_keys(geodata: str | Path | None = None) -> set[str]:
+    """Return the source and assumption keys defined in a geodata folder's ``SOURCES.md``."""
+    return _source_keys(Path(geodata) if geodata is not None else default_geodata()) or set()
 
 
 def _read_countries(geodata: Path, problems: list[Problem]):
