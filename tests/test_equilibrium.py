@@ -8,7 +8,7 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from scipy import integrate, sparse
 
@@ -408,6 +408,29 @@ def test_ue_conserves_flow_and_gap_is_nonnegative(case, algorithm):
     for rec in res.iterations:
         assert rec.relative_gap >= -1e-12
     assert res.beckmann <= res.iterations[0].beckmann * (1 + 1e-12) + 1e-12
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(random_networks(), st.lists(st.booleans(), min_size=7, max_size=7))
+def test_aon_never_passes_through_zones(case, flags):
+    net, o, d, q = case
+    nt = np.array(flags[: net.n_nodes])
+    zoned = LinkArrays(tail=net.tail, head=net.head, free_cost=net.free_cost,
+                       capacity=net.capacity, alpha=net.alpha, beta=net.beta, vdf=net.vdf,
+                       n_nodes=net.n_nodes, no_through=nt)
+    try:
+        flows = all_or_nothing(zoned, o, d, q)
+    except CorridorsError:
+        assume(False)
+    assert np.abs(conservation(zoned, flows, o, d, q)).max() <= 1e-9 * max(1.0, q.sum())
+    out = np.bincount(zoned.tail, weights=flows, minlength=zoned.n_nodes)
+    inflow = np.bincount(zoned.head, weights=flows, minlength=zoned.n_nodes)
+    od = o != d
+    starts = np.bincount(o[od], weights=q[od], minlength=zoned.n_nodes)
+    ends = np.bincount(d[od], weights=q[od], minlength=zoned.n_nodes)
+    # a zone only emits what starts there and only absorbs what ends there
+    np.testing.assert_allclose(out[nt], starts[nt], atol=1e-9 * max(1.0, q.sum()))
+    np.testing.assert_allclose(inflow[nt], ends[nt], atol=1e-9 * max(1.0, q.sum()))
 
 
 # ---------------------------------------------------------------------------------------
