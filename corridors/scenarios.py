@@ -675,6 +675,26 @@ class ScenarioNetwork(Network):
         return self.od_network(self.closures_for(origin, destination))
 
 
+def od_closure_note(network: Network) -> str | None:
+    """A one-line note when a network's segment closures would be ignored by ``assign``.
+
+    :func:`corridors.assignment.assign` (behind ``share``, ``route``, ``assign``) searches
+    routes with :func:`corridors.routing.best_routes`, which applies a
+    :class:`ScenarioNetwork`'s OD-limited closures only if it asks the network for the
+    OD pair's network (``network.for_od(origin, destination)``).  Returns None when there
+    is nothing to say.
+    """
+    if not isinstance(network, ScenarioNetwork) or not network.od_closures:
+        return None
+    from corridors import routing
+
+    if "for_od" in routing.best_routes.__code__.co_names:
+        return None
+    keys = ", ".join(c.key for c in network.od_closures)
+    return (f"note: {network.scenario.label}: {keys} apply to OD segments only, which this command does not "
+            f"honour yet; 'corridors scenario run {network.scenario.name}' does")
+
+
 class _Context:
     """Records being changed, with the lookups selectors need."""
 

@@ -485,6 +485,16 @@ def test_cli_scenario_option_on_core_commands(tmp_path, toy_geodata, capsys):
     assert main(["route", "xian", "warsaw", "--geodata", str(toy_geodata), "--scenario", str(path), "--json"]) == 0
     routes = json.loads(capsys.readouterr().out)
     assert routes and all("KAZ" not in r["countries"] for r in routes)
+    segment = _write(tmp_path, "segment", NO_RUS_FOR_EU)
+    assert main(["share", "--geodata", str(toy_geodata), "--scenario", str(segment), "--json"]) == 0
+    captured = capsys.readouterr()
+    from corridors import routing
+
+    if "for_od" in routing.best_routes.__code__.co_names:  # the routing hook is in: closures honoured
+        assert json.loads(captured.out)["share"] == pytest.approx(1.0)
+    else:  # otherwise the command says so, in one line
+        assert captured.err.strip().count("\n") == 0
+        assert "close[0] apply to OD segments only" in captured.err and "scenario run" in captured.err
 
 
 def test_cli_bad_scenario_exits_2_with_one_line(tmp_path, toy_geodata, capsys):
