@@ -209,6 +209,56 @@ def _compiled(graph, weight: str):
     return cache[weight]
 
 
+_GATEWAY_KINDS = ("border", "gauge_change", "port")
+
+
+def _tree(network, weight: str, node_index: int, reverse: bool):
+    """Least-cost tree from (or, reversed, to) one graph node, cached on the graph."""
+    cache = network.graph.graph.setdefault("_trees", {})
+    key = (weight, node_index, reverse)
+    if key not in cache:
+        from scipy.sparse.csgraph import dijkstra
+
+        matrix, _, _ = _compiled(network.graph, weight)
+        if reverse:
+            matrix = network.graph.graph["_compiled"].setdefault(f"{weight}:T", matrix.T.tocsr())
+        cache[key] = dijkstra(matrix, directed=True, indices=node_index, return_predecessors=True)
+    return cache[key]
+
+
+def _gateway_paths(network, weight: str, src: int, dst: int, limit: float) -> list[tuple[float, list[int]]]:
+    """Least-cost paths forced through each border post, gauge-change station and port.
+
+    Yen's list is dominated by variants of the best corridor; the best path through each
+    gateway ("via-node" alternatives) brings in the other corridors, each at its own best.
+    """
+    import numpy as np
+
+    _, nodes, index = _compiled(network.graph, weight)
+    dist_from, pred_from = _tree(network, weight, src, False)
+    dist_to, pred_to = _tree(network, weight, dst, True)
+    via = [
+        i for i, n in enumerate(nodes)
+        if len(n) == 3 and n[2] == "in" and network.node_records[n[0]]["kind"] in _GATEWAY_KINDS
+    ]
+    via = np.array(via, dtype=int)
+    total = dist_from[via] + dist_to[via]
+    paths = []
+    for cost, v in sorted(zip(total.tolist(), via.tolist(), strict=True)):
+        if not np.isfinite(cost) or cost > limit + 1e-9:
+            break
+        head = [v]
+        while head[-1] != src:
+            head.append(int(pred_from[head[-1]]))
+        tail = [v]
+        while tail[-1] != dst:
+            tail.append(int(pred_to[tail[-1]]))
+        path = head[::-1] + tail[1:]
+        if len(set(path)) == len(path):  # no loops through the gateway
+            paths.append((cost, path))
+    return paths
+
+
 def best_routes(
     network,
     origin: str,
@@ -223,10 +273,12 @@ def best_routes(
 
     Candidates are the least-cost loopless paths of the virtual-link graph in increasing
     generalised cost (Yen's algorithm, compiled in :func:`scipy.sparse.csgraph.yen`, down
-    to ``k * candidate_factor`` paths).  A candidate is kept if no more than
-    ``max_overlap`` of its length runs on the links of a route already kept (so parallel
-    tracks do not crowd out other corridors), until ``k`` routes are kept; candidates
-    dearer than ``max_detour`` times the best are dropped.
+    to ``k * candidate_factor`` paths) and the least-cost path through each gateway (border
+    post, gauge-change station, port), which brings in the other corridors.  Candidates
+    dearer than ``max_detour`` times the best are dropped.  The choice set takes first the
+    best candidate of each corridor branch and exit gateway, then the cheapest others, up
+    to ``k`` routes; a candidate running for more than ``max_overlap`` of its length on the
+    links of a route already taken is skipped (parallel tracks are not alternatives).
 
     Parameters
     ----------
@@ -271,27 +323,56 @@ def best_routes(
     # enough down Yen's list to find k routes that differ in substance.
     depth = k if max_overlap >= 1.0 else k * network.params.candidate_factor
     costs, predecessors = yen(matrix, src, dst, depth, directed=True, return_predecessors=True)
-    routes: list[Route] = []
-    kept_km: list[dict[str, float]] = []
-    seen: set[tuple[str, ...]] = set()
+    candidates: list[tuple[float, list[int]]] = []
     for cost, pred in zip(costs, predecessors, strict=True):
-        if not np.isfinite(cost) or cost > costs[0] * max_detour + 1e-9:
+        if not np.isfinite(cost):
             break
         path = [dst]
         while path[-1] != src:
             path.append(int(pred[path[-1]]))
-        route = route_from_path(graph, [nodes[i] for i in reversed(path)], network.node_records, network.link_records)
-        if route.link_ids in seen:
-            continue  # the same physical links, changing gauge or mode elsewhere: one route
-        seen.add(route.link_ids)
+        candidates.append((float(cost), path[::-1]))
+    if not candidates:
+        raise QueryError(f"no route from '{origin}' to '{destination}' in the network of {network.params.year}")
+    best = candidates[0][0]
+    if max_overlap < 1.0:
+        candidates += _gateway_paths(network, weight, src, dst, best * max_detour)
+    candidates.sort(key=lambda c: c[0])
+    origin_country = {network.node_records[origin]["country"]}
+    summaries: list[Route] = []
+    seen: set[tuple[str, ...]] = set()
+    for cost, path in candidates:
+        if cost > best * max_detour + 1e-9:
+            break
+        route = route_from_path(graph, [nodes[i] for i in path], network.node_records, network.link_records)
+        if route.link_ids not in seen:  # the same links, changing gauge or mode elsewhere: one route
+            seen.add(route.link_ids)
+            summaries.append(route)
+    # First the best route of each corridor branch and exit gateway, so that a cheap
+    # corridor's many variants do not crowd the others out of the choice set; then the
+    # cheapest remaining routes.  Both passes skip routes that mostly repeat a kept one.
+    chosen: list[Route] = []
+    kept_km: list[dict[str, float]] = []
+    signatures: set[tuple] = set()
+
+    def take(route: Route) -> None:
         km = {leg["id"]: leg["km"] for leg in route.legs if leg["kind"] == "link"}
         total = sum(km.values()) or 1.0
         if any(sum(v for link, v in km.items() if link in other) / total > max_overlap for other in kept_km):
-            continue
+            return
         kept_km.append(km)
-        routes.append(route)
-        if len(routes) >= k:
+        chosen.append(route)
+
+    for route in summaries:
+        signature = (route.corridor, route.route, route.gateway(origin_country))
+        if len(chosen) < k and signature not in signatures:
+            signatures.add(signature)
+            take(route)
+    for route in summaries:
+        if len(chosen) >= k:
             break
+        if route not in chosen:
+            take(route)
+    routes = sorted(chosen, key=lambda r: r.gen_cost_usd)
     if not routes:
         raise QueryError(f"no route from '{origin}' to '{destination}' in the network of {network.params.year}")
     return routes
