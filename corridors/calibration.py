@@ -92,15 +92,24 @@ TOLERANCE = 0.15
 DEFAULT_FIT = ("logit_theta_per_usd", "value_of_time_usd_per_teu_h")
 
 #: Bounds of the fitted parameters; see geodata/SOURCES.md, A202 (value of time) and A203 (logit scale).
+#: The two penalties can be fitted once :class:`~corridors.network.CostParameters` has them (USD per
+#: TEU added to the generalised cost of every border-crossing link and of every gauge or mode
+#: transfer); until then asking to fit them is an error.
 DEFAULT_BOUNDS: dict[str, tuple[float, float]] = {
     "logit_theta_per_usd": (1.0e-4, 1.0e-2),
     "value_of_time_usd_per_teu_h": (0.5, 30.0),
     "path_size_beta": (0.0, 2.0),
+    "border_penalty_usd": (0.0, 1000.0),
+    "transfer_penalty_usd": (0.0, 1000.0),
 }
+
+#: Parameters that change route costs but not which routes exist: no choice set is rebuilt for them.
+_ROUTE_INDEPENDENT = frozenset({"logit_theta_per_usd", "path_size_beta"})
 
 #: Parameters fitted on a log scale (strictly positive); the others are fitted as they are.
 _LOG_SCALE = frozenset({"logit_theta_per_usd", "value_of_time_usd_per_teu_h"})
-_ALIASES = {"theta": "logit_theta_per_usd", "vot": "value_of_time_usd_per_teu_h", "beta": "path_size_beta"}
+_ALIASES = {"theta": "logit_theta_per_usd", "vot": "value_of_time_usd_per_teu_h", "beta": "path_size_beta",
+            "border": "border_penalty_usd", "transfer": "transfer_penalty_usd"}
 _SLUG = re.compile(r"^[a-z0-9_]+$")
 _ISO3 = re.compile(r"^[A-Z]{3}$")
 
@@ -362,6 +371,8 @@ class ChoiceSet:
         Value of time the routes were enumerated with.
     stranded_teu : float
         TEU/year of demand rows with no route.
+    crossings, transfers : numpy.ndarray
+        Border crossings and gauge/mode transfers of every route (for the penalties).
     """
 
     rows: tuple[dict, ...]
@@ -376,13 +387,16 @@ class ChoiceSet:
     figures: tuple[ObservedFigure, ...] = ()
     value_of_time_usd_per_teu_h: float = 0.0
     stranded_teu: float = 0.0
+    crossings: Any = field(default=None, repr=False)
+    transfers: Any = field(default=None, repr=False)
 
     @property
     def signature(self) -> tuple:
         """The routes (physical links) of every OD pair: equal signatures, equal choice sets."""
         return tuple(sorted({(r.origin, r.destination, r.link_ids) for r in self.routes}))
 
-    def probabilities(self, theta: float, vot: float, beta: float):
+    def probabilities(self, theta: float, vot: float, beta: float, *, border_penalty: float = 0.0,
+                      transfer_penalty: float = 0.0):
         """Path-size logit shares of every route within its demand row.
 
         Parameters
@@ -393,6 +407,8 @@ class ChoiceSet:
             Value of time, USD per TEU-hour.
         beta : float
             Path-size weight.
+        border_penalty, transfer_penalty : float
+            USD per TEU added per border crossing and per gauge/mode transfer.
 
         Returns
         -------
@@ -401,14 +417,19 @@ class ChoiceSet:
         """
         import numpy as np
 
-        utility = -theta * (self.money_usd + vot * self.time_h) + beta * self.log_path_size
+        cost = self.money_usd + vot * self.time_h
+        if border_penalty:
+            cost = cost + border_penalty * self.crossings
+        if transfer_penalty:
+            cost = cost + transfer_penalty * self.transfers
+        utility = -theta * cost + beta * self.log_path_size
         top = np.maximum.reduceat(utility, self.starts)
         weights = np.exp(utility - top[self.group])
         return weights / np.add.reduceat(weights, self.starts)[self.group]
 
-    def volumes(self, theta: float, vot: float, beta: float):
+    def volumes(self, theta: float, vot: float, beta: float, **penalties: float):
         """Model TEU/year of every figure under the given route-choice parameters."""
-        flows = self.teu[self.group] * self.probabilities(theta, vot, beta)
+        flows = self.teu[self.group] * self.probabilities(theta, vot, beta, **penalties)
         return self.incidence @ flows
 
 
@@ -439,6 +460,9 @@ def build_choice_set(network, figures: Sequence[ObservedFigure], rows: Sequence[
     group: list[int] = []
     starts: list[int] = []
     log_ps: list[float] = []
+    crossings: list[int] = []
+    transfers: list[int] = []
+    edges = network.graph.edges
     incidence: list[list[bool]] = []
     stranded = 0.0
     sizes_of: dict[tuple[str, str], list[float]] = {}
@@ -455,6 +479,8 @@ def build_choice_set(network, figures: Sequence[ObservedFigure], rows: Sequence[
             routes.append(route)
             group.append(len(kept))
             log_ps.append(math.log(max(size, 1e-12)))
+            crossings.append(len(route.crossings))
+            transfers.append(sum(1 for u, v in route.edges if edges[u, v].get("kind") == "transfer"))
             incidence.append([f.counts(route, row.get("segment"), network.node_records) for f in figures])
         kept.append(row)
     if not kept:
@@ -466,7 +492,7 @@ def build_choice_set(network, figures: Sequence[ObservedFigure], rows: Sequence[
         time_h=np.array([r.time_h for r in routes], dtype=float), log_path_size=np.array(log_ps, dtype=float),
         incidence=np.array(incidence, dtype=float).reshape(len(routes), len(figures)).T.copy(),
         figures=tuple(figures), value_of_time_usd_per_teu_h=network.params.value_of_time_usd_per_teu_h,
-        stranded_teu=stranded,
+        stranded_teu=stranded, crossings=np.array(crossings, dtype=float), transfers=np.array(transfers, dtype=float),
     )
 
 
@@ -658,13 +684,18 @@ def _figure_table(rows: list[dict], *, before: bool = False) -> str:
     return "\n".join(lines)
 
 
-def _resolve_fit(fit: Iterable[str]) -> tuple[str, ...]:
+def _resolve_fit(fit: Iterable[str], params_type: type | None = None) -> tuple[str, ...]:
     names = []
     for name in fit:
         name = _ALIASES.get(name.strip(), name.strip())
         if name not in DEFAULT_BOUNDS:
             raise QueryError(f"cannot fit parameter '{name}'{suggest(name, list(DEFAULT_BOUNDS) + list(_ALIASES))}; "
                              f"expected some of {', '.join(_ALIASES)}")
+        from corridors.network import CostParameters
+
+        if name not in (params_type or CostParameters).__dataclass_fields__:
+            raise QueryError(f"cannot fit '{name}': it is not a model parameter yet (CostParameters has no such "
+                             "field; see docs/calibration.md)")
         if name not in names:
             names.append(name)
     if not names:
@@ -706,7 +737,8 @@ class _Objective:
 
     def volumes(self, values: dict[str, float]):
         return self.choice.volumes(values["logit_theta_per_usd"], values["value_of_time_usd_per_teu_h"],
-                                   values["path_size_beta"])
+                                   values["path_size_beta"], border_penalty=values.get("border_penalty_usd", 0.0),
+                                   transfer_penalty=values.get("transfer_penalty_usd", 0.0))
 
     def residuals(self, x):
         import numpy as np
@@ -763,7 +795,9 @@ def calibrate(
         demand rows of this year are used.
     fit : iterable of str
         Parameters to fit: any of ``logit_theta_per_usd`` (``theta``),
-        ``value_of_time_usd_per_teu_h`` (``vot``), ``path_size_beta`` (``beta``).
+        ``value_of_time_usd_per_teu_h`` (``vot``), ``path_size_beta`` (``beta``), and, once the
+        network's parameters have them, ``border_penalty_usd`` (``border``) and
+        ``transfer_penalty_usd`` (``transfer``).
     bounds : dict, optional
         Name -> (lower, upper); default :data:`DEFAULT_BOUNDS` (see SOURCES.md A202-A204).
     max_rounds : int
@@ -791,7 +825,7 @@ def calibrate(
     import numpy as np
 
     clock = time.perf_counter()
-    names = _resolve_fit(fit)
+    names = _resolve_fit(fit, type(network.params))
     limits = {**DEFAULT_BOUNDS, **(bounds or {})}
     for name in names:
         lo, hi = limits[name]
@@ -805,7 +839,7 @@ def calibrate(
         raise QueryError(f"no observed figure of {year} has a weight > 0; nothing to fit")
     rows = demand_for_year(network, year)
     loaded = network.params
-    base = {n: float(getattr(loaded, n)) for n in DEFAULT_BOUNDS}
+    base = {n: float(getattr(loaded, n)) for n in DEFAULT_BOUNDS if hasattr(loaded, n)}
 
     choice = build_choice_set(network, figures, rows)
     start_objective_fn = _Objective(choice, names, base)
@@ -822,10 +856,10 @@ def calibrate(
         result = _fit_once(objective, limits)
         evaluations += objective.calls
         values = objective.params(result.x)
-        if "value_of_time_usd_per_teu_h" not in names:
+        if set(names) <= _ROUTE_INDEPENDENT:
             converged = True  # the routes do not depend on theta or beta
             break
-        # The k cheapest routes depend on the value of time: rebuild them at the fitted value.
+        # The k cheapest routes depend on the cost parameters: rebuild them at the fitted values.
         rebuilt = network.with_changes(params=replace(loaded, **{n: values[n] for n in names}))
         new_choice = build_choice_set(rebuilt, figures, rows)
         if new_choice.signature == choice.signature:

@@ -330,3 +330,25 @@ def test_non_utf8_observed_file(toy_geodata):
     path.write_bytes(",".join(OBSERVED_COLUMNS).encode() + b"\nx\xff\n")
     with pytest.raises(LayerError, match=r"observed\.csv: not UTF-8"):
         read_observed(path)
+
+
+def test_choice_set_counts_crossings_and_transfers(synthetic):
+    network = load_network(synthetic, params=TRUE)
+    figures = read_observed(synthetic / "observed.csv", network=network)
+    choice = build_choice_set(network, figures)
+    # Every toy route leaves CHN, enters the 1520 country and then POL: two crossings, two gauge changes.
+    assert set(choice.crossings) == {2.0} and set(choice.transfers) == {2.0}
+    plain = choice.volumes(TRUE["logit_theta_per_usd"], TRUE["value_of_time_usd_per_teu_h"], 1.0)
+    penalised = choice.volumes(TRUE["logit_theta_per_usd"], TRUE["value_of_time_usd_per_teu_h"], 1.0,
+                               border_penalty=300.0, transfer_penalty=200.0)
+    assert list(penalised) == pytest.approx(list(plain))  # equal counts on every route: shares unchanged
+
+
+def test_penalties_cannot_be_fitted_before_the_model_has_them(synthetic):
+    from corridors._errors import QueryError
+    from corridors.network import CostParameters
+
+    if "border_penalty_usd" in CostParameters.__dataclass_fields__:
+        pytest.skip("the model has a border penalty now")
+    with pytest.raises(QueryError, match="not a model parameter yet"):
+        calibrate(load_network(synthetic), fit=["theta", "border"])

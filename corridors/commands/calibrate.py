@@ -23,7 +23,8 @@ def register(subparsers) -> None:
     p.add_argument("--observed", metavar="FILE", default=None,
                    help="observed-figures CSV (default: observed.csv in the geodata folder)")
     p.add_argument("--fit", default="theta,vot",
-                   help="comma-separated parameters to fit: theta, vot, beta (default theta,vot)")
+                   help="comma-separated parameters to fit: theta, vot, beta; border, transfer once the model has "
+                   "those penalties (default theta,vot)")
     p.add_argument("--write-default", action="store_true",
                    help="also write the calibrated values into the geodata folder's parameters.toml (comments and "
                    "other values are kept), making them the default of every command")
