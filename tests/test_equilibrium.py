@@ -506,3 +506,14 @@ def test_sparse_edge_lookup_agrees(monkeypatch):
     sparse_ = user_equilibrium(net, o, d, q, gap=1e-6, track_paths=True)
     assert np.array_equal(dense.flows, sparse_.flows)
     assert paths_for(dense, o[0], d[0]) == paths_for(sparse_, o[0], d[0])
+
+
+def test_sue_step_rules_agree_and_fisk_is_faster():
+    net, o, d, q = grid(4, seed=9, load=1.0)
+    fisk = stochastic_user_equilibrium(net, o, d, q, theta=0.5, gap=1e-6, max_iter=5000)
+    msa = stochastic_user_equilibrium(net, o, d, q, theta=0.5, gap=1e-4, max_iter=5000,
+                                      step_rule="msa")
+    assert fisk.converged and fisk.algorithm == "sue-fisk" and msa.algorithm == "sue-msa"
+    np.testing.assert_allclose(fisk.flows, msa.flows, rtol=5e-3, atol=1e-3 * q.mean())
+    assert len(fisk.iterations) < len(msa.iterations)
+    assert np.abs(conservation(net, fisk.flows, o, d, q)).max() < 1e-6 * q.sum()
