@@ -80,19 +80,9 @@ def _cache_path(network, od_pairs: list[tuple[str, str]]):
     from corridors.network import _cache_dir
 
     p = network.params
-    key = repr(
-        (
-            _ROUTE_CACHE_VERSION,
-            fingerprint,
-            p.value_of_time_usd_per_teu_h,
-            p.k_routes,
-            p.max_detour,
-            p.max_overlap,
-            p.candidate_factor,
-            p.year,
-            sorted(od_pairs),
-        )
-    )
+    # Every cost and choice-set parameter shapes the routes; the logit ones do not, but
+    # keying on all of them keeps the rule simple.
+    key = repr((_ROUTE_CACHE_VERSION, fingerprint, sorted(p.as_dict().items()), sorted(od_pairs)))
     return _cache_dir() / f"routes-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
 
 
@@ -321,7 +311,7 @@ def _equilibrium_flows(network, rows: list[dict], method: str):
         n_nodes=len(nodes),
         no_through=[n[0] in ("o", "d") and len(n) == 2 for n in nodes],
     )
-    fixed = np.array([d["money_usd"] for _, _, d in edges], dtype=float)
+    fixed = np.array([d["money_usd"] + d.get("penalty_usd", 0.0) for _, _, d in edges], dtype=float)
     od_teu: dict[tuple[str, str], float] = {}
     for row in rows:
         key = (row["origin"], row["destination"])

@@ -10,7 +10,8 @@ destinations are separate zone nodes ``("o", n)`` and ``("d", n)`` so that a zon
 never a through node.  Closing a border or adding a line is therefore a data change.
 
 Generalised cost per TEU (USD) = money (tariffs, handling, transshipment) + value of
-time (USD per TEU-hour) x hours (running, dwell, waiting for a departure).
+time (USD per TEU-hour) x hours (running, dwell, waiting for a departure) + optional
+calibrated penalties per border crossing and per transfer.
 """
 
 from __future__ import annotations
@@ -65,6 +66,12 @@ class CostParameters:
         ``T / 4 * sqrt(queue_beta)`` hours.
     queue_beta : float
         Akcelik's ``8 J / (Q T)`` term of the queueing delay, in (0, 4].
+    border_penalty_usd : float
+        USD per TEU added to the generalised cost of every border crossing (link between
+        two countries, ferry legs included): the risk, paperwork and unreliability that
+        dwell times and fees do not capture.  A calibration parameter (default 0).
+    transfer_penalty_usd : float
+        USD per TEU added to every gauge change or mode transfer, likewise (default 0).
     """
 
     value_of_time_usd_per_teu_h: float = 3.0
@@ -79,6 +86,8 @@ class CostParameters:
     bpr_beta: float = 4.0
     queue_period_h: float = 168.0
     queue_beta: float = 0.5
+    border_penalty_usd: float = 0.0
+    transfer_penalty_usd: float = 0.0
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], *, source: str = "parameters") -> CostParameters:
@@ -140,6 +149,10 @@ def link_money_usd(link: dict) -> float:
     return money
 
 
+def _crosses_border(link: dict, nodes: dict) -> bool:
+    return nodes[link["from"]]["country"] != nodes[link["to"]]["country"]
+
+
 def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostParameters):
     """Build the virtual-link graph from node and link records.
 
@@ -156,8 +169,8 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
     networkx.DiGraph
         See the module docstring for its structure; every edge has ``kind``,
         ``time_h``, ``money_usd``, ``length_km``, ``capacity_teu``, ``country``,
-        ``corridor``, ``route``, ``mode``, ``gen_cost`` (USD/TEU), and ``link_id`` or
-        ``node_id``.
+        ``corridor``, ``route``, ``mode``, ``penalty_usd``, ``gen_cost`` (USD/TEU), and
+        ``link_id`` or ``node_id``.
     """
     import networkx as nx
 
@@ -166,8 +179,9 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
     active_nodes = {n: r for n, r in nodes.items() if not r.get("closed") and _in_service(r, params.year)}
     layers_at: dict[str, set[str]] = {n: set() for n in active_nodes}
 
-    def add(u, v, **attrs):
-        attrs["gen_cost"] = attrs["money_usd"] + vot * attrs["time_h"]
+    def add(u, v, *, penalty_usd: float = 0.0, **attrs):
+        attrs["penalty_usd"] = penalty_usd
+        attrs["gen_cost"] = attrs["money_usd"] + vot * attrs["time_h"] + penalty_usd
         graph.add_edge(u, v, **attrs)
 
     for link_id, link in links.items():
@@ -191,6 +205,7 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
             route=link["route"],
             mode=link["mode"],
             node_id=None,
+            penalty_usd=params.border_penalty_usd if _crosses_border(link, active_nodes) else 0.0,
         )
         for u, v, direction in ((a, b, "ab"), (b, a, "ba")):
             if link.get("oneway") and direction == "ba":
@@ -238,6 +253,7 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
                             (node_id, src, "in"),
                             (node_id, dst, "in"),
                             kind="transfer",
+                            penalty_usd=params.transfer_penalty_usd,
                             time_h=float(node["transfer_h"]),
                             money_usd=float(node["transfer_usd"]),
                             capacity_teu=node.get("capacity_teu"),
