@@ -675,6 +675,7 @@ class _PathStore:
     weights: np.ndarray | None = None        # weight of each AON iteration
     routes: dict[tuple[int, int], list[tuple[tuple[int, ...], float]]] = field(
         default_factory=dict)                # SUE: (o, d) -> [(links, flow)]
+    tree_cache: dict[int, list[tuple[float, np.ndarray]]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, eq=False)
@@ -943,19 +944,19 @@ def user_equilibrium(net: LinkArrays, origins: Any, destinations: Any, demand: A
 def _tree_path(cg: _Compact, pred: np.ndarray, source: int, dest: int
                ) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """Links and internal nodes of the tree path source -> dest (walk predecessors)."""
-    links: list[int] = []
     nodes = [dest]
     v = dest
     while v != source:
-        p = int(pred[v])
-        if p < 0:
+        v = int(pred[v])
+        if v < 0:
             raise CorridorsError(f"no path to node {dest}")
-        e = int(cg.edge_of(np.array([p]), np.array([v]))[0])
-        if cg.edge_link[e] >= 0:
-            links.append(int(cg.edge_link[e]))
-        nodes.append(p)
-        v = p
-    return tuple(reversed(links)), tuple(reversed(nodes))
+        nodes.append(v)
+    nodes.reverse()
+    if len(nodes) < 2:
+        return (), tuple(nodes)
+    edges = cg.edge_of(np.asarray(nodes[:-1]), np.asarray(nodes[1:]))
+    links = cg.edge_link[edges]
+    return tuple(int(e) for e in links[links >= 0]), tuple(nodes)
 
 
 def _nodes_of(net: LinkArrays, links: tuple[int, ...], origin: int) -> tuple[int, ...]:
@@ -1172,6 +1173,22 @@ def stochastic_user_equilibrium(
 # --------------------------------------------------------------------------------------
 
 
+def _distinct_trees(store: _PathStore, row: int) -> list[tuple[float, np.ndarray]]:
+    """The distinct shortest-path trees of one origin with their summed weights (cached)."""
+    cached = store.tree_cache.get(row)
+    if cached is None:
+        b = next(i for i, sl in enumerate(store.batches) if sl.start <= row < sl.stop)
+        r = row - store.batches[b].start
+        groups: dict[bytes, list] = {}
+        for w, tree in zip(store.weights, store.trees, strict=True):
+            if w > 0:
+                pred = tree[b][r]
+                entry = groups.setdefault(pred.tobytes(), [0.0, pred])
+                entry[0] += float(w)
+        cached = store.tree_cache[row] = [(w, pred) for w, pred in groups.values()]
+    return cached
+
+
 def paths_for(result: EquilibriumResult, origin: int, destination: int, *,
               min_share: float = 1e-9) -> list[Route]:
     """Return the routes an OD pair uses in an equilibrium, largest share first.
@@ -1211,13 +1228,9 @@ def paths_for(result: EquilibriumResult, origin: int, destination: int, *,
         if row >= store.origins.size or store.origins[row] != origin:
             raise ValueError(f"node {origin} is not an origin with demand")
         dem = float(store.demand[row, destination])
-        b = next(i for i, sl in enumerate(store.batches) if sl.start <= row < sl.stop)
-        r = row - store.batches[b].start
         src = int(store.cg.source_of[origin])
-        for w, tree in zip(store.weights, store.trees, strict=True):
-            if w <= 0:
-                continue
-            links, _ = _tree_path(store.cg, tree[b][r], src, destination)
+        for w, pred in _distinct_trees(store, row):
+            links, _ = _tree_path(store.cg, pred, src, destination)
             flows[links] = flows.get(links, 0.0) + w * dem
     total = sum(flows.values())
     if total <= 0:
