@@ -123,7 +123,6 @@ BPR = 0
 QUEUE = 1
 
 _ALGORITHMS = ("fw", "cfw", "bfw")
-_NO_PRED = -9999  # scipy.sparse.csgraph's marker for "no predecessor"
 #: Largest internal node count squared for which edges are looked up in a dense table
 #: (16 MB); larger networks use a binary search over sorted (tail, head) keys.
 _DENSE_EDGE_TABLE_MAX = 4_000_000
@@ -1213,6 +1212,15 @@ def paths_for(result: EquilibriumResult, origin: int, destination: int, *,
     ------
     ValueError
         If the result kept no route information or the pair has no demand.
+
+    Examples
+    --------
+    >>> net = LinkArrays(
+    ...     tail=[0, 0], head=[1, 1], free_cost=[10.0, 20.0], capacity=[1000.0, 1000.0],
+    ...     alpha=[1.0, 0.0], beta=[1.0, 1.0], vdf=[0, 0], n_nodes=2)
+    >>> res = user_equilibrium(net, [0], [1], [1500.0], gap=1e-9, track_paths=True)
+    >>> [(r.links, round(r.share, 4), round(r.cost, 4)) for r in paths_for(res, 0, 1)]
+    [((0,), 0.6667, 20.0), ((1,), 0.3333, 20.0)]
     """
     store = result.paths
     if store is None:
