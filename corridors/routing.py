@@ -41,8 +41,8 @@ class Route:
     km_by_country : tuple of (str, float)
         Kilometres run in each country (ferry legs under ``"SEA"``).
     corridor, route : str
-        Corridor family carrying most of the transit kilometres (outside the origin and
-        destination countries), and the finer route of its first transit link.
+        The corridor and its branch, named from the countries crossed (see
+        :func:`_corridor_signature`), else the family carrying most transit kilometres.
     legs : tuple of dict
         One dict per physical link and per node stop, for display.
     """
@@ -87,6 +87,33 @@ def _country_of_edge(data: dict) -> str | None:
     if data.get("kind") == "link" and data.get("mode") == "ferry":
         return None
     return country
+
+
+#: The country a China–Europe route enters first names its Belt and Road branch.
+_BRANCH_BY_NEIGHBOUR = {"KAZ": "northern_kaz", "MNG": "central_mng", "RUS": "eastern_transsib"}
+
+
+def _corridor_signature(countries: list[str], transit_routes: list[tuple[str, str]]) -> tuple[str, str] | None:
+    """Name the corridor of a route by the countries it crosses, as the corridors are defined.
+
+    The link families alone cannot tell the corridors apart: the Kazakh trunk lines serve
+    the Northern route and the Middle Corridor alike.  So a route through Azerbaijan and
+    Georgia is the Middle Corridor (Trans-Caspian); one through Iran the southern route of
+    the North–South corridor; one through Russia, Belarus or Mongolia a Belt and Road
+    northern branch, named by the country it enters from China.  Other routes (China to
+    Central Asia, say) fall back to the family with most transit kilometres (None here).
+    """
+    present = set(countries)
+    if {"AZE", "GEO"} <= present:
+        route = next((r for c, r in transit_routes if c == "middle_corridor"), "titr")
+        return "middle_corridor", route
+    if "IRN" in present and "CHN" in present:
+        return "north_south", "via_iran"
+    if present & {"RUS", "BLR", "MNG"} and "CHN" in (countries[0], countries[-1]) and len(countries) > 1:
+        neighbour = countries[1] if countries[0] == "CHN" else countries[-2]
+        if neighbour in _BRANCH_BY_NEIGHBOUR:
+            return "belt_and_road", _BRANCH_BY_NEIGHBOUR[neighbour]
+    return None
 
 
 def route_from_path(graph, path: Sequence, node_records: dict, link_records: dict) -> Route:
@@ -163,10 +190,13 @@ def route_from_path(graph, path: Sequence, node_records: dict, link_records: dic
                     corridor=None,
                 )
             )
-    if family_km:
+    signature = _corridor_signature(countries, transit_routes)
+    if signature is not None:
+        corridor, route = signature
+    elif family_km:
         corridor = max(sorted(family_km), key=family_km.__getitem__)
         # The finer route is named where the corridor starts: the first transit link of
-        # the family (Northern via Kazakhstan, Central via Mongolia, ...).
+        # the family.
         route = next(r for c, r in transit_routes if c == corridor)
     elif link_ids:
         corridor = link_records[link_ids[0]]["corridor"]

@@ -15,6 +15,7 @@ ROUTE_NAMES = {
     "central_mng": "Central route via Mongolia",
     "eastern_transsib": "Eastern route via Trans-Siberian",
     "transsib": "Trans-Siberian",
+    "via_iran": "Southern route via Iran",
 }
 
 CORRIDOR_NAMES = {
@@ -108,7 +109,7 @@ class ShareResult:
 
 def corridor_name(route) -> str:
     """Display name of a route's corridor; Belt and Road routes are named by their branch."""
-    if route.corridor == "belt_and_road" and route.route in ROUTE_NAMES:
+    if route.corridor in ("belt_and_road", "north_south") and route.route in ROUTE_NAMES:
         return ROUTE_NAMES[route.route]
     return CORRIDOR_NAMES.get(route.corridor, route.corridor)
 
