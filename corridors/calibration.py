@@ -541,9 +541,10 @@ class CalibrationResult:
     objective_pm10 : dict
         Parameter -> (S at -10 %, S at +10 %).
     rel_std_error : dict
-        Parameter -> approximate relative standard error ``sqrt(diag(s² (JᵀJ)⁻¹))`` of the
-        log-parameter (absolute for parameters not fitted on a log scale), NaN if the
-        figures do not determine it.
+        Parameter -> approximate standard error ``sqrt(diag(s² (JᵀJ)⁻¹))``: of the
+        log-parameter, i.e. relative, for the logit scale and the value of time; in the
+        parameter's own unit for the path-size weight and the penalties (USD/TEU); NaN if
+        the figures do not determine it.
     runtime_s : float
         Wall-clock seconds of the whole calibration (route enumeration included).
     n_routes, n_rows : int
@@ -618,13 +619,13 @@ class CalibrationResult:
             f" -> {self.objective:.4f}; {self.rounds} round(s), {'converged' if self.converged else 'NOT converged'}"
             f", {self.evaluations} evaluations, {self.runtime_s:.2f} s",
             "",
-            f"{'parameter':<30} {'loaded':>12} {'calibrated':>12} {'bounds':>22} {'rel. s.e.':>10}",
+            f"{'parameter':<30} {'loaded':>12} {'calibrated':>12} {'bounds':>22} {'s.e.':>10}",
         ]
         for name, value in self.fitted.items():
             lo, hi = self.bounds[name]
             se = self.rel_std_error.get(name, math.nan)
             lines.append(f"{name:<30} {self.start[name]:>12.6g} {value:>12.6g} {f'[{lo:g}, {hi:g}]':>22} "
-                         f"{'-' if math.isnan(se) else f'{se:.1%}':>10}")
+                         f"{_format_se(name, se):>10}")
         lines += [f"warning: {w}" for w in self.warnings]
         lines += ["", _figure_table(self.table(), before=True), "",
                   "sensitivity: elasticity d ln(model) / d ln(parameter) at ±10 %; objective at -10 % / +10 %"]
@@ -635,6 +636,13 @@ class CalibrationResult:
         lines.append(f"{'objective -10 % / +10 %':<28}" + "".join(
             f" {self.objective_pm10[n][0]:>5.3f}/{self.objective_pm10[n][1]:<6.3f}" for n in self.fitted))
         return "\n".join(lines)
+
+
+def _format_se(name: str, se: float) -> str:
+    """Standard error as text: relative for log-scale parameters, in the parameter's unit otherwise."""
+    if math.isnan(se):
+        return "-"
+    return f"{se:.0%}" if name in _LOG_SCALE else f"±{se:.3g}"
 
 
 def _short(name: str) -> str:
@@ -903,13 +911,15 @@ def calibrate(
     warnings = []
     for name in names:
         lo, hi = limits[name]
-        at = "lower" if values[name] <= lo * (1 + 1e-6) else "upper" if values[name] >= hi * (1 - 1e-6) else None
+        tol = 1e-6 * (_to_x(name, hi) - _to_x(name, lo))
+        x = _to_x(name, values[name])
+        at = "lower" if x <= _to_x(name, lo) + tol else "upper" if x >= _to_x(name, hi) - tol else None
         if at:
             warnings.append(f"{name} = {values[name]:.6g} is at its {at} bound: the figures push it outside the "
                             "sourced range, so it is not determined by them")
-        elif not se[name] < 1.0:
-            warnings.append(f"{name} is poorly determined by these figures (relative s.e. "
-                            f"{'undefined' if math.isnan(se[name]) else f'{se[name]:.0%}'})")
+        elif not (se[name] < 1.0 if name in _LOG_SCALE else se[name] < abs(values[name])):
+            warnings.append(f"{name} is poorly determined by these figures (s.e. "
+                            f"{'undefined' if math.isnan(se[name]) else _format_se(name, se[name])})")
     for fig, used in zip(figures, objective.fitted, strict=True):
         if fig.weight > 0 and not used:
             warnings.append(f"figure '{fig.id}': no route of the choice set counts towards it; left out of the fit")
@@ -1267,7 +1277,7 @@ def report_html(validation: ValidationResult, *, map_page: str | None = None, ma
                    f"{c.rounds} round(s), {'converged' if c.converged else 'not converged'}, "
                    f"{c.evaluations} evaluations, {c.runtime_s:.2f} s.</p>")
         out.append("<table><thead><tr><th>parameter</th><th class='n'>before</th><th class='n'>calibrated</th>"
-                   "<th class='n'>bounds</th><th class='n'>rel. s.e.</th><th class='n'>objective at −10 % / +10 %"
+                   "<th class='n'>bounds</th><th class='n'>s.e.</th><th class='n'>objective at −10 % / +10 %"
                    "</th></tr></thead><tbody>")
         for name, value in c.fitted.items():
             se = c.rel_std_error.get(name, math.nan)
@@ -1275,7 +1285,7 @@ def report_html(validation: ValidationResult, *, map_page: str | None = None, ma
             a, b = c.objective_pm10[name]
             out.append(f"<tr><td>{_esc(name)}</td><td class='n'>{c.start[name]:.4g}</td>"
                        f"<td class='n'>{value:.4g}</td><td class='n'>[{lo:g}, {hi:g}]</td>"
-                       f"<td class='n'>{'–' if math.isnan(se) else f'{se:.1%}'}</td>"
+                       f"<td class='n'>{_esc(_format_se(name, se))}</td>"
                        f"<td class='n'>{a:.4f} / {b:.4f}</td></tr>")
         out.append("</tbody></table>")
     out.append("<h2>Flow map</h2>")

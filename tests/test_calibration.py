@@ -344,11 +344,13 @@ def test_choice_set_counts_crossings_and_transfers(synthetic):
     assert list(penalised) == pytest.approx(list(plain))  # equal counts on every route: shares unchanged
 
 
-def test_penalties_cannot_be_fitted_before_the_model_has_them(synthetic):
-    from corridors._errors import QueryError
-    from corridors.network import CostParameters
-
-    if "border_penalty_usd" in CostParameters.__dataclass_fields__:
-        pytest.skip("the model has a border penalty now")
-    with pytest.raises(QueryError, match="not a model parameter yet"):
-        calibrate(load_network(synthetic), fit=["theta", "border"])
+def test_penalty_fit_runs_and_flags_an_unidentified_penalty(synthetic):
+    # Every toy route crosses two borders, so a border penalty shifts all route costs alike: it cannot
+    # be identified, theta and the value of time still are, and the result says so.
+    result = calibrate(load_network(synthetic), fit=["theta", "vot", "border"])
+    assert result.fitted["logit_theta_per_usd"] == pytest.approx(TRUE["logit_theta_per_usd"], rel=1e-3)
+    assert result.fitted["value_of_time_usd_per_teu_h"] == pytest.approx(TRUE["value_of_time_usd_per_teu_h"],
+                                                                         rel=1e-3)
+    assert 0.0 <= result.fitted["border_penalty_usd"] <= 1000.0
+    assert any(w.startswith("border_penalty_usd") for w in result.warnings)
+    assert result.params.border_penalty_usd == result.fitted["border_penalty_usd"]
