@@ -915,8 +915,8 @@ def calibrate(
         x = _to_x(name, values[name])
         at = "lower" if x <= _to_x(name, lo) + tol else "upper" if x >= _to_x(name, hi) - tol else None
         if at:
-            warnings.append(f"{name} = {values[name]:.6g} is at its {at} bound: the figures push it outside the "
-                            "sourced range, so it is not determined by them")
+            warnings.append(f"{name} = {values[name]:.6g} is at its {at} bound: the figures would move it "
+                            "further, so the bound, not the figures, sets it")
         elif not (se[name] < 1.0 if name in _LOG_SCALE else se[name] < abs(values[name])):
             warnings.append(f"{name} is poorly determined by these figures (s.e. "
                             f"{'undefined' if math.isnan(se[name]) else _format_se(name, se[name])})")
