@@ -17,8 +17,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import math
-import os
-import pickle
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,17 +71,16 @@ def _demand_rows(network, demand) -> list[dict]:
     return out
 
 
-def _cache_path(network, od_pairs: list[tuple[str, str]]):
-    fingerprint = getattr(network, "fingerprint", None)
-    if not fingerprint or os.environ.get("CORRIDORS_NO_CACHE"):
-        return None
-    from corridors.network import _cache_dir
+def _cache_name(network, od_pairs: list[tuple[str, str]]) -> str | None:
+    from corridors import _cache
 
-    p = network.params
+    fingerprint = getattr(network, "fingerprint", None)
+    if not fingerprint or not _cache.enabled():
+        return None
     # Every cost and choice-set parameter shapes the routes; the logit ones do not, but
     # keying on all of them keeps the rule simple.
-    key = repr((_ROUTE_CACHE_VERSION, fingerprint, sorted(p.as_dict().items()), sorted(od_pairs)))
-    return _cache_dir() / f"routes-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
+    key = repr((_ROUTE_CACHE_VERSION, fingerprint, sorted(network.params.as_dict().items()), sorted(od_pairs)))
+    return f"routes-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
 
 
 def route_sets(
@@ -101,15 +98,13 @@ def route_sets(
         to an empty list.
     """
     pairs = sorted(set(od_pairs))
-    path = _cache_path(network, pairs)
-    if path is not None:
-        try:
-            with path.open("rb") as handle:
-                cached = pickle.load(handle)
-            if not strict or all(cached.get(p) for p in pairs):
-                return cached
-        except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-            pass
+    from corridors import _cache
+
+    name = _cache_name(network, pairs)
+    if name is not None:
+        cached = _cache.read(name)
+        if isinstance(cached, dict) and (not strict or all(cached.get(p) for p in pairs)):
+            return cached
     sets: dict[tuple[str, str], list[Route]] = {}
     for origin, destination in pairs:
         try:
@@ -118,15 +113,8 @@ def route_sets(
             if strict:
                 raise
             sets[(origin, destination)] = []
-    if path is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".{os.getpid()}.tmp")
-            with tmp.open("wb") as handle:
-                pickle.dump(sets, handle, protocol=pickle.HIGHEST_PROTOCOL)
-            os.replace(tmp, path)
-        except OSError:
-            pass
+    if name is not None:
+        _cache.write(name, sets)
     return sets
 
 

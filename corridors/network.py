@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
-import pickle
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -365,11 +363,9 @@ class Network:
 
 
 def _cache_dir() -> Path:
-    env = os.environ.get("CORRIDORS_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "corridors"
+    from corridors import _cache
+
+    return _cache.cache_dir()
 
 
 def _fingerprint(geodata: Path) -> str:
@@ -388,26 +384,17 @@ def _load_validated(geodata: Path) -> tuple[Layers, str | None]:
     start; its result is cached under ``$CORRIDORS_CACHE_DIR`` (default
     ``~/.cache/corridors``) keyed by a hash of every file read.
     """
-    if os.environ.get("CORRIDORS_NO_CACHE"):
+    from corridors import _cache
+
+    if not _cache.enabled():
         return load_layers(geodata), None
     key = _fingerprint(geodata)
-    path = _cache_dir() / f"layers-{key}.pickle"
-    try:
-        with path.open("rb") as handle:
-            layers = pickle.load(handle)
-        if isinstance(layers, Layers):
-            return replace(layers, geodata=geodata), key
-    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError):
-        pass
+    name = f"layers-{key}.pickle"
+    layers = _cache.read(name)
+    if isinstance(layers, Layers):
+        return replace(layers, geodata=geodata), key
     layers = load_layers(geodata)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with tmp.open("wb") as handle:
-            pickle.dump(layers, handle, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
-    except OSError:
-        pass  # a read-only home is no reason to fail; we just stay uncached
+    _cache.write(name, layers)
     return layers, key
 
 
