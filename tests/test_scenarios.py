@@ -613,3 +613,23 @@ def test_shipped_uncertainty_sweep_small(shipped):
     assert len(result.table) == 40
     assert result.table["share"].between(0, 1).all()
     assert result.table["value_of_time"].between(1.0, 6.0).all()
+
+
+def test_extends_from_dict_and_cycles(tmp_path, toy):
+    from corridors.scenarios import Scenario
+
+    parent = _write(tmp_path, "parent", "[[close]]\ncountries = ['KAZ']\n[parameters]\nk_routes = 3\n")
+    child = Scenario.from_dict({"extends": str(parent), "parameters": {"value_of_time_usd_per_teu_h": 9.0},
+                                "demand": [{"from": "CHN", "scale": 2.0}]}, name="child")
+    assert child.name == "child" and len(child.spec.close) == 1 and len(child.spec.demand) == 1
+    net = apply_scenario(toy, child)
+    assert net.params.k_routes == 3 and net.params.value_of_time_usd_per_teu_h == 9.0
+    assert net.node_records["dostyk"].get("closed") is True
+    with pytest.raises(ScenarioError, match=r"scenario 'x': clsoe: unknown key"):
+        Scenario.from_dict({"clsoe": []}, name="x")
+    a = tmp_path / "a.toml"
+    b = tmp_path / "b.toml"
+    a.write_text(f'extends = "{b}"\n')
+    b.write_text(f'extends = "{a}"\n')
+    with pytest.raises(ScenarioError, match="circular 'extends' chain"):
+        load_scenario(a)
