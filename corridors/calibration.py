@@ -23,12 +23,13 @@ Calibration
 -----------
 The choice set (the ``k_routes`` distinct least-cost routes of every OD pair) is built
 once with :func:`corridors.assignment.route_sets`.  An evaluation of the objective only
-recomputes each route's generalised cost, ``money_usd + value_of_time x time_h`` (USD per
-TEU), and the path-size logit shares (:func:`corridors.routing.logit_probabilities`,
-vectorised over all OD pairs), so it costs microseconds.  Because the value of time also
-decides which routes are the k cheapest, the choice set is rebuilt at the fitted value
-of time and the fit repeated until the choice set no longer changes (an outer
-fixed-point loop, usually two or three rounds).
+recomputes each route's generalised cost, ``money_usd + value_of_time x time_h +
+border_penalty x crossings + transfer_penalty x transfers`` (USD per TEU), and the
+path-size logit shares (as :func:`corridors.routing.logit_probabilities`, vectorised over
+all OD pairs), so it costs microseconds.  Because the value of time and the penalties also
+decide which routes are the k cheapest, the choice set is rebuilt at their fitted values
+and the fit repeated until the choice set no longer changes (an outer fixed-point loop,
+usually two rounds); the logit scale and the path-size weight need no rebuild.
 
 The objective is weighted least squares on log volumes::
 
@@ -37,8 +38,15 @@ The objective is weighted least squares on log volumes::
 with ``o_i`` the observed TEU/year, ``m_i`` the model's TEU/year under the figure's
 mapping and ``w_i`` the figure's ``weight`` (0 = reported, not fitted).  It is minimised
 by :func:`scipy.optimize.least_squares` (trust-region reflective, bounds) in
-log-parameter space from a fixed grid of starting points inside the bounds, so the
+log-parameter space (the logit scale and the value of time; the path-size weight and the
+penalties as they are) from a fixed grid of starting points inside the bounds, so the
 result never depends on the parameters the network was loaded with.
+
+Validation
+----------
+:func:`validate_model` assigns the base-year demand with :func:`corridors.assign` and
+compares every figure with its model counterpart (absolute and relative error, and the
+figure's caveat where it is not reproduced); :func:`write_report` writes the HTML report.
 """
 
 from __future__ import annotations
