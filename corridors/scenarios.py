@@ -591,7 +591,12 @@ def load_scenario(name_or_path: str | Path | Scenario, *, geodata: str | Path | 
     except UnicodeDecodeError as exc:
         raise ScenarioError(f"{label}: not UTF-8 text ({exc.reason})") from None
     if data.get("extends"):
-        parent = load_scenario(str(data["extends"]), geodata=geodata, _seen=_seen + (label,))
+        try:
+            parent = load_scenario(str(data["extends"]), geodata=geodata, _seen=_seen + (label,))
+        except ScenarioError as exc:
+            if "circular 'extends'" in str(exc):
+                raise
+            raise ScenarioError(f"{label}: extends: {exc}") from None
         data = _merge(parent.spec.model_dump(by_alias=True, exclude_defaults=True), data)
     try:
         spec = _Spec.model_validate(data)
@@ -1355,7 +1360,10 @@ def run_scenario(scenario: Scenario | str | Path, *, network: Network | None = N
         raise _unreachable_error(snet, scenario, result.stranded)
     reference, label = base, "baseline"
     if scenario.spec.compare_with:
-        other = load_scenario(scenario.spec.compare_with, geodata=folder)
+        try:
+            other = load_scenario(scenario.spec.compare_with, geodata=folder)
+        except ScenarioError as exc:
+            raise ScenarioError(f"{scenario.label}: compare_with: {exc}") from None
         reference, label = apply_scenario(base, other), other.name
     return ScenarioResult(scenario, result, reference, method, through, from_, to, label)
 

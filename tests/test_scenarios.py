@@ -633,3 +633,12 @@ def test_extends_from_dict_and_cycles(tmp_path, toy):
     b.write_text(f'extends = "{a}"\n')
     with pytest.raises(ScenarioError, match="circular 'extends' chain"):
         load_scenario(a)
+
+
+def test_bad_references_name_the_referring_file(tmp_path, toy):
+    bad = _write(tmp_path, "ext", 'extends = "no-such-scenario"\n')
+    with pytest.raises(ScenarioError, match=r"ext\.toml: extends: no-such-scenario: unknown scenario"):
+        load_scenario(bad)
+    cmp = _write(tmp_path, "cmp", 'compare_with = "no-such-scenario"\n')
+    with pytest.raises(ScenarioError, match=r"cmp\.toml: compare_with: no-such-scenario: unknown scenario"):
+        run_scenario(cmp, network=toy)
