@@ -680,20 +680,20 @@ class ScenarioNetwork(Network):
         return self.od_network(self.closures_for(origin, destination))
 
 
-def od_closure_note(network: Network) -> str | None:
+def od_closure_note(network: Network, method: str | None = None) -> str | None:
     """A one-line note when a network's segment closures would be ignored by ``assign``.
 
     :func:`corridors.assignment.assign` (behind ``share``, ``route``, ``assign``) searches
     routes with :func:`corridors.routing.best_routes`, which applies a
     :class:`ScenarioNetwork`'s OD-limited closures only if it asks the network for the
-    OD pair's network (``network.for_od(origin, destination)``).  Returns None when there
-    is nothing to say.
+    OD pair's network (``network.for_od(origin, destination)``); its ``ue`` method solves
+    on the whole graph and cannot apply them.  Returns None when there is nothing to say.
     """
     if not isinstance(network, ScenarioNetwork) or not network.od_closures:
         return None
     from corridors import routing
 
-    if "for_od" in routing.best_routes.__code__.co_names:
+    if method != "ue" and "for_od" in routing.best_routes.__code__.co_names:
         return None
     keys = ", ".join(c.key for c in network.od_closures)
     return (f"note: {network.scenario.label}: {keys} apply to OD segments only, which this command does not "

@@ -118,7 +118,7 @@ def _network(args):
         from corridors.scenarios import apply_scenario, load_scenario, od_closure_note
 
         network = apply_scenario(network, load_scenario(args.scenario, geodata=network.geodata))
-        note = od_closure_note(network)
+        note = od_closure_note(network, getattr(args, "method", None))
         if note:
             print(note, file=sys.stderr)
     return network
