@@ -642,3 +642,18 @@ def test_bad_references_name_the_referring_file(tmp_path, toy):
     cmp = _write(tmp_path, "cmp", 'compare_with = "no-such-scenario"\n')
     with pytest.raises(ScenarioError, match=r"cmp\.toml: compare_with: no-such-scenario: unknown scenario"):
         run_scenario(cmp, network=toy)
+
+
+@pytest.mark.slow
+def test_cli_sweep_on_local_cluster_of_processes(tmp_path, toy_geodata, capsys):
+    path = _write(tmp_path, "u", UNCERTAIN)
+    out = {}
+    for workers in ("0", "2"):
+        target = tmp_path / f"w{workers}.parquet"
+        assert main(["sweep", str(path), "--geodata", str(toy_geodata), "--draws", "60", "--seed", "9",
+                     "--workers", workers, "-o", str(target), "--no-progress"]) == 0
+        capsys.readouterr()
+        import pandas as pd
+
+        out[workers] = pd.read_parquet(target)
+    pd.testing.assert_frame_equal(out["0"], out["2"])
