@@ -341,6 +341,10 @@ def best_routes(
     if k < 1:
         raise QueryError(f"k must be at least 1, got {k}")
     max_detour = network.params.max_detour if max_detour is None else max_detour
+    for_od = getattr(network, "for_od", None)
+    if for_od is not None:
+        # A scenario closing features for some OD segments only: route on its network.
+        network = for_od(origin, destination)
     graph = network.graph
     source, target = ("o", origin), ("d", destination)
     if source not in graph or target not in graph:

@@ -691,13 +691,11 @@ def od_closure_note(network: Network, method: str | None = None) -> str | None:
     """
     if not isinstance(network, ScenarioNetwork) or not network.od_closures:
         return None
-    from corridors import routing
-
-    if method != "ue" and "for_od" in routing.best_routes.__code__.co_names:
-        return None
+    if method != "ue":
+        return None  # routing.best_routes routes each OD pair on network.for_od(...)
     keys = ", ".join(c.key for c in network.od_closures)
-    return (f"note: {network.scenario.label}: {keys} apply to OD segments only, which this command does not "
-            f"honour yet; 'corridors scenario run {network.scenario.name}' does")
+    return (f"note: {network.scenario.label}: {keys} apply to OD segments only, which the 'ue' method "
+            f"(solved on the whole graph) cannot honour; use logit, shortest or sue")
 
 
 class _Context:
@@ -1724,7 +1722,7 @@ def _equilibrium(model: _Model, money: np.ndarray, time_h: np.ndarray, vot: np.n
     queue_beta x z))`` on node gates and transfers with a capacity, ``z = flow /
     capacity`` (both scale with the value of time, so hours are converted once).  ``ue``
     loads each OD pair on its cheapest route, ``sue`` by path-size logit; route flows are
-    averaged by the method of successive averages (step ``1/k``) until each draw's
+    averaged by self-regulated averaging (as :func:`corridors.assignment.sra_step`) until each draw's
     criterion falls below ``tol`` (``sue``: flow change over demand; ``ue``: relative gap).
     Every draw is iterated on its own (a converged draw is frozen), so a draw's result does
     not depend on the other draws of its batch.
@@ -1733,6 +1731,8 @@ def _equilibrium(model: _Model, money: np.ndarray, time_h: np.ndarray, vot: np.n
     -------
     flows : ndarray (draws x routes), iterations : ndarray, criterion : ndarray
     """
+    from corridors.assignment import sra_step
+
     bpr_alpha, bpr_beta, period_h, queue_beta = model.congestion
     incidence = model.incidence
     has_cap = capacity > 0
@@ -1758,6 +1758,8 @@ def _equilibrium(model: _Model, money: np.ndarray, time_h: np.ndarray, vot: np.n
     total = np.maximum(od_teu.sum(axis=1), 1e-12)
     iterations = np.zeros(batch, dtype=np.int64)
     criterion = np.zeros(batch)
+    previous = np.full(batch, np.inf)
+    eta = np.ones(batch)
     active = np.ones(batch, dtype=bool)
     for k in range(1, max_iter + 1):
         rows = np.flatnonzero(active)
@@ -1774,9 +1776,12 @@ def _equilibrium(model: _Model, money: np.ndarray, time_h: np.ndarray, vot: np.n
             change = np.abs(aux - h[rows]).sum(axis=1) / total[rows]
         iterations[rows] = k
         criterion[rows] = change
+        if k > 1:
+            eta[rows] = sra_step(eta[rows], change, previous[rows])
+        previous[rows] = change
         done = change <= tol
         go = rows[~done]
-        h[go] = h[go] + (aux[~done] - h[go]) / k
+        h[go] = h[go] + (aux[~done] - h[go]) / eta[go][:, None]
         active[rows[done]] = False
     return h, iterations, criterion
 

@@ -488,13 +488,14 @@ def test_cli_scenario_option_on_core_commands(tmp_path, toy_geodata, capsys):
     segment = _write(tmp_path, "segment", NO_RUS_FOR_EU)
     assert main(["share", "--geodata", str(toy_geodata), "--scenario", str(segment), "--json"]) == 0
     captured = capsys.readouterr()
-    from corridors import routing
-
-    if "for_od" in routing.best_routes.__code__.co_names:  # the routing hook is in: closures honoured
-        assert json.loads(captured.out)["share"] == pytest.approx(1.0)
-    else:  # otherwise the command says so, in one line
-        assert captured.err.strip().count("\n") == 0
-        assert "close[0] apply to OD segments only" in captured.err and "scenario run" in captured.err
+    # best_routes routes each OD pair on the scenario's network for that pair
+    assert json.loads(captured.out)["share"] == pytest.approx(1.0)
+    assert captured.err == ""
+    # ... which the whole-graph equilibrium cannot do: it says so, in one line
+    assert main(["share", "--geodata", str(toy_geodata), "--scenario", str(segment), "--method", "ue"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err.strip().count("\n") == 0
+    assert "close[0] apply to OD segments only" in captured.err and "'ue'" in captured.err
 
 
 def test_cli_bad_scenario_exits_2_with_one_line(tmp_path, toy_geodata, capsys):

@@ -37,7 +37,12 @@ def register(subparsers) -> None:
         default=None,
         help="geodata folder with the layout of the shipped one (default: the shipped data)",
     )
-    p.add_argument("--method", default="logit", choices=METHODS, help="route choice for flows/compare (default logit)")
+    p.add_argument(
+        "--method",
+        default=None,
+        choices=METHODS,
+        help="route choice for flows/compare (default: the scenario's method, else logit)",
+    )
     p.add_argument(
         "--baseline-method",
         default="shortest",
