@@ -354,3 +354,11 @@ def test_penalty_fit_runs_and_flags_an_unidentified_penalty(synthetic):
     assert 0.0 <= result.fitted["border_penalty_usd"] <= 1000.0
     assert any(w.startswith("border_penalty_usd") for w in result.warnings)
     assert result.params.border_penalty_usd == result.fitted["border_penalty_usd"]
+
+
+def test_calibrate_cli_report_has_the_fit(synthetic, tmp_path):
+    report = tmp_path / "calibration.html"
+    assert main(["calibrate", "--geodata", str(synthetic), "--report", str(report)]) == 0
+    page = report.read_text(encoding="utf-8")
+    assert "<h2>Calibration</h2>" in page and "logit_theta_per_usd" in page and "0.004" in page
+    assert "within 15%" in page

@@ -25,6 +25,9 @@ def register(subparsers) -> None:
     p.add_argument("--fit", default="theta,vot",
                    help="comma-separated parameters to fit: theta, vot, beta; border, transfer once the model has "
                    "those penalties (default theta,vot)")
+    p.add_argument("--report", metavar="FILE", default=None,
+                   help="also write the HTML validation report of the calibrated model, with the fit and its "
+                   "sensitivity")
     p.add_argument("--write-default", action="store_true",
                    help="also write the calibrated values into the geodata folder's parameters.toml (comments and "
                    "other values are kept), making them the default of every command")
@@ -64,7 +67,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from corridors._io import atomic_path
-    from corridors.calibration import calibrate, params_toml, update_parameters_file
+    from corridors.calibration import calibrate, params_toml, update_parameters_file, validate_model, write_report
 
     network = _network(args)
     result = calibrate(network, args.observed, fit=[f for f in args.fit.split(",") if f.strip()])
@@ -77,6 +80,10 @@ def run_calibrate(args: argparse.Namespace) -> int:
         with atomic_path(target) as tmp:
             tmp.write_text(params_toml(result), encoding="utf-8")
         print(f"wrote calibrated parameters to {target} (use with --params {target})", file=sys.stderr)
+    if args.report:
+        validation = validate_model(network.with_changes(params=result.params), args.observed)
+        target = write_report(validation, args.report, calibration=result)
+        print(f"wrote the validation report to {target}", file=sys.stderr)
     if args.write_default:
         target = update_parameters_file(network.geodata / "parameters.toml", result.fitted)
         print(f"updated {', '.join(result.fitted)} in {target}", file=sys.stderr)
