@@ -1296,6 +1296,8 @@ def report_html(validation: ValidationResult, *, map_page: str | None = None, ma
                        f"<td class='n'>{_esc(_format_se(name, se))}</td>"
                        f"<td class='n'>{a:.4f} / {b:.4f}</td></tr>")
         out.append("</tbody></table>")
+        if c.warnings:
+            out.append("<ul>" + "".join(f"<li class='bad'>{_esc(w)}</li>" for w in c.warnings) + "</ul>")
     out.append("<h2>Flow map</h2>")
     if map_page:
         out.append(f"<iframe title='Assigned flows' srcdoc=\"{_esc(map_page)}\"></iframe>")
