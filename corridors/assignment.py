@@ -100,10 +100,16 @@ def route_sets(
     pairs = sorted(set(od_pairs))
     from corridors import _cache
 
+    # Within a process, a network keeps the choice sets it has built (calibration, scenario
+    # comparisons and maps assign the same network several times).
+    memo = network.__dict__.setdefault("_route_memo", {})
+    if all(p in memo for p in pairs) and (not strict or all(memo[p] for p in pairs)):
+        return {p: memo[p] for p in pairs}
     name = _cache_name(network, pairs)
     if name is not None:
         cached = _cache.read(name)
         if isinstance(cached, dict) and (not strict or all(cached.get(p) for p in pairs)):
+            memo.update(cached)
             return cached
     sets: dict[tuple[str, str], list[Route]] = {}
     for origin, destination in pairs:
@@ -115,6 +121,7 @@ def route_sets(
             sets[(origin, destination)] = []
     if name is not None:
         _cache.write(name, sets)
+    memo.update(sets)
     return sets
 
 

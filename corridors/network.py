@@ -78,7 +78,7 @@ class CostParameters:
     k_routes: int = 6
     max_detour: float = 1.6
     max_overlap: float = 0.8
-    candidate_factor: int = 6
+    candidate_factor: int = 3
     year: int = 2024
     bpr_alpha: float = 0.15
     bpr_beta: float = 4.0

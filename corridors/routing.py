@@ -256,6 +256,18 @@ def _tree(network, weight: str, node_index: int, reverse: bool):
     return cache[key]
 
 
+def _link_of_edge(graph, weight: str) -> dict[tuple[int, int], str]:
+    """Physical link id of each link edge, by (tail, head) node index, built once per graph."""
+    cache = graph.graph.setdefault("_compiled", {})
+    key = f"{weight}:links"
+    if key not in cache:
+        _, _, index = _compiled(graph, weight)
+        cache[key] = {
+            (index[u], index[v]): d["link_id"] for u, v, d in graph.edges(data=True) if d["kind"] == "link"
+        }
+    return cache[key]
+
+
 def _gateway_paths(network, weight: str, src: int, dst: int, limit: float) -> list[tuple[float, list[int]]]:
     """Least-cost paths forced through each border post, gauge-change station and port.
 
@@ -372,15 +384,17 @@ def best_routes(
         candidates += _gateway_paths(network, weight, src, dst, best * max_detour)
     candidates.sort(key=lambda c: c[0])
     origin_country = {network.node_records[origin]["country"]}
+    link_of = _link_of_edge(graph, weight)
     summaries: list[Route] = []
     seen: set[tuple[str, ...]] = set()
     for cost, path in candidates:
         if cost > best * max_detour + 1e-9:
             break
-        route = route_from_path(graph, [nodes[i] for i in path], network.node_records, network.link_records)
-        if route.link_ids not in seen:  # the same links, changing gauge or mode elsewhere: one route
-            seen.add(route.link_ids)
-            summaries.append(route)
+        links = tuple(filter(None, (link_of.get(e) for e in zip(path[:-1], path[1:], strict=True))))
+        if links in seen:  # the same links, changing gauge or mode elsewhere: one route
+            continue
+        seen.add(links)
+        summaries.append(route_from_path(graph, [nodes[i] for i in path], network.node_records, network.link_records))
     # First the best route of each corridor branch and exit gateway, so that a cheap
     # corridor's many variants do not crowd the others out of the choice set; then the
     # cheapest remaining routes.  Both passes skip routes that mostly repeat a kept one.
