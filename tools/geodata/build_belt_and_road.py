@@ -11,7 +11,7 @@ What it writes
   file (nodes added by other layers are kept untouched), sorted by id, atomic replace.
 * ``geodata/links/belt_and_road.geojson``: rewritten (this layer is owned here).
 * ``geodata/countries.geojson``: Natural Earth 1:110m admin-0, countries of interest.
-* ``geodata/demand.csv``: CR Express 2024 demand, built per the assumptions A21-A26.
+* ``geodata/demand.csv``: CR Express 2024 demand, built per the assumptions A21-A26 and A29-A31.
 
 Every numeric constant below carries the SOURCES.md key it comes from.
 """
@@ -150,7 +150,7 @@ def derived(rows) -> dict:
 # Node attributes
 # ---------------------------------------------------------------------------------------
 def _xj_capacity():
-    """A11: China-Europe TEU/year (both directions) the Xinjiang crossings can take."""
+    """A11: TEU/year (both directions, all segments) the Xinjiang crossings can take."""
     western_ce = CRX_TRAINS_2024 - MANZHOULI_TRAINS_2024 - SUIFENHE_TRAINS_2024 - ERENHOT_TRAINS_2024
     horgos_ce = HORGOS_TRAINS_2024 * HORGOS_CE_SHARE
     horgos_ca = HORGOS_TRAINS_2024 - horgos_ce
@@ -162,8 +162,12 @@ def _xj_capacity():
     return dict(
         western_ce=western_ce, horgos_ce=horgos_ce, horgos_ca=horgos_ca, alash_total=alash_total,
         alash_ce=alash_ce, alash_ca=alash_ca,
-        alashankou=(alash_cap_trains - alash_ca) * TEU_PER_TRAIN,
-        khorgos=(horgos_cap_trains - horgos_ca) * TEU_PER_TRAIN,
+        # A11 (revised, A205): GROSS capacities. China-Central Asia trains are a demand segment of
+        # their own (geodata/demand_central_asia.csv), so they are no longer netted out here.
+        alashankou=alash_cap_trains * TEU_PER_TRAIN,
+        khorgos=horgos_cap_trains * TEU_PER_TRAIN,
+        alashankou_net=(alash_cap_trains - alash_ca) * TEU_PER_TRAIN,
+        khorgos_net=(horgos_cap_trains - horgos_ca) * TEU_PER_TRAIN,
     )
 
 
@@ -179,11 +183,11 @@ def node_attrs(nid: str) -> dict:
         xj = _xj_capacity()
     if nid == "alashankou":
         a.update(dwell_h=CPMM_BCP_H[nid] - DOSTYK_PROCESS_H, handling_usd=CPMM_BCP_USD * half,
-                 capacity_teu=round(xj["alashankou"], -2), sources="S5,S7,S9,S10,S2,S22,S23,S24,A1,A3,A4,A10,A11")
+                 capacity_teu=round(xj["alashankou"], -2), sources="S5,S7,S9,S10,S2,S22,S23,S24,A1,A3,A4,A10,A11,A205")
     elif nid == "khorgos":
         a.update(dwell_h=CPMM_BCP_H[nid] - DOSTYK_PROCESS_H, handling_usd=CPMM_BCP_USD * half,
                  capacity_teu=round(xj["khorgos"], -2), transfer_h=12.0, transfer_usd=100.0,
-                 sources="S5,S8,S9,S10,S2,S22,S23,S24,A1,A3,A4,A10,A11,A28")
+                 sources="S5,S8,S9,S10,S2,S22,S23,S24,A1,A3,A4,A10,A11,A28,A205")
     elif nid == "erenhot":
         a.update(dwell_h=CPMM_BCP_H[nid] - DOSTYK_PROCESS_H, handling_usd=CPMM_BCP_USD * half,
                  sources="S5,A1,A3,A4,A5")
@@ -317,36 +321,59 @@ def write_countries() -> None:
 
 
 # ---------------------------------------------------------------------------------------
-# Demand (A21-A26)
+# Demand (A21-A26, A29-A31)
 # ---------------------------------------------------------------------------------------
 CITY_TRAINS_2024 = {  # [S2] CRCT 2024 by city (trains)
     "Xi'an": 3849, "Chengdu": 2285, "Chongqing": 2059, "Zhengzhou": 2052, "Yiwu": 812, "Changsha": 764,
     "Wuhan": 742, "Guangzhou": 742, "Shenyang": 676, "Jinan": 653, "Shijiazhuang": 598, "Hefei": 498,
 }
-CITY_TO_HUB = {  # A22
+CITY_TO_HUB = {  # A22, A29 (Jinan and Shijiazhuang -> beijing, the nearer node by rail)
     "Xi'an": "xian", "Chengdu": "chengdu", "Chongqing": "chongqing", "Zhengzhou": "zhengzhou", "Yiwu": "yiwu",
     "Changsha": "changsha", "Wuhan": "wuhan", "Guangzhou": "changsha", "Shenyang": "shenyang",
-    "Jinan": "zhengzhou", "Shijiazhuang": "zhengzhou", "Hefei": "hefei",
+    "Jinan": "beijing", "Shijiazhuang": "beijing", "Hefei": "hefei",
 }
 UNLISTED_FIXED = {"harbin": 400, "urumqi": 400}  # A22
+NE_HUBS = ("shenyang", "harbin")  # A30: north-eastern assembly points (Liaoning/Jilin ports and cities; Heilongjiang)
+NE_RESIDUAL_SHARE = 0.5  # A30: share of the ~100 smaller cities' trains assembled in the north-east / Bohai coast
 EU_SHARE = 0.18       # A23: share of CR Express TEU ending in the EU / Turkiye
 MINSK_SHARE_OF_RUBY = 0.05  # A24
 EU_DEST_SHARES = {    # A25
     "malaszewicze": 0.17, "lodz": 0.13, "duisburg": 0.25, "hamburg": 0.12, "rotterdam": 0.06,
     "budapest": 0.12, "milan": 0.07, "istanbul": 0.08,
 }
+# A31: Russian destinations (share of the Russian TEU), by 2023 population of the region each node
+# stands for (Rosstat, millions; Russia 146.4): west of the Urals 109.6 -> moscow; Urals FD 12.3 ->
+# yekaterinburg; western Siberia (Novosibirsk, Omsk, Tomsk, Kemerovo, Altai) 10.55 -> novosibirsk;
+# Krasnoyarsk, Khakassia, Tuva 3.71 -> krasnoyarsk; Irkutsk, Buryatia 3.32 -> irkutsk; Zabaykalsky
+# 0.99 -> chita; Khabarovsk, Amur, Jewish AO, Sakha, Magadan, Chukotka 3.37 -> khabarovsk; Primorye,
+# Sakhalin, Kamchatka 2.57 -> ussuriysk (stands for Vladivostok).
+RU_POP_M = {
+    "moscow": 109.6, "yekaterinburg": 12.3, "novosibirsk": 10.55, "krasnoyarsk": 3.71, "irkutsk": 3.32,
+    "chita": 0.99, "khabarovsk": 3.37, "ussuriysk": 2.57,
+}
+RU_DEST_SHARES = {k: v / sum(RU_POP_M.values()) for k, v in RU_POP_M.items()}
 
 
 def hub_trains() -> dict[str, float]:
+    """A22 + A29 + A30: 2024 CR Express trains by model origin node (sums to 19,392)."""
     trains: dict[str, float] = {}
     for city, n in CITY_TRAINS_2024.items():
         trains[CITY_TO_HUB[city]] = trains.get(CITY_TO_HUB[city], 0) + n
     listed = sum(CITY_TRAINS_2024.values())
     residual = CRX_TRAINS_2024 - listed - sum(UNLISTED_FIXED.values())
     base = dict(trains)
-    for hub, n in base.items():
-        trains[hub] = n + residual * n / listed
-    trains.update(UNLISTED_FIXED)
+    fixed = dict(UNLISTED_FIXED)
+    # A30: half of the residual to the north-eastern hubs, in proportion to Shenyang 676 : Harbin 400
+    ne_base = {h: base.get(h, 0) + fixed.get(h, 0) for h in NE_HUBS}
+    ne_res = residual * NE_RESIDUAL_SHARE
+    # the other half to the listed inland/southern hubs, in proportion to their counts (as in A22)
+    inland = {h: n for h, n in base.items() if h not in NE_HUBS}
+    in_res = residual - ne_res
+    for hub, n in inland.items():
+        trains[hub] = n + in_res * n / sum(inland.values())
+    trains.update(fixed)
+    for hub, n in ne_base.items():
+        trains[hub] = n + ne_res * n / sum(ne_base.values())
     return trains
 
 
@@ -355,14 +382,13 @@ def demand_rows() -> list[dict]:
     total_tr = sum(trains.values())
     rows = []
     dir_share = {"out": CRX_OUT_TRAINS / CRX_TRAINS_2024, "in": CRX_IN_TRAINS / CRX_TRAINS_2024}
-    dests = {d: EU_SHARE * s for d, s in EU_DEST_SHARES.items()}
-    dests["moscow"] = (1 - EU_SHARE) * (1 - MINSK_SHARE_OF_RUBY)
-    dests["minsk"] = (1 - EU_SHARE) * MINSK_SHARE_OF_RUBY
+    dests = {d: (EU_SHARE * s, "A21,A22,A23,A25,A26,A29,A30") for d, s in EU_DEST_SHARES.items()}
+    for d, s in RU_DEST_SHARES.items():
+        dests[d] = ((1 - EU_SHARE) * (1 - MINSK_SHARE_OF_RUBY) * s, "A21,A22,A23,A24,A26,A29,A30,A31")
+    dests["minsk"] = ((1 - EU_SHARE) * MINSK_SHARE_OF_RUBY, "A21,A22,A23,A24,A26,A29,A30")
     for hub in sorted(trains):
         hub_teu = CRX_TEU_2024 * trains[hub] / total_tr
-        for dest, share in dests.items():
-            eu = dest not in ("moscow", "minsk")
-            basis = "A21,A22,A23,A25,A26" if eu else "A21,A22,A23,A24,A26"
+        for dest, (share, basis) in dests.items():
             for direction, seg in (("out", "china_europe"), ("in", "europe_china")):
                 teu = hub_teu * share * dir_share[direction]
                 o, dd = (hub, dest) if direction == "out" else (dest, hub)
