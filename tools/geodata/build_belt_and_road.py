@@ -81,7 +81,7 @@ def link_coords(a: str, b: str, mids) -> list[list[float]]:
 
 
 def length_km(coords) -> float:
-    lons, lats = zip(*coords)
+    lons, lats = zip(*coords, strict=False)
     return GEOD.line_length(lons, lats) / 1000.0
 
 
@@ -109,7 +109,7 @@ def path_km(rows, a, b, gauge=None):
         if gauge is None or r["gauge"] == gauge:
             g.add_edge(r["frm"], r["to"], km=r["km"])
     path = nx.shortest_path(g, a, b, weight="km")
-    return sum(g[u][v]["km"] for u, v in zip(path, path[1:])), path
+    return sum(g[u][v]["km"] for u, v in zip(path, path[1:], strict=False)), path
 
 
 def derived(rows) -> dict:
@@ -310,7 +310,7 @@ def write_countries() -> None:
 
     shp = Path(pyogrio.__file__).parent / "tests/fixtures/naturalearth_lowres/naturalearth_lowres.shp"
     g = gpd.read_file(shp)
-    g["iso_a3"] = [FIX_ISO.get(n, i) if i == "-99" else i for n, i in zip(g["name"], g["iso_a3"])]
+    g["iso_a3"] = [FIX_ISO.get(n, i) if i == "-99" else i for n, i in zip(g["name"], g["iso_a3"], strict=False)]
     g = g[g["iso_a3"].isin(KEEP)][["iso_a3", "name", "geometry"]].sort_values("iso_a3")
     feats = []
     for _, row in g.iterrows():
@@ -400,7 +400,9 @@ def write_demand() -> None:
     rows = demand_rows()
     import io
     buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=["origin", "destination", "teu", "year", "segment", "basis"], lineterminator="\n")
+    w = csv.DictWriter(
+        buf, fieldnames=["origin", "destination", "teu", "year", "segment", "basis"], lineterminator="\n"
+    )
     w.writeheader()
     w.writerows(rows)
     atomic_write(GEO / "demand.csv", buf.getvalue())
@@ -415,7 +417,6 @@ def _tx(geom, tr):
 
 
 def check() -> int:
-    import shapely
     from pyproj import Transformer
     from shapely.geometry import shape
 
@@ -456,8 +457,10 @@ def check() -> int:
                 print(f"link {p['id']}: {out.length/1000:.1f} km outside {parts[0]} (+25 km)")
                 problems += 1
         g.add_edge(p["from"], p["to"])
-    origins = sorted({r["origin"] for r in csv.DictReader(open(GEO / "demand.csv")) if r["segment"] == "china_europe"})
-    dests = sorted({r["destination"] for r in csv.DictReader(open(GEO / "demand.csv")) if r["segment"] == "china_europe"})
+    with open(GEO / "demand.csv") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["segment"] == "china_europe"]
+    origins = sorted({r["origin"] for r in rows})
+    dests = sorted({r["destination"] for r in rows})
     for o in origins:
         for d in dests:
             if not (o in g and d in g and nx.has_path(g, o, d)):

@@ -29,7 +29,7 @@ def load_countries():
         c = gpd.read_file(Path(os.path.dirname(pyogrio.__file__))
                           / "tests/fixtures/naturalearth_lowres/naturalearth_lowres.shp")
         fix = {"France": "FRA", "Norway": "NOR", "Kosovo": "XKX"}
-        c["iso_a3"] = [fix.get(n, i) for n, i in zip(c["name"], c["iso_a3"])]
+        c["iso_a3"] = [fix.get(n, i) for n, i in zip(c["name"], c["iso_a3"], strict=False)]
     return c.set_index("iso_a3")
 
 
@@ -40,10 +40,10 @@ def main():
             for f in json.loads(p.read_text())["features"]:
                 nodes[f["properties"]["id"]] = f
     countries = load_countries()
-    cm = countries.to_crs("EPSG:3035") if False else None
+    countries.to_crs("EPSG:3035") if False else None
     problems = []
     G = nx.Graph()
-    for n, f in nodes.items():
+    for n in nodes:
         G.add_node(n)
     allfeats = []
     for layer in LAYERS + ["belt_and_road"]:
