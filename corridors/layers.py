@@ -181,11 +181,24 @@ def _read_geojson(path: Path, label: str, problems: list[Problem]) -> list[dict]
     return features
 
 
-def _feature_name(feature: Any, index: int, key: str = "id") -> str:
+def _identify(feature: Any, index: int, kind: str, slug: re.Pattern, seen: dict, label: str,
+              problems: list[Problem]) -> tuple[str, dict, str] | None:
+    """Name a feature and check its properties and id; None (with a Problem) if unusable."""
     props = feature.get("properties") if isinstance(feature, dict) else None
-    if isinstance(props, dict) and isinstance(props.get(key), str) and props.get(key):
-        return f"{'node' if key == 'id' else key} '{props[key]}'"
-    return f"feature #{index}"
+    named = isinstance(props, dict) and isinstance(props.get("id"), str) and props.get("id")
+    feat = f"{kind} '{props['id']}'" if named else f"feature #{index}"
+    if not isinstance(props, dict):
+        problems.append(Problem(label, feat, "properties", "missing"))
+        return None
+    feature_id = props.get("id")
+    if not isinstance(feature_id, str) or not slug.match(feature_id):
+        problems.append(Problem(label, feat, "id", f"expected a lowercase ASCII slug, got {feature_id!r}"))
+        return None
+    if feature_id in seen:
+        where = " (ids are unique across all layers)" if kind == "link" else ""
+        problems.append(Problem(label, feat, "id", f"duplicate id{where}"))
+        return None
+    return feat, props, feature_id
 
 
 def _coords_ok(coords: Any, depth: int) -> bool:
@@ -313,18 +326,10 @@ def _read_nodes(geodata: Path, countries: set[str], keys: set[str] | None, probl
     features = _read_geojson(path, label, problems)
     nodes: dict[str, dict] = {}
     for i, feature in enumerate(features or []):
-        feat = _feature_name(feature, i)
-        if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
-            problems.append(Problem(label, feat, "properties", "missing"))
+        head = _identify(feature, i, "node", _SLUG, nodes, label, problems)
+        if head is None:
             continue
-        props = feature["properties"]
-        node_id = props.get("id")
-        if not isinstance(node_id, str) or not _SLUG.match(node_id):
-            problems.append(Problem(label, feat, "id", f"expected a lowercase ASCII slug, got {node_id!r}"))
-            continue
-        if node_id in nodes:
-            problems.append(Problem(label, feat, "id", "duplicate id"))
-            continue
+        feat, props, node_id = head
         geometry = feature.get("geometry")
         if (
             not isinstance(geometry, dict)
@@ -419,18 +424,10 @@ def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] 
             )
             continue
         for i, feature in enumerate(_read_geojson(path, label, problems) or []):
-            feat = _feature_name(feature, i).replace("node '", "link '")
-            if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
-                problems.append(Problem(label, feat, "properties", "missing"))
+            head = _identify(feature, i, "link", _LINK_SLUG, links, label, problems)
+            if head is None:
                 continue
-            props = feature["properties"]
-            link_id = props.get("id")
-            if not isinstance(link_id, str) or not _LINK_SLUG.match(link_id):
-                problems.append(Problem(label, feat, "id", f"expected a lowercase ASCII slug, got {link_id!r}"))
-                continue
-            if link_id in links:
-                problems.append(Problem(label, feat, "id", "duplicate id (ids are unique across all layers)"))
-                continue
+            feat, props, link_id = head
             geometry = feature.get("geometry")
             if (
                 not isinstance(geometry, dict)
