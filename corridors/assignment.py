@@ -28,7 +28,7 @@ __all__ = ["METHODS", "AssignmentResult", "assign", "load_demand", "route_sets"]
 
 METHODS = ("shortest", "logit", "ue", "sue")
 # Bump when the Route summary changes, so cached route sets are not reused.
-_ROUTE_CACHE_VERSION = 4
+_ROUTE_CACHE_VERSION = 5
 
 
 def load_demand(geodata=None):

@@ -319,8 +319,9 @@ def best_routes(
     post, gauge-change station, port), which brings in the other corridors.  Candidates
     dearer than ``max_detour`` times the best are dropped.  The choice set takes first the
     best candidate of each corridor branch and exit gateway, then the cheapest others, up
-    to ``k`` routes; a candidate running for more than ``max_overlap`` of its length on the
-    links of a route already taken is skipped (parallel tracks are not alternatives).
+    to ``k`` routes; among the others, a candidate running for more than ``max_overlap`` of
+    its length on the links of a route already taken is skipped (parallel tracks are not
+    alternatives).
 
     Parameters
     ----------
@@ -395,17 +396,21 @@ def best_routes(
             continue
         seen.add(links)
         summaries.append(route_from_path(graph, [nodes[i] for i in path], network.node_records, network.link_records))
-    # First the best route of each corridor branch and exit gateway, so that a cheap
-    # corridor's many variants do not crowd the others out of the choice set; then the
-    # cheapest remaining routes.  Both passes skip routes that mostly repeat a kept one.
+    # First the best route of each corridor branch and exit gateway: a different border
+    # crossing is a different alternative however much track the routes share (the
+    # path-size term accounts for the overlap), and a cheap corridor's many variants must
+    # not crowd the others out.  Then the cheapest remaining routes, skipping those that
+    # mostly repeat a route already taken (parallel tracks are not alternatives).
     chosen: list[Route] = []
     kept_km: list[dict[str, float]] = []
     signatures: set[tuple] = set()
 
-    def take(route: Route) -> None:
+    def take(route: Route, *, check_overlap: bool = True) -> None:
         km = {leg["id"]: leg["km"] for leg in route.legs if leg["kind"] == "link"}
         total = sum(km.values()) or 1.0
-        if any(sum(v for link, v in km.items() if link in other) / total > max_overlap for other in kept_km):
+        if check_overlap and any(
+            sum(v for link, v in km.items() if link in other) / total > max_overlap for other in kept_km
+        ):
             return
         kept_km.append(km)
         chosen.append(route)
@@ -414,7 +419,7 @@ def best_routes(
         signature = (route.corridor, route.route, route.gateway(origin_country))
         if len(chosen) < k and signature not in signatures:
             signatures.add(signature)
-            take(route)
+            take(route, check_overlap=False)
     for route in summaries:
         if len(chosen) >= k:
             break
