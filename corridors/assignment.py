@@ -14,6 +14,7 @@ Methods
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import hashlib
 import math
@@ -318,15 +319,7 @@ def _equilibrium_flows(network, rows: list[dict], method: str):
     records: list[dict] = []
 
     def keep(record) -> None:
-        records.append(
-            dict(
-                iteration=record.iteration,
-                relative_gap=record.relative_gap,
-                beckmann=record.beckmann,
-                seconds=record.seconds,
-                flow_change=record.flow_change,
-            )
-        )
+        records.append(dataclasses.asdict(record))
 
     if method == "sue":
         return _sue_over_choice_sets(network, rows, arrays, fixed, edges, index, keep), records
