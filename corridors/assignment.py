@@ -308,21 +308,20 @@ def _equilibrium_flows(network, rows: list[dict], method: str):
         no_through=[n[0] in ("o", "d") and len(n) == 2 for n in nodes],
     )
     fixed = np.array([d["money_usd"] + d.get("penalty_usd", 0.0) for _, _, d in edges], dtype=float)
-    od_teu: dict[tuple[str, str], float] = {}
-    for row in rows:
-        key = (row["origin"], row["destination"])
-        od_teu[key] = od_teu.get(key, 0.0) + row["teu"]
-    pairs = sorted(od_teu)
-    origins = [index[("o", o)] for o, _ in pairs]
-    destinations = [index[("d", d)] for _, d in pairs]
-    demand = [od_teu[p] for p in pairs]
     records: list[dict] = []
 
     def keep(record) -> None:
         records.append(dataclasses.asdict(record))
 
     if method == "sue":
-        return _sue_over_choice_sets(network, rows, arrays, fixed, edges, index, keep), records
+        return _sue_over_choice_sets(network, rows, arrays, fixed, edges, keep), records
+    rows_of: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        rows_of.setdefault((row["origin"], row["destination"]), []).append(row)
+    pairs = sorted(rows_of)
+    origins = [index[("o", o)] for o, _ in pairs]
+    destinations = [index[("d", d)] for _, d in pairs]
+    demand = [sum(row["teu"] for row in rows_of[p]) for p in pairs]
     solved = eq.user_equilibrium(
         arrays,
         origins,
@@ -343,9 +342,8 @@ def _equilibrium_flows(network, rows: list[dict], method: str):
             if route is None:
                 path = [nodes[i] for i in used.nodes]
                 route = summaries[used.links] = route_from_path(graph, path, network.node_records, network.link_records)
-            for row in rows:
-                if (row["origin"], row["destination"]) == (origin, destination):
-                    flows.append(RouteFlow(route, row["teu"] * used.share, used.share, row.get("segment")))
+            for row in rows_of[(origin, destination)]:
+                flows.append(RouteFlow(route, row["teu"] * used.share, used.share, row.get("segment")))
     return flows, records
 
 
@@ -362,7 +360,7 @@ def sra_step(eta, change, previous):
     return eta + np.where(change >= previous, SRA_GROW, SRA_SHRINK)
 
 
-def _sue_over_choice_sets(network, rows, arrays, fixed, edges, index, keep, *, gap=1e-4, max_iter=500):
+def _sue_over_choice_sets(network, rows, arrays, fixed, edges, keep, *, gap=1e-4, max_iter=500):
     """Stochastic user equilibrium: path-size logit over each OD pair's choice set, with
     link costs from the volume-delay functions, solved by self-regulated averaging.
 
