@@ -7,9 +7,18 @@ Methods
 ``logit``
     Path-size logit over the k distinct least-cost routes of each OD pair: demand
     spreads over competing routes, overlapping routes are not double counted.
-``ue``, ``sue``
-    Capacity-constrained user equilibrium and stochastic user equilibrium, solved by
-    :mod:`corridors.equilibrium` on the capacities of ``geodata/``.
+``ue``
+    Capacity-constrained user equilibrium by bi-conjugate Frank-Wolfe on the whole graph
+    (:mod:`corridors.class_ue` on the engine of :mod:`corridors.equilibrium`).
+``sue``
+    Stochastic user equilibrium: path-size logit over the same choice sets as ``logit``,
+    with congestion, solved by self-regulated averaging (:func:`corridors.kernel.route_equilibrium`).
+
+Costs, volume-delay functions and choice probabilities come from :mod:`corridors.kernel`.
+OD-segment closures of the network (``network.od_closures``) are honoured by every method:
+the choice sets are generated without the closed edges, and ``ue`` gives each class of OD
+pairs its own cost mask.  Demand with no route is reported or stranded the same way by
+every method (``on_unreachable``).
 """
 
 from __future__ import annotations
@@ -23,9 +32,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from corridors._errors import QueryError
-from corridors.routing import Route, best_routes, logit_probabilities, path_size
+from corridors.routing import Route, best_routes, path_size
 
-__all__ = ["METHODS", "AssignmentResult", "assign", "load_demand", "route_sets"]
+__all__ = ["METHODS", "AssignmentResult", "RouteFlow", "assign", "load_demand", "route_sets", "edge_arrays",
+           "ChoiceArrays", "choice_arrays"]
 
 METHODS = ("shortest", "logit", "ue", "sue")
 # Bump when the Route summary changes, so cached route sets are not reused.
@@ -103,7 +113,7 @@ def route_sets(
 
     # Within a process, a network keeps the choice sets it has built (calibration, scenario
     # comparisons and maps assign the same network several times).
-    memo = network.__dict__.setdefault("_route_memo", {})
+    memo = network.memo.setdefault("routes", {})
     if all(p in memo for p in pairs) and (not strict or all(memo[p] for p in pairs)):
         return {p: memo[p] for p in pairs}
     name = _cache_name(network, pairs)
@@ -270,163 +280,184 @@ class AssignmentResult:
         -------
         ShareResult
         """
-        from corridors.share import share_through
+        from corridors.share import share_through  # noqa: PLC0415  (analysis on a result; see share.py)
 
         return share_through(self, through, from_=from_, to=to)
 
 
-def _equilibrium_flows(network, rows: list[dict], method: str):
-    """Solve UE (bi-conjugate Frank-Wolfe) or SUE (path-size logit, averaging) on the capacities.
+def edge_arrays(network):
+    """The network's graph as :class:`corridors.kernel.EdgeArrays` (built once per network)."""
+    from corridors import kernel
 
-    Link (rail, road, ferry) capacities congest by BPR; node gates and transfers with a
-    capacity (border posts, gauge-change yards, ports) by Akcelik's queueing delay.  Time
-    is converted to USD with the value of time; money is a flow-independent cost.
+    if "edge_arrays" not in network.memo:
+        network.memo["edge_arrays"] = kernel.edge_arrays(network.graph)
+    return network.memo["edge_arrays"]
+
+
+@dataclass(frozen=True)
+class ChoiceArrays:
+    """Choice sets of demand groups as flat arrays (routes of one group contiguous).
+
+    Attributes
+    ----------
+    routes : tuple of Route
+    starts, group : numpy.ndarray of int
+        First route of every group; group of every route.
+    log_path_size : numpy.ndarray
+        ``ln PS`` of every route within its group.
+    incidence : scipy.sparse.csr_matrix
+        ``(routes, edges)`` over :func:`edge_arrays`.
     """
-    import numpy as np
 
-    from corridors import equilibrium as eq
-    from corridors.routing import route_from_path
-
-    graph, params = network.graph, network.params
-    vot = params.value_of_time_usd_per_teu_h
-    nodes = list(graph.nodes)
-    index = {n: i for i, n in enumerate(nodes)}
-    edges = list(graph.edges(data=True))
-    capacity = np.array([d["capacity_teu"] or 0.0 for _, _, d in edges], dtype=float)
-    is_gate = np.array([d["kind"] in ("dwell", "transfer") for _, _, d in edges])
-    congests = capacity > 0
-    queue = congests & is_gate
-    arrays = eq.LinkArrays(
-        tail=[index[u] for u, _, _ in edges],
-        head=[index[v] for _, v, _ in edges],
-        free_cost=[vot * d["time_h"] for _, _, d in edges],
-        capacity=capacity,
-        alpha=np.where(queue, vot * params.queue_period_h / 4.0, np.where(congests, params.bpr_alpha, 0.0)),
-        beta=np.where(queue, params.queue_beta, params.bpr_beta),
-        vdf=np.where(queue, eq.QUEUE, eq.BPR),
-        n_nodes=len(nodes),
-        no_through=[n[0] in ("o", "d") and len(n) == 2 for n in nodes],
-    )
-    fixed = np.array([d["money_usd"] + d.get("penalty_usd", 0.0) for _, _, d in edges], dtype=float)
-    records: list[dict] = []
-
-    def keep(record) -> None:
-        records.append(dataclasses.asdict(record))
-
-    if method == "sue":
-        return _sue_over_choice_sets(network, rows, arrays, fixed, edges, keep), records
-    rows_of: dict[tuple[str, str], list[dict]] = {}
-    for row in rows:
-        rows_of.setdefault((row["origin"], row["destination"]), []).append(row)
-    pairs = sorted(rows_of)
-    origins = [index[("o", o)] for o, _ in pairs]
-    destinations = [index[("d", d)] for _, d in pairs]
-    demand = [sum(row["teu"] for row in rows_of[p]) for p in pairs]
-    solved = eq.user_equilibrium(
-        arrays,
-        origins,
-        destinations,
-        demand,
-        algorithm="bfw",
-        gap=1e-5,
-        max_iter=300,
-        fixed_cost=fixed,
-        track_paths=True,
-        callback=keep,
-    )
-    flows: list[RouteFlow] = []
-    summaries: dict[tuple[int, ...], Route] = {}
-    for (origin, destination), o, d in zip(pairs, origins, destinations, strict=True):
-        for used in eq.paths_for(solved, o, d, min_share=1e-6):
-            route = summaries.get(used.links)
-            if route is None:
-                path = [nodes[i] for i in used.nodes]
-                route = summaries[used.links] = route_from_path(graph, path, network.node_records, network.link_records)
-            for row in rows_of[(origin, destination)]:
-                flows.append(RouteFlow(route, row["teu"] * used.share, used.share, row.get("segment")))
-    return flows, records
+    routes: tuple
+    starts: Any
+    group: Any
+    log_path_size: Any
+    incidence: Any
 
 
-#: Self-regulated averaging (Liu, Ban, Ran and Mirchandani 2009): the step 1/eta shrinks
-#: fast while the residual grows and slowly while it falls, which converges far faster
-#: than the method of successive averages' 1/k.
-SRA_GROW, SRA_SHRINK = 1.8, 0.3
-
-
-def sra_step(eta, change, previous):
-    """Next step denominator of self-regulated averaging (works on floats and arrays)."""
-    import numpy as np
-
-    return eta + np.where(change >= previous, SRA_GROW, SRA_SHRINK)
-
-
-def _sue_over_choice_sets(network, rows, arrays, fixed, edges, keep, *, gap=1e-4, max_iter=500):
-    """Stochastic user equilibrium: path-size logit over each OD pair's choice set, with
-    link costs from the volume-delay functions, solved by self-regulated averaging.
-
-    The choice sets are the k distinct least-cost routes at free flow (as for ``logit``),
-    so with no binding capacity the result equals the ``logit`` assignment.
-    """
-    import time as _time
-
+def choice_arrays(network, choice_sets: list[list[Route]]) -> ChoiceArrays:
+    """Lay out one choice set per group (e.g. per demand row) for the kernel."""
     import numpy as np
     from scipy.sparse import csr_matrix
 
-    from corridors import equilibrium as eq
+    from corridors import kernel
+
+    index = edge_arrays(network).index
+    routes: list[Route] = []
+    starts, group, sizes = [], [], []
+    for g, choice in enumerate(choice_sets):
+        starts.append(len(routes))
+        routes += choice
+        group += [g] * len(choice)
+        sizes += path_size(choice)
+    cols = [index[e] for r in routes for e in r.edges]
+    ptr = np.cumsum([0] + [len(r.edges) for r in routes])
+    incidence = csr_matrix((np.ones(len(cols)), cols, ptr), shape=(len(routes), len(index)))
+    return ChoiceArrays(tuple(routes), np.asarray(starts, dtype=np.intp), np.asarray(group, dtype=np.intp),
+                        kernel.log_path_sizes(sizes), incidence)
+
+
+def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[list, list]:
+    """``shortest``, ``logit`` and ``sue`` over the choice sets of the demand rows."""
+    import time
+
+    import numpy as np
+
+    from corridors import kernel
 
     params = network.params
-    edge_index = {(u, v): i for i, (u, v, _) in enumerate(edges)}
-    sets = route_sets(network, {(r["origin"], r["destination"]) for r in rows})
-    routes: list[Route] = []
-    od_of_route: list[int] = []
-    sizes: list[float] = []
-    demand: list[float] = []
-    for row_no, row in enumerate(rows):
-        choice = sets[(row["origin"], row["destination"])]
-        routes += choice
-        od_of_route += [row_no] * len(choice)
-        sizes += path_size(choice)
-        demand.append(row["teu"])
-    od_of_route_arr = np.array(od_of_route)
-    demand_arr = np.array(demand)
-    cols = [edge_index[e] for r in routes for e in r.edges]
-    ptr = np.cumsum([0] + [len(r.edges) for r in routes])
-    incidence = csr_matrix((np.ones(len(cols)), cols, ptr), shape=(len(routes), len(edges)))
-    log_size = np.log(np.maximum(sizes, 1e-12))
+    arrays = choice_arrays(network, [sets[(r["origin"], r["destination"])] for r in rows])
+    teu = np.array([r["teu"] for r in rows], dtype=float)
+    records: list[dict] = []
+    if method in ("shortest", "logit"):
+        cost = np.array([r.gen_cost_usd for r in arrays.routes], dtype=float)
+        shares = kernel.choice_shares(method, cost, arrays.log_path_size, params.logit_theta_per_usd,
+                                      params.path_size_beta, arrays.starts, arrays.group)
+        flows = teu[arrays.group] * shares
+    else:
+        edges = edge_arrays(network)
+        vot = params.value_of_time_usd_per_teu_h
+        alpha, beta, queue = kernel.vdf_parameters(edges.gate, edges.capacity, vot, params)
+        fixed = edges.money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
+                                                   params.transfer_penalty_usd)
+        start = time.perf_counter()
+        solved = kernel.route_equilibrium(
+            arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha, beta,
+            queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size, params.logit_theta_per_usd,
+            params.path_size_beta, choice="logit", history=True)
+        flows = solved.flows[0]
+        seconds = time.perf_counter() - start
+        records = [dict(iteration=r["iteration"], relative_gap=math.nan, beckmann=r["beckmann"], seconds=seconds,
+                        step=r["step"], flow_change=r["flow_change"]) for r in solved.history]
+    out = []
+    for route, g, f, p in zip(arrays.routes, arrays.group, flows, flows / teu[arrays.group], strict=True):
+        if f > 0:
+            row = rows[g]
+            out.append(RouteFlow(route, float(f), float(p), row.get("segment")))
+    return out, records
 
-    def logit(route_cost):
-        utility = -params.logit_theta_per_usd * route_cost + params.path_size_beta * log_size
-        top = np.full(len(rows), -np.inf)
-        np.maximum.at(top, od_of_route_arr, utility)
-        weight = np.exp(utility - top[od_of_route_arr])
-        total = np.bincount(od_of_route_arr, weights=weight, minlength=len(rows))
-        return demand_arr[od_of_route_arr] * weight / total[od_of_route_arr]
 
-    start = _time.perf_counter()
-    h = logit(incidence @ eq.link_cost(arrays, np.zeros(len(edges)), fixed))
-    eta, previous = 1.0, float("inf")
-    for iteration in range(1, max_iter + 1):
-        x = incidence.T @ h
-        cost = eq.link_cost(arrays, x, fixed)
-        y = logit(incidence @ cost)
-        change = float(np.abs(y - h).sum() / max(h.sum(), 1e-12))
-        eta = sra_step(eta, change, previous) if iteration > 1 else 1.0
-        previous = change
-        keep(
-            eq.IterationRecord(
-                iteration, float("nan"), eq.beckmann(arrays, x, fixed), _time.perf_counter() - start, 1.0 / eta,
-                change,
-            )
-        )
-        if change < gap:
-            break
-        h = h + (y - h) / eta
-    flows = []
-    for route, row_no, teu in zip(routes, od_of_route, h, strict=True):
-        row = rows[row_no]
-        if teu > 0:
-            flows.append(RouteFlow(route, float(teu), float(teu) / row["teu"], row.get("segment")))
-    return flows
+def ue_solve(network, pair_teu: dict[tuple[str, str], float], *, time_h=None, money_usd=None, capacity=None,
+             params=None, gap: float = 1e-5, max_iter: int = 300, callback=None):
+    """Bi-conjugate Frank-Wolfe user equilibrium of OD pairs on the network's graph.
+
+    Every class of OD pairs with the same OD-segment closures routes on its own cost mask
+    (:mod:`corridors.class_ue`).  ``time_h``, ``money_usd`` and ``capacity`` (per edge of
+    :func:`edge_arrays`) and ``params`` replace the network's (a sweep's draw).
+
+    Returns
+    -------
+    dict
+        ``(origin, destination)`` -> list of ``(edge indices, share)``, largest share first.
+    """
+    import numpy as np
+
+    from corridors import class_ue, kernel
+    from corridors import equilibrium as eq
+
+    edges = edge_arrays(network)
+    params = network.params if params is None else params
+    time_h = edges.time_h if time_h is None else time_h
+    money_usd = edges.money_usd if money_usd is None else money_usd
+    capacity = edges.capacity if capacity is None else capacity
+    vot = params.value_of_time_usd_per_teu_h
+    alpha, beta, queue = kernel.vdf_parameters(edges.gate, capacity, vot, params)
+    arrays = eq.LinkArrays(tail=edges.tail, head=edges.head, free_cost=vot * time_h, capacity=capacity, alpha=alpha,
+                           beta=beta, vdf=np.where(queue, kernel.QUEUE, kernel.BPR), n_nodes=len(edges.nodes),
+                           no_through=edges.zone)
+    fixed = money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
+                                         params.transfer_penalty_usd)
+    node_index = {n: i for i, n in enumerate(edges.nodes)}
+    by_class: dict[tuple[int, ...], list[tuple[str, str]]] = {}
+    for pair in sorted(pair_teu):
+        by_class.setdefault(network.closures_for(*pair), []).append(pair)
+    classes, keys = [], []
+    for closures, pairs in sorted(by_class.items()):
+        closed = None
+        if closures:
+            closed = np.zeros(edges.n_edges, dtype=bool)
+            closed[[edges.index[e] for e in network.closed_edges(closures)]] = True
+        classes.append(class_ue.ClassDemand([node_index[("o", o)] for o, _ in pairs],
+                                            [node_index[("d", d)] for _, d in pairs],
+                                            [pair_teu[p] for p in pairs], closed))
+        keys.append(pairs)
+    solved = class_ue.class_user_equilibrium(arrays, classes, fixed_cost=fixed, gap=gap, max_iter=max_iter,
+                                             callback=callback)
+    out = {}
+    for result, pairs in zip(solved, keys, strict=True):
+        for o, d in pairs:
+            used = eq.paths_for(result, node_index[("o", o)], node_index[("d", d)], min_share=1e-6)
+            out[(o, d)] = [(u.links, u.share) for u in used]
+    return out
+
+
+def ue_route(network, links: tuple[int, ...], origin: str) -> Route:
+    """The :class:`Route` of a path given as edge indices of :func:`edge_arrays` (memoised)."""
+    from corridors.routing import route_from_path
+
+    memo = network.memo.setdefault("ue_routes", {})
+    if links not in memo:
+        edges = edge_arrays(network).edges
+        path = [edges[links[0]][0]] + [edges[i][1] for i in links]
+        memo[links] = route_from_path(network.graph, path, network.node_records, network.link_records)
+    return memo[links]
+
+
+def _ue_flows(network, rows: list[dict]) -> tuple[list, list]:
+    rows_of: dict[tuple[str, str], list[dict]] = {}
+    for row in rows:
+        rows_of.setdefault((row["origin"], row["destination"]), []).append(row)
+    records: list[dict] = []
+    solved = ue_solve(network, {p: sum(r["teu"] for r in rs) for p, rs in rows_of.items()},
+                      callback=lambda rec: records.append(dataclasses.asdict(rec)))
+    flows: list[RouteFlow] = []
+    for pair, used in solved.items():
+        for links, share in used:
+            route = ue_route(network, links, pair[0])
+            for row in rows_of[pair]:
+                flows.append(RouteFlow(route, row["teu"] * share, share, row.get("segment")))
+    return flows, records
 
 
 def assign(network, demand=None, *, method: str = "logit", on_unreachable: str = "raise") -> AssignmentResult:
@@ -435,15 +466,16 @@ def assign(network, demand=None, *, method: str = "logit", on_unreachable: str =
     Parameters
     ----------
     network : Network
-        From :func:`corridors.load_network`.
+        From :func:`corridors.load_network` (or a scenario's network).
     demand : DataFrame or iterable of dict, optional
         Rows with ``origin``, ``destination`` (node ids) and ``teu`` (TEU/year);
         defaults to the network's ``demand.csv``.
     method : {"logit", "shortest", "ue", "sue"}
         Route choice (see the module docstring).
     on_unreachable : {"raise", "strand"}
-        What to do with demand that has no route: raise :class:`QueryError`, or keep it
-        aside in ``result.stranded`` (scenarios that close borders use this).
+        What to do with demand that has no route (closed or out-of-service node, closure):
+        raise :class:`QueryError`, or keep it aside in ``result.stranded`` (its TEU in
+        ``result.stranded_teu``).  The same for every method.
 
     Returns
     -------
@@ -456,24 +488,26 @@ def assign(network, demand=None, *, method: str = "logit", on_unreachable: str =
     >>> 0.0 <= result.share_through("KAZ", from_="CHN", to="EU").share <= 1.0
     True
     """
+    from corridors.routing import reachable
+
     if method not in METHODS:
         raise QueryError(f"unknown method '{method}'; expected one of {', '.join(METHODS)}")
     if on_unreachable not in ("raise", "strand"):
         raise QueryError(f"on_unreachable must be 'raise' or 'strand', got {on_unreachable!r}")
     rows = _demand_rows(network, demand)
     pairs = {(r["origin"], r["destination"]) for r in rows if r["teu"] > 0}
-    if method in ("ue", "sue"):
-        import networkx as nx
-
-        sets = {p: [None] if nx.has_path(network.graph, ("o", p[0]), ("d", p[1])) else [] for p in pairs}
+    if method == "ue":
+        sets = None
+        ok = reachable(network, pairs)
     else:
         sets = route_sets(network, pairs, strict=False)
+        ok = {p: bool(sets.get(p)) for p in pairs}
     stranded = []
     usable = []
     for row in rows:
         if row["teu"] <= 0:
             continue
-        if not sets.get((row["origin"], row["destination"])):
+        if not ok[(row["origin"], row["destination"])]:
             if on_unreachable == "raise":
                 raise QueryError(
                     f"demand {row['origin']} -> {row['destination']} ({row['teu']:g} TEU/year): destination "
@@ -482,23 +516,10 @@ def assign(network, demand=None, *, method: str = "logit", on_unreachable: str =
             stranded.append(dict(row))
         else:
             usable.append(row)
-    if method in ("ue", "sue"):
-        flows, convergence = _equilibrium_flows(network, usable, method)
-        return AssignmentResult(network, method, tuple(flows), tuple(stranded), tuple(convergence))
-    params = network.params
-    flows: list[RouteFlow] = []
-    for row in usable:
-        routes = sets[(row["origin"], row["destination"])]
-        if method == "shortest" or len(routes) == 1:
-            probabilities = [1.0] + [0.0] * (len(routes) - 1)
-        else:
-            probabilities = logit_probabilities(
-                [r.gen_cost_usd for r in routes],
-                path_size(routes),
-                theta=params.logit_theta_per_usd,
-                beta=params.path_size_beta,
-            )
-        for route, p in zip(routes, probabilities, strict=True):
-            if p > 0:
-                flows.append(RouteFlow(route, row["teu"] * p, p, row.get("segment")))
-    return AssignmentResult(network, method, tuple(flows), tuple(stranded))
+    if not usable:
+        flows, convergence = [], []
+    elif method == "ue":
+        flows, convergence = _ue_flows(network, usable)
+    else:
+        flows, convergence = _choice_flows(network, usable, sets, method)
+    return AssignmentResult(network, method, tuple(flows), tuple(stranded), tuple(convergence))

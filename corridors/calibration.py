@@ -423,17 +423,11 @@ class ChoiceSet:
         numpy.ndarray
             Shares (0..1), summing to 1 over the routes of each row.
         """
-        import numpy as np
+        from corridors import kernel
 
-        cost = self.money_usd + vot * self.time_h
-        if border_penalty:
-            cost = cost + border_penalty * self.crossings
-        if transfer_penalty:
-            cost = cost + transfer_penalty * self.transfers
-        utility = -theta * cost + beta * self.log_path_size
-        top = np.maximum.reduceat(utility, self.starts)
-        weights = np.exp(utility - top[self.group])
-        return weights / np.add.reduceat(weights, self.starts)[self.group]
+        cost = kernel.generalised_cost(self.money_usd, self.time_h, vot, kernel.penalties(
+            self.crossings, self.transfers, border_penalty, transfer_penalty))
+        return kernel.logit_shares(cost, self.log_path_size, theta, beta, self.starts, self.group)
 
     def volumes(self, theta: float, vot: float, beta: float, **penalties: float):
         """Model TEU/year of every figure under the given route-choice parameters."""

@@ -117,10 +117,8 @@ __all__ = [
     "user_equilibrium",
 ]
 
-#: Volume-delay function code: BPR.
-BPR = 0
-#: Volume-delay function code: Akcelik-type queueing delay.
-QUEUE = 1
+from corridors import kernel  # noqa: E402  (volume-delay functions)
+from corridors.kernel import BPR, QUEUE  # noqa: E402,F401  (codes, re-exported)
 
 _ALGORITHMS = ("fw", "cfw", "bfw")
 #: Largest internal node count squared for which edges are looked up in a dense table
@@ -224,14 +222,12 @@ class LinkArrays:
 # --------------------------------------------------------------------------------------
 
 
-def _ratio(net: LinkArrays, flows: np.ndarray) -> np.ndarray:
-    cap = net.capacity
-    return np.divide(flows, cap, out=np.zeros_like(flows), where=cap > 0)
+# The formulas live in corridors.kernel (one copy for the engine, the corridor model, the
+# sweep and the calibration); these wrappers keep the engine's LinkArrays interface.
 
 
-def _queue_parts(z: np.ndarray, beta: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    u = z - 1.0
-    return u, np.sqrt(u * u + beta * z)
+def _queue_mask(net: LinkArrays) -> np.ndarray:
+    return net.vdf == QUEUE
 
 
 def link_cost(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None = None
@@ -250,15 +246,9 @@ def link_cost(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None 
     Returns
     -------
     numpy.ndarray
-        ``fixed_cost + t(flows)`` per link (cost unit).
+        ``fixed_cost + t(flows)`` per link (cost unit); see :func:`corridors.kernel.vdf_cost`.
     """
-    flows = np.asarray(flows, dtype=np.float64)
-    z = _ratio(net, flows)
-    t = net.free_cost * (1.0 + net.alpha * np.power(z, net.beta))
-    q = net.vdf == QUEUE
-    if q.any():
-        u, s = _queue_parts(z[q], net.beta[q])
-        t[q] = net.free_cost[q] + net.alpha[q] * (u + s)
+    t = kernel.vdf_cost(flows, net.free_cost, net.capacity, net.alpha, net.beta, _queue_mask(net))
     if fixed_cost is not None:
         t += fixed_cost
     return t
@@ -266,16 +256,7 @@ def link_cost(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None 
 
 def _link_cost_derivative(net: LinkArrays, flows: np.ndarray) -> np.ndarray:
     """d cost / d flow per link (cost unit per flow unit)."""
-    z = _ratio(net, flows)
-    cap = np.where(net.capacity > 0, net.capacity, 1.0)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        d = net.free_cost * net.alpha * net.beta * np.power(z, net.beta - 1.0) / cap
-    d = np.where(np.isfinite(d), d, 0.0)
-    q = net.vdf == QUEUE
-    if q.any():
-        u, s = _queue_parts(z[q], net.beta[q])
-        d[q] = net.alpha[q] * (1.0 + (u + 0.5 * net.beta[q]) / s) / cap[q]
-    return d
+    return kernel.vdf_derivative(flows, net.free_cost, net.capacity, net.alpha, net.beta, _queue_mask(net))
 
 
 def beckmann(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None = None
@@ -297,19 +278,8 @@ def beckmann(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None =
         Objective value (cost unit times flow unit).
     """
     flows = np.asarray(flows, dtype=np.float64)
-    z = _ratio(net, flows)
-    integ = net.free_cost * flows + net.free_cost * net.alpha * net.capacity * np.power(
-        z, net.beta + 1.0) / (net.beta + 1.0)
-    q = net.vdf == QUEUE
-    if q.any():
-        zq, bq = z[q], net.beta[q]
-        u, s = _queue_parts(zq, bq)
-        b = 0.5 * bq - 1.0
-        k2 = bq - 0.25 * bq * bq
-        big_s = 0.5 * ((zq + b) * s - b + k2 * np.log((zq + b + s) / (0.5 * bq)))
-        integ[q] = net.free_cost[q] * flows[q] + net.alpha[q] * net.capacity[q] * (
-            0.5 * zq * zq - zq + big_s)
-    total = float(integ.sum())
+    total = float(kernel.vdf_integral(flows, net.free_cost, net.capacity, net.alpha, net.beta,
+                                      _queue_mask(net)).sum())
     if fixed_cost is not None:
         total += float(np.dot(fixed_cost, flows))
     return total

@@ -26,7 +26,7 @@ from corridors import __version__
 from corridors._errors import LayerError, QueryError, suggest
 from corridors.layers import Layers, default_geodata, geodata_files, load_layers
 
-__all__ = ["CostParameters", "Network", "load_network", "build_graph", "LAYERS"]
+__all__ = ["CostParameters", "Network", "ODClosure", "load_network", "build_graph", "LAYERS"]
 
 LAYERS = ("rail1435", "rail1520", "road", "sea")
 _HOURS_PER_WEEK = 168.0
@@ -203,6 +203,7 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
             route=link["route"],
             mode=link["mode"],
             node_id=None,
+            crosses_border=_crosses_border(link, active_nodes),
             penalty_usd=params.border_penalty_usd if _crosses_border(link, active_nodes) else 0.0,
         )
         for u, v, direction in ((a, b, "ab"), (b, a, "ba")):
@@ -261,6 +262,51 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
 
 
 @dataclass(frozen=True)
+class ODClosure:
+    """Features closed to the OD pairs between two regions only (a scenario's ``[[close]]``
+    with ``from``/``to``).
+
+    Attributes
+    ----------
+    key : str
+        Where it was defined (``close[0]``), for messages.
+    from_codes, to_codes : frozenset of str or None
+        ISO3 codes of the origin and destination regions (None: any).
+    both_ways : bool
+        Also close the reverse direction (``to`` -> ``from``).
+    nodes, links : frozenset of str
+        The node and link ids closed to those OD pairs.
+    """
+
+    key: str
+    from_codes: frozenset[str] | None
+    to_codes: frozenset[str] | None
+    both_ways: bool
+    nodes: frozenset[str]
+    links: frozenset[str]
+
+    def applies(self, origin_country: str, destination_country: str) -> bool:
+        """True if the closure applies to an OD pair between these countries."""
+
+        def match(o: str, d: str) -> bool:
+            return (self.from_codes is None or o in self.from_codes) and (self.to_codes is None or d in self.to_codes)
+
+        return match(origin_country, destination_country) or (
+            self.both_ways and match(destination_country, origin_country))
+
+
+class Memo(dict):
+    """An explicit per-network cache (choice sets, edge arrays, closure masks).
+
+    Frozen networks never have attributes written into them; whatever is computed once per
+    network is kept here and dropped with the network.
+    """
+
+    def __repr__(self) -> str:
+        return f"Memo({len(self)} entries)"
+
+
+@dataclass(frozen=True)
 class Network:
     """The freight network of a geodata folder, ready for assignment.
 
@@ -277,6 +323,14 @@ class Network:
         ISO3 -> country name, from ``countries.geojson``.
     demand_rows : list of dict
         The demand table (TEU/year by origin and destination node).
+    fingerprint : str or None
+        Hash of the files and changes the network was built from (keys on-disk caches).
+    od_closures : tuple of ODClosure
+        Closures for some OD pairs only (a scenario's segment closures).  Every method
+        honours them: routes of those pairs never use the closed features
+        (:meth:`closed_edges`).
+    memo : Memo
+        Per-network cache (not part of the network's value).
     """
 
     geodata: Path
@@ -287,6 +341,37 @@ class Network:
     country_names: dict[str, str] = field(repr=False)
     demand_rows: list[dict] = field(repr=False, default_factory=list)
     fingerprint: str | None = field(default=None, repr=False)
+    od_closures: tuple[ODClosure, ...] = field(default=(), repr=False)
+    memo: Memo = field(default_factory=Memo, repr=False, compare=False)
+
+    def closures_for(self, origin: str, destination: str) -> tuple[int, ...]:
+        """Indices into ``od_closures`` of the closures that apply to an OD pair."""
+        if not self.od_closures:
+            return ()
+        oc = self.node_records[origin]["country"]
+        dc = self.node_records[destination]["country"]
+        return tuple(i for i, c in enumerate(self.od_closures) if c.applies(oc, dc))
+
+    def closed_edges(self, closures: tuple[int, ...]) -> frozenset:
+        """Graph edges ``(u, v)`` closed by the given ``od_closures`` (empty for none).
+
+        A closed node closes every edge at it (gates, transfers, access, egress and the
+        links ending there); a closed link its two directed edges.  Routing treats these
+        as edges of infinite cost for the OD pairs the closures apply to.
+        """
+        if not closures:
+            return frozenset()
+        key = ("closed_edges", closures)
+        if key not in self.memo:
+            nodes = set().union(*(self.od_closures[i].nodes for i in closures))
+            links = set().union(*(self.od_closures[i].links for i in closures))
+            closed = set()
+            for u, v, data in self.graph.edges(data=True):
+                if data.get("link_id") in links or u[1 if u[0] in ("o", "d") and len(u) == 2 else 0] in nodes or (
+                        v[1 if v[0] in ("o", "d") and len(v) == 2 else 0] in nodes):
+                    closed.add((u, v))
+            self.memo[key] = frozenset(closed)
+        return self.memo[key]
 
     @functools.cached_property
     def nodes(self):
@@ -359,13 +444,8 @@ class Network:
             params=params,
             demand_rows=self.demand_rows if demand_rows is None else demand_rows,
             fingerprint=None,
+            memo=Memo(),
         )
-
-
-def _cache_dir() -> Path:
-    from corridors import _cache
-
-    return _cache.cache_dir()
 
 
 def _fingerprint(geodata: Path) -> str:

@@ -8,13 +8,14 @@ are the same route; the cheaper one stands for both.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+import numpy as np
+
 from corridors._errors import QueryError
 
-__all__ = ["Route", "best_routes", "route_from_path", "path_size", "logit_probabilities"]
+__all__ = ["Route", "best_routes", "route_from_path", "path_size", "logit_probabilities", "reachable"]
 
 
 @dataclass(frozen=True)
@@ -80,13 +81,6 @@ class Route:
             if src in region and dst not in region:
                 return link_id
         return None
-
-
-def _country_of_edge(data: dict) -> str | None:
-    country = data.get("country")
-    if data.get("kind") == "link" and data.get("mode") == "ferry":
-        return None
-    return country
 
 
 #: The country a China–Europe route enters first names its Belt and Road branch.
@@ -222,36 +216,41 @@ def route_from_path(graph, path: Sequence, node_records: dict, link_records: dic
     )
 
 
-def _compiled(graph, weight: str):
-    """CSR matrix of the graph for ``weight`` and the node index, built once per graph."""
+def _compiled(graph, weight: str, closed: frozenset = frozenset()):
+    """CSR matrix of the graph for ``weight`` without the ``closed`` edges, and the node index.
+
+    Built once per graph and closure set and kept in the graph's own attribute dict (the
+    graph belongs to one network and is never changed after it is built).
+    """
     cache = graph.graph.setdefault("_compiled", {})
-    if weight not in cache:
+    key = (weight, closed)
+    if key not in cache:
         from scipy.sparse import csr_matrix
 
         nodes = list(graph.nodes)
         index = {n: i for i, n in enumerate(nodes)}
-        edges = list(graph.edges(data=weight))
+        edges = [(u, v, w) for u, v, w in graph.edges(data=weight) if (u, v) not in closed]
         matrix = csr_matrix(
             ([float(w) for _, _, w in edges], ([index[u] for u, _, _ in edges], [index[v] for _, v, _ in edges])),
             shape=(len(nodes), len(nodes)),
         )
-        cache[weight] = (matrix, nodes, index)
-    return cache[weight]
+        cache[key] = (matrix, nodes, index)
+    return cache[key]
 
 
 _GATEWAY_KINDS = ("border", "gauge_change", "port")
 
 
-def _tree(network, weight: str, node_index: int, reverse: bool):
+def _tree(network, weight: str, node_index: int, reverse: bool, closed: frozenset = frozenset()):
     """Least-cost tree from (or, reversed, to) one graph node, cached on the graph."""
     cache = network.graph.graph.setdefault("_trees", {})
-    key = (weight, node_index, reverse)
+    key = (weight, closed, node_index, reverse)
     if key not in cache:
         from scipy.sparse.csgraph import dijkstra
 
-        matrix, _, _ = _compiled(network.graph, weight)
+        matrix, _, _ = _compiled(network.graph, weight, closed)
         if reverse:
-            matrix = network.graph.graph["_compiled"].setdefault(f"{weight}:T", matrix.T.tocsr())
+            matrix = network.graph.graph["_compiled"].setdefault(("T", weight, closed), matrix.T.tocsr())
         cache[key] = dijkstra(matrix, directed=True, indices=node_index, return_predecessors=True)
     return cache[key]
 
@@ -268,7 +267,8 @@ def _link_of_edge(graph, weight: str) -> dict[tuple[int, int], str]:
     return cache[key]
 
 
-def _gateway_paths(network, weight: str, src: int, dst: int, limit: float) -> list[tuple[float, list[int]]]:
+def _gateway_paths(network, weight: str, src: int, dst: int, limit: float,
+                   closed: frozenset = frozenset()) -> list[tuple[float, list[int]]]:
     """Least-cost paths forced through each border post, gauge-change station and port.
 
     Yen's list is dominated by variants of the best corridor; the best path through each
@@ -276,9 +276,9 @@ def _gateway_paths(network, weight: str, src: int, dst: int, limit: float) -> li
     """
     import numpy as np
 
-    _, nodes, index = _compiled(network.graph, weight)
-    dist_from, pred_from = _tree(network, weight, src, False)
-    dist_to, pred_to = _tree(network, weight, dst, True)
+    _, nodes, index = _compiled(network.graph, weight, closed)
+    dist_from, pred_from = _tree(network, weight, src, False, closed)
+    dist_to, pred_to = _tree(network, weight, dst, True, closed)
     via = [
         i for i, n in enumerate(nodes)
         if len(n) == 3 and n[2] == "in" and network.node_records[n[0]]["kind"] in _GATEWAY_KINDS
@@ -310,6 +310,7 @@ def best_routes(
     max_detour: float | None = None,
     max_overlap: float | None = None,
     weight: str = "gen_cost",
+    closed: frozenset | None = None,
 ) -> list[Route]:
     """Return the least-cost route and up to ``k - 1`` distinct alternatives.
 
@@ -337,6 +338,10 @@ def best_routes(
         kept route (default ``network.params.max_overlap``; 1.0 keeps every distinct path).
     weight : str
         Edge attribute to minimise (default ``"gen_cost"``, USD per TEU).
+    closed : frozenset of (u, v), optional
+        Graph edges this OD pair may not use (infinite cost).  Default: those the
+        network's OD-segment closures close to this pair
+        (:meth:`corridors.network.Network.closed_edges`).
 
     Raises
     ------
@@ -354,17 +359,15 @@ def best_routes(
     if k < 1:
         raise QueryError(f"k must be at least 1, got {k}")
     max_detour = network.params.max_detour if max_detour is None else max_detour
-    for_od = getattr(network, "for_od", None)
-    if for_od is not None:
-        # A scenario closing features for some OD segments only: route on its network.
-        network = for_od(origin, destination)
+    if closed is None:
+        closed = network.closed_edges(network.closures_for(origin, destination))
     graph = network.graph
     source, target = ("o", origin), ("d", destination)
     if source not in graph or target not in graph:
         missing = origin if source not in graph else destination
         raise QueryError(f"node '{missing}' is not in service in {network.params.year} or has no link")
     max_overlap = network.params.max_overlap if max_overlap is None else max_overlap
-    matrix, nodes, index = _compiled(graph, weight)
+    matrix, nodes, index = _compiled(graph, weight, closed)
     src, dst = index[source], index[target]
     # Parallel tracks and short cut-offs make many near-copies of the best route; look far
     # enough down Yen's list to find k routes that differ in substance.
@@ -382,10 +385,10 @@ def best_routes(
         raise QueryError(f"no route from '{origin}' to '{destination}' in the network of {network.params.year}")
     best = candidates[0][0]
     if max_overlap < 1.0:
-        candidates += _gateway_paths(network, weight, src, dst, best * max_detour)
+        candidates += _gateway_paths(network, weight, src, dst, best * max_detour, closed)
     candidates.sort(key=lambda c: c[0])
     origin_country = {network.node_records[origin]["country"]}
-    link_of = _link_of_edge(graph, weight)
+    link_of = _link_of_edge(graph, weight)  # the node index does not depend on closures
     summaries: list[Route] = []
     seen: set[tuple[str, ...]] = set()
     for cost, path in candidates:
@@ -453,13 +456,38 @@ def path_size(routes: Sequence[Route]) -> list[float]:
 
 
 def logit_probabilities(costs: Sequence[float], sizes: Sequence[float], *, theta: float, beta: float) -> list[float]:
-    """Path-size logit choice probabilities.
+    """Path-size logit choice probabilities of one choice set (:func:`corridors.kernel.logit_shares`).
 
     ``P_i ∝ exp(-theta * c_i + beta * ln PS_i)`` with ``c_i`` in USD per TEU and
     ``theta`` per USD.
     """
-    utilities = [-theta * c + beta * math.log(max(s, 1e-12)) for c, s in zip(costs, sizes, strict=True)]
-    top = max(utilities)
-    weights = [math.exp(u - top) for u in utilities]
-    total = sum(weights)
-    return [w / total for w in weights]
+    from corridors import kernel
+
+    n = len(costs)
+    shares = kernel.logit_shares(np.asarray(costs, dtype=float), kernel.log_path_sizes(sizes), theta, beta,
+                                 np.zeros(1, dtype=np.intp), np.zeros(n, dtype=np.intp))
+    return [float(p) for p in shares]
+
+
+def reachable(network, od_pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bool]:
+    """Whether each OD pair has a path, with the network's OD-segment closures applied.
+
+    A node closed or not in service in the model year has no zone in the graph, so pairs
+    at it are unreachable (never an error).
+    """
+    from scipy.sparse.csgraph import dijkstra
+
+    groups: dict[tuple[int, ...], list[tuple[str, str]]] = {}
+    for o, d in od_pairs:
+        closures = network.closures_for(o, d) if o in network.node_records and d in network.node_records else ()
+        groups.setdefault(closures, []).append((o, d))
+    out: dict[tuple[str, str], bool] = {}
+    for closures, pairs in groups.items():
+        matrix, _, index = _compiled(network.graph, "gen_cost", network.closed_edges(closures))
+        origins = sorted({index[("o", o)] for o, _ in pairs if ("o", o) in index})
+        dist = dijkstra(matrix, directed=True, indices=origins) if origins else None
+        row = {node: i for i, node in enumerate(origins)}
+        for o, d in pairs:
+            src, dst = index.get(("o", o)), index.get(("d", d))
+            out[(o, d)] = src is not None and dst is not None and bool(np.isfinite(dist[row[src], dst]))
+    return out

@@ -486,16 +486,13 @@ def test_cli_scenario_option_on_core_commands(tmp_path, toy_geodata, capsys):
     routes = json.loads(capsys.readouterr().out)
     assert routes and all("KAZ" not in r["countries"] for r in routes)
     segment = _write(tmp_path, "segment", NO_RUS_FOR_EU)
-    assert main(["share", "--geodata", str(toy_geodata), "--scenario", str(segment), "--json"]) == 0
-    captured = capsys.readouterr()
-    # best_routes routes each OD pair on the scenario's network for that pair
-    assert json.loads(captured.out)["share"] == pytest.approx(1.0)
-    assert captured.err == ""
-    # ... which the whole-graph equilibrium cannot do: it says so, in one line
-    assert main(["share", "--geodata", str(toy_geodata), "--scenario", str(segment), "--method", "ue"]) == 0
-    captured = capsys.readouterr()
-    assert captured.err.strip().count("\n") == 0
-    assert "close[0] apply to OD segments only" in captured.err and "'ue'" in captured.err
+    # every method honours the segment closure (a cost mask for that OD segment), with no note
+    for method in ("shortest", "logit", "ue", "sue"):
+        assert main(["share", "--geodata", str(toy_geodata), "--scenario", str(segment), "--json",
+                     "--method", method]) == 0
+        captured = capsys.readouterr()
+        assert json.loads(captured.out)["share"] == pytest.approx(1.0), method
+        assert captured.err == ""
 
 
 def test_cli_bad_scenario_exits_2_with_one_line(tmp_path, toy_geodata, capsys):

@@ -115,12 +115,9 @@ def _network(args):
     params = load_params_file(getattr(args, "params", None))
     network = load_network(args.geodata, params=params)
     if getattr(args, "scenario", None):
-        from corridors.scenarios import apply_scenario, load_scenario, od_closure_note
+        from corridors.scenarios import apply_scenario, load_scenario
 
         network = apply_scenario(network, load_scenario(args.scenario, geodata=network.geodata))
-        note = od_closure_note(network, getattr(args, "method", None))
-        if note:
-            print(note, file=sys.stderr)
     return network
 
 

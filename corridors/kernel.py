@@ -1,0 +1,409 @@
+"""The cost-and-choice kernel: one copy of every formula the route choice uses.
+
+Everything here works on NumPy arrays and broadcasts over leading batch axes, so the
+single run (:func:`corridors.assignment.assign`), the Monte Carlo sweep
+(:mod:`corridors.sweep_model`, a batch of draws) and the calibration
+(:mod:`corridors.calibration`, many parameter values) evaluate the same expressions.
+Defaults live in :class:`corridors.network.CostParameters` only; nothing here has one.
+
+Edge arrays
+    :class:`EdgeArrays` lays the virtual-link graph of a network out as arrays (tail, head,
+    hours, USD, capacity, which edges are border crossings and transfers, which congest by
+    BPR and which by a queueing delay).
+Volume-delay functions
+    :func:`vdf_cost`, :func:`vdf_derivative`, :func:`vdf_integral`: BPR on links and
+    Akcelik's queueing delay on node gates and transfers (formulas in
+    :mod:`corridors.equilibrium`, whose ``link_cost`` and ``beckmann`` call these).
+Generalised cost
+    :func:`generalised_cost`: USD per TEU = money + value of time x hours + border and
+    transfer penalties.
+Grouped path-size logit
+    :func:`logit_shares`, :func:`least_cost_shares` over ``(..., routes)`` arrays whose
+    routes are grouped by OD pair (contiguous groups, ``starts``).
+Step rules
+    :func:`msa_step`, :func:`sra_step` (self-regulated averaging).
+Route equilibrium
+    :func:`route_equilibrium`: stochastic (or deterministic) equilibrium over fixed route
+    sets with congestion, for a batch of cost vectors at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+__all__ = [
+    "BPR",
+    "QUEUE",
+    "SRA_GROW",
+    "SRA_SHRINK",
+    "EdgeArrays",
+    "edge_arrays",
+    "vdf_cost",
+    "vdf_derivative",
+    "vdf_integral",
+    "vdf_parameters",
+    "generalised_cost",
+    "penalties",
+    "logit_shares",
+    "least_cost_shares",
+    "choice_shares",
+    "msa_step",
+    "sra_step",
+    "route_equilibrium",
+    "RouteEquilibrium",
+    "log_path_sizes",
+]
+
+#: Volume-delay function code: BPR.
+BPR = 0
+#: Volume-delay function code: Akcelik-type queueing delay.
+QUEUE = 1
+
+#: Self-regulated averaging (Liu, Ban, Ran and Mirchandani 2009): the step 1/eta shrinks
+#: fast while the residual grows and slowly while it falls, which converges far faster
+#: than the method of successive averages' 1/k.
+SRA_GROW, SRA_SHRINK = 1.8, 0.3
+
+
+# --------------------------------------------------------------------------- volume-delay
+
+
+def _ratio(flows: np.ndarray, capacity: np.ndarray) -> np.ndarray:
+    flows, capacity = np.broadcast_arrays(np.asarray(flows, dtype=np.float64), capacity)
+    return np.divide(flows, capacity, out=np.zeros(flows.shape), where=capacity > 0)
+
+
+def vdf_cost(flows, free_cost, capacity, alpha, beta, queue) -> np.ndarray:
+    """Flow-dependent cost ``t(x)`` of every link (cost unit of ``free_cost``).
+
+    BPR ``t0 (1 + alpha z**beta)``, or where ``queue`` is True Akcelik's queueing delay
+    ``t0 + alpha ((z - 1) + sqrt((z - 1)**2 + beta z))``; ``z = x / capacity`` (0 where the
+    capacity is 0).  Every argument broadcasts against ``flows`` (``(..., links)``).
+    """
+    z = _ratio(flows, capacity)
+    free_cost, alpha, beta, queue = np.broadcast_arrays(free_cost, alpha, beta, queue)
+    t = free_cost * (1.0 + alpha * np.power(z, beta))
+    q = np.broadcast_to(queue, z.shape)
+    if q.any():
+        zq, bq = z[q], np.broadcast_to(beta, z.shape)[q]
+        u = zq - 1.0
+        t[q] = np.broadcast_to(free_cost, z.shape)[q] + np.broadcast_to(alpha, z.shape)[q] * (
+            u + np.sqrt(u * u + bq * zq))
+    return t
+
+
+def vdf_derivative(flows, free_cost, capacity, alpha, beta, queue) -> np.ndarray:
+    """``d t / d x`` of every link (cost unit per flow unit); broadcasts as :func:`vdf_cost`."""
+    z = _ratio(flows, capacity)
+    cap = np.broadcast_to(np.where(np.asarray(capacity) > 0, capacity, 1.0), z.shape)
+    free_cost, alpha, beta = (np.broadcast_to(a, z.shape) for a in (free_cost, alpha, beta))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        d = free_cost * alpha * beta * np.power(z, beta - 1.0) / cap
+    d = np.where(np.isfinite(d), d, 0.0)
+    q = np.broadcast_to(queue, z.shape)
+    if q.any():
+        zq, bq = z[q], beta[q]
+        u = zq - 1.0
+        s = np.sqrt(u * u + bq * zq)
+        d[q] = alpha[q] * (1.0 + (u + 0.5 * bq) / s) / cap[q]
+    return d
+
+
+def vdf_integral(flows, free_cost, capacity, alpha, beta, queue) -> np.ndarray:
+    """``integral_0^x t(w) dw`` of every link (the Beckmann terms); broadcasts as :func:`vdf_cost`."""
+    flows = np.asarray(flows, dtype=np.float64)
+    z = _ratio(flows, capacity)
+    flows = np.broadcast_to(flows, z.shape)
+    free_cost, capacity, alpha, beta = (np.broadcast_to(a, z.shape) for a in (free_cost, capacity, alpha, beta))
+    integ = free_cost * flows + free_cost * alpha * capacity * np.power(z, beta + 1.0) / (beta + 1.0)
+    q = np.broadcast_to(queue, z.shape)
+    if q.any():
+        zq, bq = z[q], beta[q]
+        u = zq - 1.0
+        s = np.sqrt(u * u + bq * zq)
+        b = 0.5 * bq - 1.0
+        k2 = bq - 0.25 * bq * bq
+        big_s = 0.5 * ((zq + b) * s - b + k2 * np.log((zq + b + s) / (0.5 * bq)))
+        integ[q] = free_cost[q] * flows[q] + alpha[q] * capacity[q] * (0.5 * zq * zq - zq + big_s)
+    return integ
+
+
+# --------------------------------------------------------------------------- edge arrays
+
+
+@dataclass(frozen=True, eq=False)
+class EdgeArrays:
+    """The virtual-link graph of a network as arrays, one entry per graph edge.
+
+    Attributes
+    ----------
+    nodes : list
+        Graph nodes; ``tail``/``head`` index into it.
+    edges : list of (u, v)
+        Graph edges in array order.
+    index : dict
+        ``(u, v)`` -> position.
+    tail, head : numpy.ndarray of int
+    time_h : numpy.ndarray
+        Hours per TEU at free flow.
+    money_usd : numpy.ndarray
+        USD per TEU (tariffs, handling, transshipment).
+    border, transfer : numpy.ndarray of float
+        1.0 on border-crossing links and on gauge/mode transfers (where penalties apply).
+    capacity : numpy.ndarray
+        TEU/year; 0 where not binding.
+    gate : numpy.ndarray of bool
+        Node gates and transfers (queueing delay where they have a capacity); links use BPR.
+    kind : tuple of str
+        Edge kind (``link``, ``dwell``, ``transfer``, ``access``, ``egress``).
+    zone : numpy.ndarray of bool
+        Per node: origin or destination zone (may start or end a path, never be passed).
+    """
+
+    nodes: list = field(repr=False)
+    edges: list = field(repr=False)
+    index: dict = field(repr=False)
+    tail: np.ndarray = field(repr=False)
+    head: np.ndarray = field(repr=False)
+    time_h: np.ndarray = field(repr=False)
+    money_usd: np.ndarray = field(repr=False)
+    border: np.ndarray = field(repr=False)
+    transfer: np.ndarray = field(repr=False)
+    capacity: np.ndarray = field(repr=False)
+    gate: np.ndarray = field(repr=False)
+    kind: tuple = field(repr=False)
+    zone: np.ndarray = field(repr=False)
+
+    @property
+    def n_edges(self) -> int:
+        """Number of graph edges."""
+        return len(self.edges)
+
+
+def edge_arrays(graph) -> EdgeArrays:
+    """Lay out a network's virtual-link graph (:func:`corridors.network.build_graph`) as arrays."""
+    nodes = list(graph.nodes)
+    node_index = {n: i for i, n in enumerate(nodes)}
+    data = list(graph.edges(data=True))
+    kinds = tuple(d["kind"] for _, _, d in data)
+    return EdgeArrays(
+        nodes=nodes,
+        edges=[(u, v) for u, v, _ in data],
+        index={(u, v): i for i, (u, v, _) in enumerate(data)},
+        tail=np.array([node_index[u] for u, _, _ in data], dtype=np.int64),
+        head=np.array([node_index[v] for _, v, _ in data], dtype=np.int64),
+        time_h=np.array([d["time_h"] for _, _, d in data], dtype=float),
+        money_usd=np.array([d["money_usd"] for _, _, d in data], dtype=float),
+        border=np.array([k == "link" and d.get("crosses_border", False) for k, (_, _, d) in zip(kinds, data,
+                                                                                               strict=True)],
+                        dtype=float),
+        transfer=np.array([k == "transfer" for k in kinds], dtype=float),
+        capacity=np.array([d["capacity_teu"] or 0.0 for _, _, d in data], dtype=float),
+        gate=np.array([k in ("dwell", "transfer") for k in kinds], dtype=bool),
+        kind=kinds,
+        zone=np.array([n[0] in ("o", "d") and len(n) == 2 for n in nodes], dtype=bool),
+    )
+
+
+def vdf_parameters(gate: np.ndarray, capacity: np.ndarray, vot, params) -> tuple[np.ndarray, ...]:
+    """Volume-delay parameters in USD: ``(free-flow factor, alpha, beta, queue)``.
+
+    Links with a capacity congest by BPR (``bpr_alpha``, ``bpr_beta``); node gates and
+    transfers with a capacity by the queueing delay, whose ``alpha`` is a quarter of the
+    flow period in USD (``vot x queue_period_h / 4``) and whose ``beta`` is ``queue_beta``.
+    ``vot`` (USD per TEU-hour) may be a batch ``(draws,)``; the arrays then gain that axis.
+    """
+    vot = np.asarray(vot, dtype=float)[..., None]
+    congests = np.asarray(capacity) > 0
+    queue = gate & congests
+    alpha = np.where(queue, vot * params.queue_period_h / 4.0, np.where(congests, params.bpr_alpha, 0.0))
+    beta = np.where(queue, params.queue_beta, params.bpr_beta) + np.zeros_like(alpha)
+    return alpha, beta, np.broadcast_to(queue, alpha.shape)
+
+
+# --------------------------------------------------------------------------- generalised cost
+
+
+def penalties(border, transfer, border_penalty_usd, transfer_penalty_usd) -> np.ndarray:
+    """USD per TEU of the border and transfer penalties (``border``/``transfer`` counts or flags)."""
+    bp = np.asarray(border_penalty_usd, dtype=float)[..., None]
+    tp = np.asarray(transfer_penalty_usd, dtype=float)[..., None]
+    return bp * border + tp * transfer
+
+
+def generalised_cost(money_usd, hours, vot, penalty_usd=0.0) -> np.ndarray:
+    """Generalised cost in USD per TEU: ``money + vot x hours + penalty``.
+
+    ``vot`` (USD per TEU-hour) is a scalar or a batch ``(...,)`` broadcast over the last
+    axis of ``money_usd``/``hours`` (edges or routes).
+    """
+    return money_usd + np.asarray(vot, dtype=float)[..., None] * hours + penalty_usd
+
+
+# --------------------------------------------------------------------------- route choice
+
+
+def logit_shares(cost, log_path_size, theta, beta, starts, group) -> np.ndarray:
+    """Path-size logit shares of routes within their OD group, ``(..., routes)``.
+
+    ``P_i = exp(-theta c_i + beta ln PS_i) / sum_j exp(...)`` over the routes ``j`` of the
+    same group; ``starts`` are the first route of every group (groups contiguous) and
+    ``group`` the group of every route.  ``theta`` (per USD) and ``beta`` broadcast over
+    the leading axes.  Routes of infinite cost get share 0.
+    """
+    theta = np.asarray(theta, dtype=float)[..., None]
+    beta = np.asarray(beta, dtype=float)[..., None]
+    utility = -theta * cost + beta * log_path_size
+    top = np.maximum.reduceat(utility, starts, axis=-1)
+    weight = np.exp(utility - top[..., group])
+    return weight / np.add.reduceat(weight, starts, axis=-1)[..., group]
+
+
+def least_cost_shares(cost, starts, group) -> np.ndarray:
+    """Share 1 on the first least-cost route of every group, 0 elsewhere, ``(..., routes)``."""
+    cost = np.asarray(cost, dtype=float)
+    flat = cost.reshape(-1, cost.shape[-1])
+    low = np.minimum.reduceat(flat, starts, axis=1)
+    rows, cols = np.nonzero(flat <= low[:, group])
+    key = rows * starts.size + group[cols]
+    first = np.r_[True, key[1:] != key[:-1]]
+    share = np.zeros_like(flat)
+    share[rows[first], cols[first]] = 1.0
+    return share.reshape(cost.shape)
+
+
+def choice_shares(method: str, cost, log_path_size, theta, beta, starts, group) -> np.ndarray:
+    """Route shares by ``method``: ``shortest``/``ue`` least cost, ``logit``/``sue`` path-size logit."""
+    if method in ("shortest", "ue"):
+        return least_cost_shares(cost, starts, group)
+    return logit_shares(cost, log_path_size, theta, beta, starts, group)
+
+
+# --------------------------------------------------------------------------- step rules
+
+
+def msa_step(iteration: int) -> float:
+    """Method of successive averages: step ``1 / iteration``."""
+    return 1.0 / iteration
+
+
+def sra_step(eta, change, previous):
+    """Next step denominator of self-regulated averaging (floats or arrays); the step is ``1 / eta``."""
+    return eta + np.where(change >= previous, SRA_GROW, SRA_SHRINK)
+
+
+# --------------------------------------------------------------------------- route equilibrium
+
+
+@dataclass(frozen=True)
+class RouteEquilibrium:
+    """Route flows at equilibrium on fixed route sets, for a batch.
+
+    Attributes
+    ----------
+    flows : numpy.ndarray
+        ``(batch, routes)`` TEU/year.
+    iterations : numpy.ndarray of int
+    criterion : numpy.ndarray
+        Final flow change over demand (logit) or relative gap (least cost), per batch row.
+    history : list of dict
+        Per iteration of the first batch row: ``iteration``, ``step``, ``flow_change``,
+        ``beckmann``.
+    """
+
+    flows: np.ndarray
+    iterations: np.ndarray
+    criterion: np.ndarray
+    history: list = field(default_factory=list)
+
+
+def route_equilibrium(incidence, fixed_usd, free_usd, capacity, alpha, beta, queue, demand, starts, group,
+                      log_path_size, theta, ps_beta, *, choice: str = "logit", tol: float = 1e-4,
+                      max_iter: int = 500, history: bool = False) -> RouteEquilibrium:
+    """Equilibrium with congestion over fixed route sets, for a batch of cost vectors.
+
+    Edge cost (USD/TEU) = ``fixed_usd + vdf_cost(x, free_usd, capacity, alpha, beta, queue)``
+    with ``x`` the edge flows (TEU/year) of the route flows.  Route shares by path-size
+    logit (``choice="logit"``: stochastic user equilibrium) or least cost (``"shortest"``),
+    averaged by self-regulated averaging until each batch row's criterion falls below
+    ``tol`` (logit: flow change over demand; least cost: relative gap).  Each row iterates
+    on its own (a converged row is frozen), so its result never depends on the other rows.
+
+    Parameters
+    ----------
+    incidence : scipy.sparse matrix
+        ``(routes, edges)``, 1 where the route uses the edge.
+    fixed_usd, free_usd, capacity, alpha, beta, queue : numpy.ndarray
+        ``(batch, edges)`` (or broadcastable): flow-independent USD, free-flow
+        flow-dependent USD, TEU/year, and the volume-delay parameters.
+    demand : numpy.ndarray
+        ``(batch, groups)`` TEU/year of every OD group.
+    starts, group, log_path_size : numpy.ndarray
+        Route grouping and ``ln PS`` (see :func:`logit_shares`).
+    theta, ps_beta : numpy.ndarray
+        ``(batch,)`` logit scale (per USD) and path-size weight.
+
+    Returns
+    -------
+    RouteEquilibrium
+    """
+    batch = demand.shape[0]
+    n_edges = incidence.shape[1]
+    shape = (batch, n_edges)
+    fixed_usd, free_usd, capacity, alpha, beta, queue = (
+        np.ascontiguousarray(np.broadcast_to(a, shape)) for a in (fixed_usd, free_usd, capacity, alpha, beta, queue))
+    theta = np.broadcast_to(np.asarray(theta, dtype=float), (batch,))
+    ps_beta = np.broadcast_to(np.asarray(ps_beta, dtype=float), (batch,))
+    incidence_t = incidence.T.tocsr()
+
+    def route_cost(x, rows):
+        edge = fixed_usd[rows] + vdf_cost(x, free_usd[rows], capacity[rows], alpha[rows], beta[rows], queue[rows])
+        return np.asarray(incidence @ edge.T).T
+
+    def shares(cost, rows):
+        return choice_shares(choice, cost, log_path_size, theta[rows], ps_beta[rows], starts, group)
+
+    every = np.arange(batch)
+    route_demand = demand[:, group]
+    h = shares(route_cost(np.zeros(shape), every), every) * route_demand
+    total = np.maximum(demand.sum(axis=1), 1e-12)
+    iterations = np.zeros(batch, dtype=np.int64)
+    criterion = np.zeros(batch)
+    previous = np.full(batch, np.inf)
+    eta = np.ones(batch)
+    active = np.ones(batch, dtype=bool)
+    records: list[dict] = []
+    for k in range(1, max_iter + 1):
+        rows = np.flatnonzero(active)
+        if not rows.size:
+            break
+        x = np.asarray(incidence_t @ h[rows].T).T
+        cost = route_cost(x, rows)
+        aux = shares(cost, rows) * route_demand[rows]
+        if choice == "logit":
+            change = np.abs(aux - h[rows]).sum(axis=1) / total[rows]
+        else:
+            spent = (h[rows] * cost).sum(axis=1)
+            least = (demand[rows] * np.minimum.reduceat(cost, starts, axis=1)).sum(axis=1)
+            change = np.divide(spent - least, spent, out=np.zeros_like(spent), where=spent > 0)
+        iterations[rows] = k
+        criterion[rows] = change
+        if k > 1:
+            eta[rows] = sra_step(eta[rows], change, previous[rows])
+        previous[rows] = change
+        if history and rows[0] == 0:
+            records.append(dict(iteration=k, step=float(1.0 / eta[0]), flow_change=float(change[0]),
+                                beckmann=float(np.sum(fixed_usd[0] * x[0] + vdf_integral(
+                                    x[0], free_usd[0], capacity[0], alpha[0], beta[0], queue[0])))))
+        done = change <= tol
+        go = rows[~done]
+        h[go] = h[go] + (aux[~done] - h[go]) / eta[go][:, None]
+        active[rows[done]] = False
+    return RouteEquilibrium(h, iterations, criterion, records)
+
+
+def log_path_sizes(sizes) -> np.ndarray:
+    """``ln PS`` with path sizes floored at 1e-12 (a route always has some size)."""
+    return np.log(np.maximum(np.asarray(sizes, dtype=float), 1e-12))

@@ -1,0 +1,295 @@
+"""Monte Carlo sweeps over a scenario's uncertain inputs, run on Dask.
+
+:func:`sweep` applies the scenario, builds the array model once
+(:func:`corridors.sweep_model.compile_model`) and evaluates the draws in fixed-size chunks,
+in this process or as Dask tasks (a ``LocalCluster`` or a running scheduler).  The inputs
+of draw ``i`` come from ``numpy.random.default_rng(SeedSequence(seed, spawn_key=(i,)))``
+and a draw's result does not depend on its chunk, so the results depend on the seed only,
+never on the number of workers or the scheduler.  The math of a draw is
+:mod:`corridors.sweep_model` (the formulas of :mod:`corridors.kernel`).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from corridors._errors import QueryError, ScenarioError
+from corridors.assignment import METHODS, route_sets
+from corridors.network import Network
+from corridors.scenario_apply import apply_scenario, unreachable_error
+from corridors.scenario_schema import Scenario, load_scenario
+from corridors.sweep_model import Query, SweepModel, compile_model, evaluate, sample
+
+__all__ = ["SweepResult", "sweep", "CHUNK_SIZE", "CHUNK_SIZE_EQUILIBRIUM"]
+
+#: Draws per task (logit/shortest, equilibrium methods).  A draw's result does not depend
+#: on the chunking; the sizes only balance task overhead against parallelism.
+CHUNK_SIZE = 50
+CHUNK_SIZE_EQUILIBRIUM = 10
+_OUTPUT_ORDER = ("share", "through_teu", "total_teu", "stranded_teu", "iterations", "flow_change")
+
+
+def _evaluate_chunk(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np.ndarray]:
+    """Dask task: evaluate one chunk of draws (module level so workers can import it)."""
+    return evaluate(model, inputs, method)
+
+
+@dataclass(frozen=True)
+class SweepResult:
+    """The outcome of :func:`sweep`.
+
+    Attributes
+    ----------
+    scenario : Scenario
+    method : str
+    seed, draws : int
+    through, from_, to : str
+        The share query.
+    table : pandas.DataFrame
+        One row per draw: ``draw``, the drawn inputs (one column per uncertain name), and
+        the outputs ``share``, ``through_teu``, ``total_teu``, ``stranded_teu`` (TEU/year
+        from ``from_`` to ``to``), ``corridor:<name>`` and ``gateway:<name>`` (TEU/year).
+    seconds : float
+        Wall time of the draws (without building the model).
+    runner : str
+        Where the draws ran (``in-process``, ``LocalCluster(2 workers)``, a scheduler address).
+    """
+
+    scenario: Scenario
+    method: str
+    seed: int
+    draws: int
+    through: str
+    from_: str
+    to: str
+    table: Any = field(repr=False)
+    seconds: float = 0.0
+    setup_seconds: float = 0.0
+    runner: str = "in-process"
+
+    @property
+    def draws_per_second(self) -> float:
+        """Draws evaluated per second of wall time (model building excluded)."""
+        return self.draws / self.seconds if self.seconds > 0 else math.inf
+
+    def percentiles(self, q: tuple[float, ...] = (5, 50, 95)) -> dict[str, dict[str, float]]:
+        """Percentiles (p5/p50/p95 by default) of every output column."""
+        outputs = [c for c in self.table.columns if c in ("share", "through_teu", "total_teu", "stranded_teu")
+                   or c.startswith(("corridor:", "gateway:"))]
+        out = {}
+        for col in outputs:
+            values = self.table[col].to_numpy(dtype=float)
+            values = values[np.isfinite(values)]
+            out[col] = {f"p{p:g}": (float(np.percentile(values, p)) if values.size else math.nan) for p in q}
+            out[col]["mean"] = float(values.mean()) if values.size else math.nan
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (no per-draw rows)."""
+        return {"scenario": self.scenario.name, "method": self.method, "seed": self.seed, "draws": self.draws,
+                "query": {"through": self.through, "from": self.from_, "to": self.to},
+                "inputs": list(self.scenario.uncertain), "runner": self.runner, "seconds": self.seconds,
+                "draws_per_second": self.draws_per_second, "percentiles": self.percentiles()}
+
+    def summary(self) -> str:
+        """p5/p50/p95 table for the terminal."""
+        pct = self.percentiles()
+        lines = [
+            f"sweep of {self.scenario.name}: {self.draws} draws, seed {self.seed}, method {self.method}, "
+            f"{self.runner}, {self.seconds:.1f} s ({self.draws_per_second:,.0f} draws/s)",
+            f"{'output':<52} {'p5':>12} {'p50':>12} {'p95':>12}",
+        ]
+        share = pct["share"]
+        lines.append(f"{'share ' + self.from_ + ' -> ' + self.to + ' through ' + self.through:<52} "
+                     f"{share['p5']:>12.1%} {share['p50']:>12.1%} {share['p95']:>12.1%}")
+        for col in ["through_teu", "total_teu", "stranded_teu"] + [c for c in pct if c.startswith("corridor:")]:
+            if col == "stranded_teu" and pct[col]["p95"] == 0:
+                continue
+            row = pct[col]
+            name = col.replace("corridor:", "TEU ") if col.startswith("corridor:") else col
+            lines.append(f"{name:<52.52} {row['p5']:>12,.0f} {row['p50']:>12,.0f} {row['p95']:>12,.0f}")
+        return "\n".join(lines)
+
+    def to_parquet(self, path: str | Path) -> Path:
+        """Write the per-draw table as Parquet (atomically), with the run in its metadata."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        from corridors._io import atomic_path
+
+        table = pa.Table.from_pandas(self.table, preserve_index=False)
+        meta = dict(table.schema.metadata or {})
+        meta[b"corridors.sweep"] = json.dumps({k: v for k, v in self.to_dict().items() if k != "percentiles"},
+                                              default=str).encode()
+        table = table.replace_schema_metadata(meta)
+        target = Path(path)
+        with atomic_path(target) as tmp:
+            pq.write_table(table, tmp)
+        return target
+
+
+def _chunks(inputs: np.ndarray, size: int) -> list[np.ndarray]:
+    return [inputs[i:i + size] for i in range(0, inputs.shape[0], size)] or [inputs]
+
+
+def _run_chunks(model: SweepModel, chunks: list[np.ndarray], method: str, *, workers: int | None, scheduler: Any,
+                processes: bool, progress: bool) -> tuple[list[dict], str]:
+    from tqdm import tqdm
+
+    bar = tqdm(total=sum(c.shape[0] for c in chunks), unit="draw", disable=not progress, leave=False,
+               desc="sweep")
+    if scheduler is None and workers == 0:
+        results = []
+        for chunk in chunks:
+            results.append(_evaluate_chunk(model, chunk, method))
+            bar.update(chunk.shape[0])
+        bar.close()
+        return results, "in-process"
+    import logging
+
+    from dask.distributed import Client, LocalCluster, as_completed
+
+    cluster = None
+    own_client = True
+    if scheduler is None:
+        n = workers if workers is not None else min(4, os.cpu_count() or 1)
+        cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
+                               silence_logs=logging.ERROR)
+        client = Client(cluster)
+        runner = f"LocalCluster({n} worker{'s' if n != 1 else ''}{'' if processes else ', threads'})"
+    elif isinstance(scheduler, Client):
+        client, own_client = scheduler, False
+        runner = f"scheduler {scheduler.scheduler.address}"
+    else:
+        try:
+            client = Client(str(scheduler), timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise QueryError(f"--scheduler {scheduler}: cannot connect ({exc})") from None
+        runner = f"scheduler {scheduler}"
+    try:
+        model_future = client.scatter(model, broadcast=True)
+        futures = client.map(_evaluate_chunk, [model_future] * len(chunks), chunks, [method] * len(chunks),
+                             pure=False)
+        order = {f.key: i for i, f in enumerate(futures)}
+        results: list[Any] = [None] * len(chunks)
+        for future in as_completed(futures):
+            i = order[future.key]
+            results[i] = future.result()
+            bar.update(chunks[i].shape[0])
+        return results, runner
+    finally:
+        bar.close()
+        if own_client:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, method: str | None = None,
+          workers: int | None = None, scheduler: Any = None, processes: bool = True, network: Network | None = None,
+          geodata: str | Path | None = None, through: str = "KAZ", from_: str = "CHN", to: str = "EU",
+          progress: bool = False, chunk_size: int | None = None) -> SweepResult:
+    """Monte Carlo sweep over a scenario's uncertain inputs, on Dask distributed.
+
+    The choice sets are generated once on the scenario network; every draw recomputes
+    route costs from perturbed edge attributes and the route shares.  ``logit`` and
+    ``shortest`` are vectorised over chunks of draws, ``sue`` is solved for a chunk at
+    once (:func:`corridors.kernel.route_equilibrium`), ``ue`` draw by draw (bi-conjugate
+    Frank-Wolfe on the whole graph); each is the model of
+    :func:`corridors.assignment.assign`, so a draw at nominal inputs equals the single run.
+
+    Parameters
+    ----------
+    scenario : Scenario, or a name or path
+        Must define ``[[uncertain]]`` inputs.
+    draws : int
+        Number of draws.
+    seed : int
+        Seed; the results depend on it only (never on workers or scheduler).
+    method : str, optional
+        ``logit`` (default unless the scenario sets one), ``shortest``, ``ue``, ``sue``.
+    workers : int, optional
+        Workers of the ``LocalCluster`` started for the sweep (default ``min(4, CPUs)``);
+        ``0`` runs in this process without Dask.
+    scheduler : str or distributed.Client, optional
+        Address (``tcp://host:8786``) of a running Dask scheduler, or a client, to use
+        instead of a ``LocalCluster``.
+    processes : bool
+        ``LocalCluster`` workers as processes (True) or threads.
+    network, geodata
+        Baseline network or its geodata folder (default: the shipped data).
+    through, from_, to : str
+        The share query recorded per draw.
+    progress : bool
+        Show a progress bar (tqdm) on the terminal.
+    chunk_size : int, optional
+        Draws per task (default :data:`CHUNK_SIZE` for logit and shortest,
+        :data:`CHUNK_SIZE_EQUILIBRIUM` for ue and sue); results do not depend on it.
+
+    Returns
+    -------
+    SweepResult
+
+    Raises
+    ------
+    ScenarioError
+        If the scenario defines no uncertain input, or is invalid.
+    """
+    import pandas as pd
+
+    from corridors.network import load_network
+
+    if draws < 1:
+        raise QueryError(f"draws must be at least 1, got {draws}")
+    if chunk_size is not None and chunk_size < 1:
+        raise QueryError(f"chunk_size must be at least 1, got {chunk_size}")
+    start = time.perf_counter()
+    base = network if network is not None else load_network(geodata)
+    scenario = load_scenario(scenario, geodata=geodata if geodata is not None else base.geodata)
+    items = tuple(scenario.spec.uncertain)
+    if not items:
+        raise ScenarioError(f"{scenario.label}: uncertain: the scenario names no uncertain input; add "
+                            "[[uncertain]] tables to sweep it")
+    method = method or scenario.method or "logit"
+    if method not in METHODS:
+        raise QueryError(f"unknown method '{method}'; expected one of {', '.join(METHODS)}")
+    snet = apply_scenario(base, scenario)
+    rows = [r for r in snet.demand_rows if r["teu"] > 0]
+    sets = route_sets(snet, {(r["origin"], r["destination"]) for r in rows}, strict=False)
+    stranded = tuple(r for r in rows if not sets.get((r["origin"], r["destination"])))
+    if stranded and scenario.spec.on_unreachable == "error":
+        raise unreachable_error(snet, scenario, stranded)
+    model = compile_model(snet, rows, sets, Query(through, from_, to), (scenario, items), method=method)
+    if not model.query.any() and not model.stranded_query.any():
+        raise QueryError(f"no demand from {from_} to {to} in the demand table")
+    inputs = sample(items, int(seed), int(draws))
+    if chunk_size is None:
+        chunk_size = CHUNK_SIZE if method in ("logit", "shortest") else CHUNK_SIZE_EQUILIBRIUM
+    setup = time.perf_counter() - start
+    start = time.perf_counter()
+    chunks = _chunks(inputs, chunk_size)
+    results, runner = _run_chunks(model, chunks, method, workers=workers, scheduler=scheduler,
+                                  processes=processes, progress=progress)
+    seconds = time.perf_counter() - start
+    columns: dict[str, Any] = {"draw": np.arange(draws)}
+    for j, name in enumerate(model.names):
+        columns[name] = inputs[:, j]
+    keys = [k for k in _OUTPUT_ORDER if k in results[0]]
+    keys += [k for r in results for k in r if k not in _OUTPUT_ORDER]
+    for key in dict.fromkeys(keys):
+        if key in ("iterations", "flow_change") and method in ("logit", "shortest"):
+            continue
+        # ue may use a corridor or gateway in some chunks only: 0 TEU where absent
+        columns[key] = np.concatenate([r.get(key, np.zeros(c.shape[0])) for r, c in zip(results, chunks,
+                                                                                         strict=True)])
+    table = pd.DataFrame(columns)
+    return SweepResult(scenario=scenario, method=method, seed=int(seed), draws=int(draws), through=through,
+                       from_=from_, to=to, table=table, seconds=seconds, setup_seconds=setup, runner=runner)

@@ -1,0 +1,372 @@
+"""The array model of a Monte Carlo sweep: one scenario, a batch of draws, the kernel's formulas.
+
+:func:`compile_model` generates nothing new: it lays the scenario network's choice sets
+(:func:`corridors.assignment.route_sets`, OD-segment closures applied) out as arrays over
+the graph's edges (:func:`corridors.assignment.edge_arrays`), with the edge attributes split
+into the components an uncertain input can scale (running time, waiting time, dwell,
+transfer time, per-km and flat tariffs, handling and transfer charges).  :func:`evaluate`
+then computes, for a batch of draws, the edge times and charges, the generalised cost
+(:func:`corridors.kernel.generalised_cost`, penalties included) and the route shares of
+the method, exactly as :func:`corridors.assignment.assign` does for one run:
+
+``shortest``, ``logit``
+    Least cost or path-size logit (:func:`corridors.kernel.choice_shares`), all draws at once.
+``sue``
+    :func:`corridors.kernel.route_equilibrium` on the batch (each draw iterates on its own).
+``ue``
+    Bi-conjugate Frank-Wolfe on the whole graph, draw by draw
+    (:func:`corridors.assignment.ue_solve`), as ``assign(method="ue")``.
+
+A draw whose inputs are all nominal reproduces the single run: the draws' edge arrays are
+the nominal ones plus the changes, so unchanged edges keep their nominal values exactly.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from corridors import kernel
+from corridors.assignment import choice_arrays, edge_arrays, ue_route, ue_solve
+from corridors.network import Network
+from corridors.regions import resolve_region
+from corridors.scenario_apply import _Context, _demand_matcher
+from corridors.scenario_schema import LINK_ATTRIBUTES, NODE_ATTRIBUTES
+from corridors.share import corridor_name, gateway_name
+
+__all__ = ["Query", "SweepModel", "compile_model", "evaluate", "sample"]
+
+_TIME = ("run_h", "wait_h", "dwell_h", "transfer_h")
+_MONEY = ("money_km", "money_flat", "handling_usd", "transfer_usd")
+# attribute -> (component, edge kind, inverse?)
+_EFFECTS = {
+    "speed_kmh": ("run_h", "link", True),
+    "running_h": ("run_h", "link", False),
+    "frequency_per_week": ("wait_h", "link", True),
+    "tariff_usd_per_teu_km": ("money_km", "link", False),
+    "tariff_usd": ("money_flat", "link", False),
+    "dwell_h": ("dwell_h", "dwell", False),
+    "handling_usd": ("handling_usd", "dwell", False),
+    "transfer_h": ("transfer_h", "transfer", False),
+    "transfer_usd": ("transfer_usd", "transfer", False),
+}
+
+
+@dataclass(frozen=True)
+class Query:
+    """The share query recorded per draw (ISO3 codes or regions)."""
+
+    through: str
+    from_: str
+    to: str
+
+
+@dataclass(frozen=True)
+class _Effect:
+    column: int
+    kind: str  # param, edge, capacity, demand
+    target: str = ""
+    index: Any = None
+    inverse: bool = False
+
+
+@dataclass(frozen=True)
+class SweepModel:
+    """Everything a batch of draws needs, as arrays (picklable; the network only for ``ue``)."""
+
+    pairs: tuple
+    pair_index: dict
+    incidence: Any  # scipy CSR, routes x edges
+    starts: np.ndarray
+    group: np.ndarray
+    log_ps: np.ndarray
+    comp: dict
+    time_h: np.ndarray
+    money_usd: np.ndarray
+    border: np.ndarray
+    transfer: np.ndarray
+    capacity: np.ndarray
+    gate: np.ndarray
+    od_teu: np.ndarray
+    params: Any
+    query: np.ndarray  # route in from->to
+    passes: np.ndarray
+    corridor_idx: np.ndarray
+    corridors: tuple
+    gateway_idx: np.ndarray
+    gateways: tuple
+    stranded_teu: np.ndarray
+    stranded_query: np.ndarray
+    codes: tuple  # (through, from, to) ISO3 sets
+    effects: tuple = ()
+    names: tuple = ()
+    network: Any = field(default=None, repr=False)
+
+
+def _edge_components(network: Network, edges: list) -> dict[str, np.ndarray]:
+    """Split every edge's hours and USD into the components uncertain inputs scale."""
+    comp = {name: np.zeros(len(edges)) for name in _TIME + _MONEY}
+    graph = network.graph
+    for e, (u, v) in enumerate(edges):
+        data = graph.edges[u, v]
+        kind = data["kind"]
+        if kind == "link":
+            r = network.link_records[data["link_id"]]
+            run = float(r["running_h"]) if r.get("running_h") is not None else r["length_km"] / float(r["speed_kmh"])
+            comp["run_h"][e] = run
+            comp["wait_h"][e] = data["time_h"] - run
+            flat = float(r.get("tariff_usd") or 0.0)
+            comp["money_flat"][e] = flat
+            comp["money_km"][e] = data["money_usd"] - flat
+        elif kind == "dwell":
+            comp["dwell_h"][e] = data["time_h"]
+            comp["handling_usd"][e] = data["money_usd"]
+        elif kind == "transfer":
+            comp["transfer_h"][e] = data["time_h"]
+            comp["transfer_usd"][e] = data["money_usd"]
+    return comp
+
+
+def _classify(network: Network, route, in_query: bool, codes: tuple) -> tuple[bool, str | None, str | None]:
+    """(passes through, corridor name, gateway name) of a route (names only for the query)."""
+    through, from_codes, _ = codes
+    if not in_query:
+        return route.passes_through(through), None, None
+    return (route.passes_through(through), corridor_name(route),
+            gateway_name(network, route.gateway(from_codes), from_codes))
+
+
+def compile_model(network: Network, rows: list[dict], sets: dict, query: Query | None, uncertain: tuple,
+                  *, method: str) -> SweepModel:
+    """Lay a network, its demand and choice sets out as arrays for vectorised draws."""
+    known = network.country_codes
+    if query is None:
+        codes = (frozenset(), frozenset(), frozenset())
+    else:
+        codes = (resolve_region(query.through, known), resolve_region(query.from_, known),
+                 resolve_region(query.to, known))
+    nodes = network.node_records
+    teu_by_pair: dict[tuple[str, str], float] = {}
+    stranded_rows = []
+    for row in rows:
+        pair = (row["origin"], row["destination"])
+        if sets.get(pair):
+            teu_by_pair[pair] = teu_by_pair.get(pair, 0.0) + row["teu"]
+        else:
+            stranded_rows.append(row)
+    pairs = tuple(sorted(teu_by_pair))
+    arrays = choice_arrays(network, [sets[p] for p in pairs])
+    query_mask, passes, corridor_idx, gateway_idx = [], [], [], []
+    corridors: dict[str, int] = {}
+    gateways: dict[str, int] = {}
+    for route, g in zip(arrays.routes, arrays.group, strict=True):
+        o, d = pairs[g]
+        in_query = nodes[o]["country"] in codes[1] and nodes[d]["country"] in codes[2]
+        through, corridor, gateway = _classify(network, route, in_query, codes)
+        query_mask.append(in_query)
+        passes.append(through)
+        corridor_idx.append(corridors.setdefault(corridor, len(corridors)) if in_query else -1)
+        gateway_idx.append(gateways.setdefault(gateway, len(gateways)) if in_query else -1)
+    edges = edge_arrays(network)
+    effects, names = _compile_effects(network, uncertain, edges.edges, pairs, stranded_rows)
+    return SweepModel(
+        pairs=pairs, pair_index={p: i for i, p in enumerate(pairs)}, incidence=arrays.incidence,
+        starts=arrays.starts, group=arrays.group, log_ps=arrays.log_path_size,
+        comp=_edge_components(network, edges.edges), time_h=edges.time_h, money_usd=edges.money_usd,
+        border=edges.border, transfer=edges.transfer, capacity=edges.capacity, gate=edges.gate,
+        od_teu=np.array([teu_by_pair[p] for p in pairs]), params=network.params,
+        query=np.asarray(query_mask, dtype=bool), passes=np.asarray(passes, dtype=bool),
+        corridor_idx=np.asarray(corridor_idx, dtype=np.int64), corridors=tuple(corridors),
+        gateway_idx=np.asarray(gateway_idx, dtype=np.int64), gateways=tuple(gateways),
+        stranded_teu=np.array([r["teu"] for r in stranded_rows]),
+        stranded_query=np.array([nodes[r["origin"]]["country"] in codes[1]
+                                 and nodes[r["destination"]]["country"] in codes[2] for r in stranded_rows],
+                                dtype=bool),
+        codes=codes, effects=effects, names=names, network=network if method == "ue" else None,
+    )
+
+
+def _compile_effects(network: Network, uncertain: tuple, edges: list, pairs: tuple, stranded_rows: list):
+    if not uncertain:
+        return (), ()
+    scenario, items = uncertain
+    ctx = _Context(network, scenario.label)
+    graph = network.graph
+    effects: list[_Effect] = []
+    for j, u in enumerate(items):
+        key = f"uncertain[{j}]"
+        if u.parameter is not None:
+            effects.append(_Effect(j, "param", u.parameter))
+        elif u.demand is not None:
+            if u.demand.segment is not None:
+                raise ctx.error(f"{key}.demand.segment", "sweeps scale demand by origin and destination only")
+            match = _demand_matcher(u.demand, f"{key}.demand", ctx)
+            od = np.array([match({"origin": o, "destination": d}) for o, d in pairs], dtype=bool)
+            st = np.array([match(r) for r in stranded_rows], dtype=bool)
+            if not od.any() and not st.any():
+                raise ctx.error(f"{key}.demand", "matches no OD pair with demand")
+            effects.append(_Effect(j, "demand", index=(np.flatnonzero(od), np.flatnonzero(st))))
+        else:
+            sel_nodes, sel_links = ctx.select(u, key)
+            for attr in u.attributes:
+                targets_links = attr in LINK_ATTRIBUTES and bool(sel_links)
+                targets_nodes = attr in NODE_ATTRIBUTES and bool(sel_nodes)
+                if not targets_links and not targets_nodes:
+                    raise ctx.error(f"{key}.attributes", f"'{attr}' applies to "
+                                    f"{'links' if attr in LINK_ATTRIBUTES else 'nodes'}, but the selection holds none")
+                idx = []
+                for e, (a, b) in enumerate(edges):
+                    data = graph.edges[a, b]
+                    if attr == "capacity_teu":
+                        hit = (data["kind"] == "link" and data["link_id"] in sel_links) or (
+                            data["kind"] in ("dwell", "transfer") and data["node_id"] in sel_nodes)
+                    else:
+                        comp, kind, _ = _EFFECTS[attr]
+                        if data["kind"] != kind:
+                            continue
+                        if kind == "link":
+                            r = network.link_records[data["link_id"]]
+                            hit = data["link_id"] in sel_links and (
+                                attr != "speed_kmh" or r.get("running_h") is None) and (
+                                attr != "running_h" or r.get("running_h") is not None)
+                        else:
+                            hit = data["node_id"] in sel_nodes
+                    if hit:
+                        idx.append(e)
+                index = np.asarray(idx, dtype=np.int64)
+                if attr == "capacity_teu":
+                    effects.append(_Effect(j, "capacity", index=index))
+                else:
+                    comp, _, inverse = _EFFECTS[attr]
+                    effects.append(_Effect(j, "edge", comp, index, inverse))
+    return tuple(effects), tuple(u.name for u in items)
+
+
+def sample(items: tuple, seed: int, draws: int) -> np.ndarray:
+    """Inputs of every draw, drawn up front: row ``i`` from ``SeedSequence(seed, spawn_key=(i,))``."""
+    out = np.zeros((draws, len(items)))
+    for i in range(draws):
+        rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
+        for j, u in enumerate(items):
+            if u.distribution == "uniform":
+                value = rng.uniform(u.low, u.high)
+            elif u.distribution == "triangular":
+                value = rng.triangular(u.low, u.mode, u.high) if u.high > u.low else u.low
+            elif u.distribution == "normal":
+                value = rng.normal(u.mean, u.sd)
+            else:
+                value = rng.lognormal(math.log(u.median), u.sigma)
+            lo = max(0.0, u.min if u.min is not None else 0.0)
+            hi = u.max if u.max is not None else math.inf
+            out[i, j] = min(max(value, lo), hi)
+    return out
+
+
+def evaluate(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np.ndarray]:
+    """Outputs of a batch of draws (rows of ``inputs``): share, TEU, by corridor and gateway."""
+    batch = inputs.shape[0]
+    n_edges = model.time_h.size
+    p = model.params
+    values = {"value_of_time_usd_per_teu_h": np.full(batch, p.value_of_time_usd_per_teu_h),
+              "logit_theta_per_usd": np.full(batch, p.logit_theta_per_usd),
+              "path_size_beta": np.full(batch, p.path_size_beta)}
+    factors: dict[str, np.ndarray] = {}
+    capacity = np.broadcast_to(model.capacity, (batch, n_edges)).copy()
+    od_teu = np.broadcast_to(model.od_teu, (batch, model.od_teu.size)).copy()
+    stranded = np.broadcast_to(model.stranded_teu, (batch, model.stranded_teu.size)).copy()
+    for eff in model.effects:
+        value = inputs[:, eff.column]
+        if eff.kind == "param":
+            values[eff.target] = value
+        elif eff.kind == "edge":
+            f = factors.setdefault(eff.target, np.ones((batch, n_edges)))
+            f[:, eff.index] *= (1.0 / np.maximum(value, 1e-9) if eff.inverse else value)[:, None]
+        elif eff.kind == "capacity":
+            capacity[:, eff.index] *= value[:, None]
+        else:
+            od_teu[:, eff.index[0]] *= value[:, None]
+            stranded[:, eff.index[1]] *= value[:, None]
+    # nominal arrays plus the changes: an unchanged edge keeps its nominal value exactly
+    time_h = np.broadcast_to(model.time_h, (batch, n_edges)).copy()
+    money = np.broadcast_to(model.money_usd, (batch, n_edges)).copy()
+    for name, f in factors.items():
+        target = time_h if name in _TIME else money
+        target += model.comp[name] * (f - 1.0)
+    vot = values["value_of_time_usd_per_teu_h"]
+    theta = values["logit_theta_per_usd"]
+    beta = values["path_size_beta"]
+    penalty = kernel.penalties(model.border, model.transfer, p.border_penalty_usd, p.transfer_penalty_usd)
+    iterations = np.zeros(batch, dtype=np.int64)
+    change = np.zeros(batch)
+    if method == "ue":
+        out = _evaluate_ue(model, time_h, money, capacity, od_teu, vot)
+    else:
+        if method in ("logit", "shortest"):
+            gen = kernel.generalised_cost(money, time_h, vot, penalty)
+            cost = np.asarray(model.incidence @ gen.T).T
+            flows = kernel.choice_shares(method, cost, model.log_ps, theta, beta, model.starts, model.group)
+            flows = flows * od_teu[:, model.group]
+        else:
+            alpha, vdf_beta, queue = kernel.vdf_parameters(model.gate, capacity, vot, p)
+            solved = kernel.route_equilibrium(model.incidence, money + penalty, vot[:, None] * time_h, capacity,
+                                              alpha, vdf_beta, queue, od_teu, model.starts, model.group,
+                                              model.log_ps, theta, beta, choice="logit")
+            flows, iterations, change = solved.flows, solved.iterations, solved.criterion
+        q = model.query
+        total = flows[:, q].sum(axis=1)
+        through = flows[:, q & model.passes].sum(axis=1)
+        out = {"share": np.divide(through, total, out=np.full(batch, np.nan), where=total > 0),
+               "through_teu": through, "total_teu": total}
+        for k, name in enumerate(model.corridors):
+            out[f"corridor:{name}"] = flows[:, q & (model.corridor_idx == k)].sum(axis=1)
+        for k, name in enumerate(model.gateways):
+            out[f"gateway:{name}"] = flows[:, q & (model.gateway_idx == k)].sum(axis=1)
+        out["iterations"] = iterations
+        out["flow_change"] = change
+    out["stranded_teu"] = stranded[:, model.stranded_query].sum(axis=1)
+    return out
+
+
+def _evaluate_ue(model: SweepModel, time_h, money, capacity, od_teu, vot) -> dict[str, np.ndarray]:
+    """``ue`` draw by draw: bi-conjugate Frank-Wolfe on the whole graph, as ``assign`` runs it."""
+    network = model.network
+    batch = time_h.shape[0]
+    nodes = network.node_records
+    out: dict[str, np.ndarray] = {"share": np.full(batch, np.nan), "through_teu": np.zeros(batch),
+                                  "total_teu": np.zeros(batch), "iterations": np.zeros(batch, dtype=np.int64),
+                                  "flow_change": np.zeros(batch)}
+    for name in model.corridors:
+        out[f"corridor:{name}"] = np.zeros(batch)
+    for name in model.gateways:
+        out[f"gateway:{name}"] = np.zeros(batch)
+    seen: dict = {}
+    for b in range(batch):
+        pair_teu = {pair: float(t) for pair, t in zip(model.pairs, od_teu[b], strict=True) if t > 0}
+        records: list = []
+        params = dataclasses.replace(model.params, value_of_time_usd_per_teu_h=float(vot[b]))
+        solved = ue_solve(network, pair_teu, time_h=time_h[b], money_usd=money[b], capacity=capacity[b],
+                          params=params, callback=records.append)
+        out["iterations"][b] = len(records)
+        out["flow_change"][b] = records[-1].relative_gap if records else 0.0
+        for (o, d), used in solved.items():
+            in_query = nodes[o]["country"] in model.codes[1] and nodes[d]["country"] in model.codes[2]
+            if not in_query:
+                continue
+            for links, share in used:
+                key = (links, o)
+                if key not in seen:
+                    seen[key] = _classify(network, ue_route(network, links, o), True, model.codes)
+                through, corridor, gateway = seen[key]
+                teu = pair_teu[(o, d)] * share
+                out["total_teu"][b] += teu
+                out["through_teu"][b] += teu if through else 0.0
+                for column in (f"corridor:{corridor}", f"gateway:{gateway}"):
+                    out.setdefault(column, np.zeros(batch))[b] += teu
+        if out["total_teu"][b] > 0:
+            out["share"][b] = out["through_teu"][b] / out["total_teu"][b]
+    return out
+
