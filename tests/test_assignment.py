@@ -286,3 +286,21 @@ def test_paths_and_node_flows_follow_the_design(toy_net):
     assert nodes.loc["xian", "teu"] == pytest.approx(1400.0)  # origin of one OD, destination of the other
     p = _p_south(toy_net)
     assert nodes.loc["kaz_west", "teu"] == pytest.approx(1400.0 * p)
+
+
+@pytest.mark.parametrize("method", ["shortest", "logit", "ue", "sue"])
+def test_unreachable_demand_is_handled_alike_by_every_method(toy_net, method):
+    # warsaw closed: its demand has no route.  Every method raises the same one-line error,
+    # or strands the same TEU, and assigns the rest.
+    records = {k: ({**r, "closed": True} if k == "warsaw" else r) for k, r in toy_net.node_records.items()}
+    net = toy_net.with_changes(node_records=records)
+    demand = [{"origin": "xian", "destination": "warsaw", "teu": 700.0},
+              {"origin": "xian", "destination": "dostyk", "teu": 300.0}]
+    with pytest.raises(QueryError, match="destination 'warsaw' is unreachable from 'xian'"):
+        assign(net, demand, method=method)
+    result = assign(net, demand, method=method, on_unreachable="strand")
+    assert result.stranded_teu == pytest.approx(700.0)
+    assert [r["destination"] for r in result.stranded] == ["warsaw"]
+    assert result.total_teu == pytest.approx(300.0)
+    nothing = assign(net, demand[:1], method=method, on_unreachable="strand")
+    assert nothing.total_teu == 0.0 and nothing.stranded_teu == pytest.approx(700.0)
