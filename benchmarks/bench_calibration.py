@@ -29,7 +29,8 @@ def main() -> None:
         import numpy as np
 
         import corridors
-        from corridors.calibration import DEFAULT_FIT, _Objective, build_choice_set, calibrate, read_observed
+        from corridors.calibration import DEFAULT_FIT, _Objective, build_choice_set, calibrate
+        from corridors.observed import read_observed
 
         start = time.perf_counter()
         network = corridors.load_network()

@@ -1,23 +1,4 @@
-"""Calibrate the route choice to observed volumes, and validate the model against them.
-
-Observed figures
-----------------
-``geodata/observed.csv`` lists the published figures the model is compared with, one per
-row, each with its year, unit, definition, source and reliability, and with a *mapping*
-that says which model output measures the same thing (columns in :data:`OBSERVED_COLUMNS`):
-
-``measure = through``
-    TEU/year (both directions unless the segments say otherwise) of the demand
-    ``segments`` listed (all segments when empty) whose route passes at least one of the
-    ``nodes`` (a border station pair such as ``alashankou|dostyk``; any node when empty)
-    and every one of the ``countries`` (no condition when empty).
-``measure = transit``
-    As ``through``, but only routes whose origin and destination both lie outside all
-    of the ``countries``: the transit traffic of those countries (``KAZ``; or
-    ``KAZ|RUS|BLR`` for traffic in transit through all three, as ERAI counts it).
-
-The observed value is converted to TEU with ``teu_per_unit`` (TEU per train for train
-counts, TEU per tonne for tonnages; 1 for TEU), so that like is compared with like.
+"""Calibrate the route choice to observed volumes (:mod:`corridors.observed`).
 
 Calibration
 -----------
@@ -42,60 +23,40 @@ log-parameter space (the logit scale and the value of time; the path-size weight
 penalties as they are) from a fixed grid of starting points inside the bounds, so the
 result never depends on the parameters the network was loaded with.
 
-Validation
-----------
-:func:`validate_model` assigns the base-year demand with :func:`corridors.assign` and
-compares every figure with its model counterpart (absolute and relative error, and the
-figure's caveat where it is not reproduced); :func:`write_report` writes the HTML report.
+Route costs and shares come from :mod:`corridors.kernel` (the same formulas as
+:func:`corridors.assignment.assign`); :mod:`corridors.validation` compares the calibrated
+model with every figure, :mod:`corridors.report` writes parameter files and HTML.
 """
 
 from __future__ import annotations
 
-import csv
-import html
-import io
 import math
-import re
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from corridors._errors import LayerError, QueryError, suggest
+from corridors._errors import QueryError, suggest
+from corridors.observed import (
+    ObservedFigure,
+    compare,
+    demand_for_year,
+    figure_table,
+    figures_for,
+)
 
 __all__ = [
-    "OBSERVED_COLUMNS",
     "DEFAULT_BOUNDS",
     "DEFAULT_FIT",
-    "TOLERANCE",
-    "ObservedFigure",
     "ChoiceSet",
     "CalibrationResult",
-    "ValidationResult",
-    "read_observed",
     "build_choice_set",
     "calibrate",
-    "validate_model",
-    "figure_volumes",
-    "params_toml",
-    "update_parameters_file",
-    "report_html",
-    "write_report",
+    "format_se",
 ]
 
-OBSERVED_COLUMNS = (
-    "id", "kind", "name", "year", "value", "unit", "teu_per_unit", "measure", "segments", "nodes", "countries",
-    "weight", "reliability", "definition", "caveat", "sources",
-)
-KINDS = ("gateway", "total", "corridor", "transit")
-UNITS = ("TEU", "trains", "t")
-MEASURES = ("through", "transit")
-RELIABILITY = ("strong", "derived", "weak")
-
-#: Relative error within which a model figure counts as reproduced.
-TOLERANCE = 0.15
-
+#: Parameters fitted by default (CostParameters field names).
 #: Parameters fitted by default (CostParameters field names).
 DEFAULT_FIT = ("logit_theta_per_usd", "value_of_time_usd_per_teu_h")
 
@@ -118,236 +79,6 @@ _ROUTE_INDEPENDENT = frozenset({"logit_theta_per_usd", "path_size_beta"})
 _LOG_SCALE = frozenset({"logit_theta_per_usd", "value_of_time_usd_per_teu_h"})
 _ALIASES = {"theta": "logit_theta_per_usd", "vot": "value_of_time_usd_per_teu_h", "beta": "path_size_beta",
             "border": "border_penalty_usd", "transfer": "transfer_penalty_usd"}
-_SLUG = re.compile(r"^[a-z0-9_]+$")
-_ISO3 = re.compile(r"^[A-Z]{3}$")
-
-
-# ---------------------------------------------------------------------------
-# Observed figures
-# ---------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ObservedFigure:
-    """One published figure and the model output that measures the same thing.
-
-    Attributes
-    ----------
-    id : str
-        Slug, unique in the file.
-    kind : str
-        ``gateway`` (one border crossing), ``total`` (a national aggregate), ``corridor``
-        or ``transit``; the report draws the ``gateway`` figures as bars.
-    name : str
-        Short label.
-    year : int
-        Year the figure describes.
-    value : float
-        The published value, in ``unit``.
-    unit : str
-        ``TEU``, ``trains`` or ``t`` (tonnes).
-    teu_per_unit : float
-        TEU per unit (TEU per train, TEU per tonne; 1 for TEU).
-    measure : str
-        ``through`` or ``transit`` (see the module docstring).
-    segments, nodes, countries : tuple of str
-        Filters of the mapping: the route's demand segment is one of ``segments``, the
-        route passes one of ``nodes`` and all of ``countries``; empty means no condition.
-    weight : float
-        Weight in the calibration objective (0: reported only).
-    reliability : str
-        ``strong``, ``derived`` or ``weak`` (as in the facts file).
-    definition : str
-        What the figure counts (trains or TEU, direction, which OD pairs).
-    caveat : str
-        Why the model may not reproduce it (definition mismatch, data conflict), or "".
-    sources : str
-        Keys into ``geodata/SOURCES.md``.
-    """
-
-    id: str
-    kind: str
-    name: str
-    year: int
-    value: float
-    unit: str
-    teu_per_unit: float
-    measure: str
-    segments: tuple[str, ...]
-    nodes: tuple[str, ...]
-    countries: tuple[str, ...]
-    weight: float
-    reliability: str
-    definition: str
-    caveat: str
-    sources: str
-
-    @property
-    def observed_teu(self) -> float:
-        """The observed value in TEU/year."""
-        return self.value * self.teu_per_unit
-
-    def to_unit(self, teu: float) -> float:
-        """Convert a model volume (TEU/year) to the figure's unit."""
-        return teu / self.teu_per_unit
-
-    def counts(self, route, segment: str | None, node_country: dict[str, dict]) -> bool:
-        """True if TEU of ``segment`` on ``route`` count towards this figure."""
-        if self.segments and segment not in self.segments:
-            return False
-        if self.nodes and not any(n in self.nodes for n in route.node_ids):
-            return False
-        if self.countries and not all(c in route.countries for c in self.countries):
-            return False
-        if self.measure == "transit":
-            ends = (node_country[route.origin]["country"], node_country[route.destination]["country"])
-            if any(c in self.countries for c in ends):
-                return False
-        return True
-
-
-def _split(text: str | None) -> tuple[str, ...]:
-    return tuple(part.strip() for part in (text or "").split("|") if part.strip())
-
-
-def read_observed(path: str | Path, *, network=None, year: int | None = None) -> list[ObservedFigure]:
-    """Read and validate an observed-figures table (``geodata/observed.csv``).
-
-    Parameters
-    ----------
-    path : path
-        CSV file with the columns :data:`OBSERVED_COLUMNS`.
-    network : Network, optional
-        If given, node ids, country codes and segments are checked against it.
-    year : int, optional
-        Keep only the figures of this year.
-
-    Returns
-    -------
-    list of ObservedFigure
-
-    Raises
-    ------
-    LayerError
-        One line naming the file, the row (line number and id) and the field at fault.
-    """
-    path = Path(path)
-    label = str(path)
-    if not path.is_file():
-        raise LayerError(f"{label}: observed-figures file not found")
-    nodes = set(network.node_records) if network is not None else None
-    countries = set(network.country_codes) if network is not None else None
-    segments = {r.get("segment") for r in network.demand_rows} if network is not None else None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise LayerError(f"{label}: not UTF-8 text (byte {exc.start}); save it as UTF-8") from None
-    figures: list[ObservedFigure] = []
-    seen: set[str] = set()
-    with io.StringIO(text, newline="") as handle:
-        reader = csv.DictReader(handle)
-        missing = [c for c in OBSERVED_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            raise LayerError(f"{label}: missing column '{missing[0]}' (expected {', '.join(OBSERVED_COLUMNS)})")
-        for line_no, row in enumerate(reader, start=2):
-            ident = (row.get("id") or "").strip()
-            where = f"{label}: row {line_no} ('{ident}')"
-
-            def fail(column: str, expected: str, value: Any = None, hint: str = "", row: dict = row,
-                     where: str = where) -> LayerError:
-                got = row.get(column) if value is None else value
-                return LayerError(f"{where}: field '{column}': expected {expected}, got {got!r}{hint}")
-
-            if None in row or any(v is None for v in row.values()):
-                raise LayerError(f"{where}: wrong number of fields (expected {len(OBSERVED_COLUMNS)})")
-            if not _SLUG.match(ident):
-                raise fail("id", "a lowercase slug [a-z0-9_]+")
-            if ident in seen:
-                raise fail("id", "a unique id (this one is repeated)")
-            seen.add(ident)
-            kind = row["kind"].strip()
-            if kind not in KINDS:
-                raise fail("kind", "one of " + ", ".join(KINDS), hint=suggest(kind, KINDS))
-            try:
-                fig_year = int(row["year"])
-            except ValueError:
-                raise fail("year", "a year such as 2024") from None
-            numbers: dict[str, float] = {}
-            for column, lower, strict in (("value", 0.0, True), ("teu_per_unit", 0.0, True), ("weight", 0.0, False)):
-                try:
-                    number = float(row[column])
-                except ValueError:
-                    number = math.nan
-                ok = math.isfinite(number) and (number > lower if strict else number >= lower)
-                if not ok:
-                    raise fail(column, f"a number {'>' if strict else '>='} {lower:g}")
-                numbers[column] = number
-            unit = row["unit"].strip()
-            if unit not in UNITS:
-                raise fail("unit", "one of " + ", ".join(UNITS), hint=suggest(unit, UNITS))
-            if unit == "TEU" and numbers["teu_per_unit"] != 1.0:
-                raise fail("teu_per_unit", "1 for a figure in TEU")
-            measure = row["measure"].strip()
-            if measure not in MEASURES:
-                raise fail("measure", "one of " + ", ".join(MEASURES), hint=suggest(measure, MEASURES))
-            fig_nodes = _split(row["nodes"])
-            for node in fig_nodes:
-                if nodes is not None and node not in nodes:
-                    raise fail("nodes", "node ids of nodes.geojson", node, suggest(node, nodes))
-            fig_countries = _split(row["countries"])
-            for code in fig_countries:
-                if not _ISO3.match(code) or (countries is not None and code not in countries):
-                    raise fail("countries", "ISO3 codes of the model", code,
-                               suggest(code, countries) if countries else "")
-            if measure == "transit" and not fig_countries:
-                raise fail("countries", "at least one ISO3 code for measure 'transit'")
-            fig_segments = _split(row["segments"])
-            for segment in fig_segments:
-                if segments is not None and segment not in segments:
-                    raise fail("segments", "segments of the demand tables", segment, suggest(segment, segments))
-            reliability = row["reliability"].strip()
-            if reliability not in RELIABILITY:
-                raise fail("reliability", "one of " + ", ".join(RELIABILITY), hint=suggest(reliability, RELIABILITY))
-            for column in ("name", "definition", "sources"):
-                if not row[column].strip():
-                    raise fail(column, "a non-empty text")
-            figure = ObservedFigure(
-                id=ident, kind=kind, name=row["name"].strip(), year=fig_year, value=numbers["value"], unit=unit,
-                teu_per_unit=numbers["teu_per_unit"], measure=measure, segments=fig_segments, nodes=fig_nodes,
-                countries=fig_countries, weight=numbers["weight"], reliability=reliability,
-                definition=row["definition"].strip(), caveat=row["caveat"].strip(), sources=row["sources"].strip(),
-            )
-            if year is None or figure.year == year:
-                figures.append(figure)
-    if not figures:
-        raise LayerError(f"{label}: no observed figures" + (f" for year {year}" if year is not None else ""))
-    return figures
-
-
-def default_observed(network) -> Path:
-    """The observed-figures file of a network's geodata folder."""
-    return Path(network.geodata) / "observed.csv"
-
-
-def demand_for_year(network, year: int | None = None) -> list[dict]:
-    """The demand rows of ``year`` (default: the network's model year).
-
-    Raises
-    ------
-    QueryError
-        If no demand row has that year.
-    """
-    year = network.params.year if year is None else int(year)
-    rows = [r for r in network.demand_rows if int(r.get("year", year)) == year and r["teu"] > 0]
-    if not rows:
-        years = sorted({int(r["year"]) for r in network.demand_rows})
-        raise QueryError(f"no demand rows for year {year} (demand years: {', '.join(map(str, years)) or 'none'})")
-    return rows
-
-
-# ---------------------------------------------------------------------------
-# Choice sets as arrays
-# ---------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -585,7 +316,7 @@ class CalibrationResult:
         out = []
         in_fit = self.in_fit or (True,) * len(self.figures)
         for fig, model, before, used in zip(self.figures, self.model_teu, self.start_teu, in_fit, strict=True):
-            out.append(_compare(fig, model) | {"model_before_teu": before, "in_fit": used})
+            out.append(compare(fig, model) | {"model_before_teu": before, "in_fit": used})
         return out
 
     def to_dict(self) -> dict[str, Any]:
@@ -627,9 +358,9 @@ class CalibrationResult:
             lo, hi = self.bounds[name]
             se = self.rel_std_error.get(name, math.nan)
             lines.append(f"{name:<30} {self.start[name]:>12.6g} {value:>12.6g} {f'[{lo:g}, {hi:g}]':>22} "
-                         f"{_format_se(name, se):>10}")
+                         f"{format_se(name, se):>10}")
         lines += [f"warning: {w}" for w in self.warnings]
-        lines += ["", _figure_table(self.table(), before=True), "",
+        lines += ["", figure_table(self.table(), before=True), "",
                   "sensitivity: elasticity d ln(model) / d ln(parameter) at ±10 %; objective at -10 % / +10 %"]
         head = f"{'figure':<28}" + "".join(f" {_short(n):>12}" for n in self.fitted)
         lines.append(head)
@@ -640,7 +371,7 @@ class CalibrationResult:
         return "\n".join(lines)
 
 
-def _format_se(name: str, se: float) -> str:
+def format_se(name: str, se: float) -> str:
     """Standard error as text: relative for log-scale parameters, in the parameter's unit otherwise."""
     if math.isnan(se):
         return "-"
@@ -649,49 +380,6 @@ def _format_se(name: str, se: float) -> str:
 
 def _short(name: str) -> str:
     return {v: k for k, v in _ALIASES.items()}.get(name, name)
-
-
-def _compare(fig: ObservedFigure, model_teu: float, tolerance: float = TOLERANCE,
-             coverage: tuple[int, int] | None = None) -> dict[str, Any]:
-    observed = fig.observed_teu
-    error = model_teu - observed
-    relative = error / observed
-    within = abs(relative) <= tolerance
-    if within:
-        explanation = f"within {tolerance:.0%}"
-    else:
-        explanation = fig.caveat or f"outside {tolerance:.0%}; no definitional reason recorded"
-        if coverage is not None and coverage[0] == 0:
-            explanation += (f" [Model: none of the {coverage[1]} demand rows it could count has a route through it "
-                            "in its choice set.]")
-    extra = {} if coverage is None else {"rows_with_route": coverage[0], "rows_in_scope": coverage[1]}
-    return extra | {
-        "id": fig.id, "kind": fig.kind, "name": fig.name, "year": fig.year, "unit": fig.unit,
-        "observed": fig.value, "model": fig.to_unit(model_teu), "observed_teu": observed, "model_teu": model_teu,
-        "abs_error_teu": error, "abs_error": fig.to_unit(error), "rel_error": relative, "within": within,
-        "weight": fig.weight, "reliability": fig.reliability, "definition": fig.definition, "caveat": fig.caveat,
-        "explanation": explanation, "sources": fig.sources,
-    }
-
-
-def _figure_table(rows: list[dict], *, before: bool = False) -> str:
-    head = f"{'figure':<28} {'unit':>7} {'observed':>12} {'model':>12} {'abs error':>12} {'rel':>8}  {'w':>4}"
-    if before:
-        head += f" {'before (TEU)':>13}"
-    lines = [head]
-    for row in rows:
-        line = (f"{row['id']:<28} {row['unit']:>7} {row['observed']:>12,.0f} {row['model']:>12,.0f} "
-                f"{row['abs_error']:>+12,.0f} {row['rel_error']:>+8.1%}  {row['weight']:>4g}")
-        if before:
-            line += f" {row['model_before_teu']:>13,.0f}"
-        if not row["within"]:
-            line += "  *"
-        if row.get("in_fit") is False and row["weight"] > 0:
-            line += "  (no route counts towards it: left out of the fit)"
-        lines.append(line)
-    if not all(row["within"] for row in rows):
-        lines.append(f"  * outside {TOLERANCE:.0%}; see the caveat in observed.csv / the validation report")
-    return "\n".join(lines)
 
 
 def _resolve_fit(fit: Iterable[str], params_type: type | None = None) -> tuple[str, ...]:
@@ -844,7 +532,7 @@ def calibrate(
     if year is not None and int(year) != network.params.year:
         network = network.with_changes(params=replace(network.params, year=int(year)))
     year = network.params.year
-    figures = _figures(network, observed, year)
+    figures = figures_for(network, observed, year)
     if not any(f.weight > 0 for f in figures):
         raise QueryError(f"no observed figure of {year} has a weight > 0; nothing to fit")
     rows = demand_for_year(network, year)
@@ -921,7 +609,7 @@ def calibrate(
                             "further, so the bound, not the figures, sets it")
         elif not (se[name] < 1.0 if name in _LOG_SCALE else se[name] < abs(values[name])):
             warnings.append(f"{name} is poorly determined by these figures (s.e. "
-                            f"{'undefined' if math.isnan(se[name]) else _format_se(name, se[name])})")
+                            f"{'undefined' if math.isnan(se[name]) else format_se(name, se[name])})")
     for fig, used in zip(figures, objective.fitted, strict=True):
         if fig.weight > 0 and not used:
             warnings.append(f"figure '{fig.id}': no route of the choice set counts towards it; left out of the fit")
@@ -935,399 +623,3 @@ def calibrate(
         runtime_s=time.perf_counter() - clock, n_routes=len(choice.routes), n_rows=len(choice.rows),
         stranded_teu=choice.stranded_teu,
     )
-
-
-def _figures(network, observed, year: int) -> list[ObservedFigure]:
-    if observed is None or isinstance(observed, str | Path):
-        path = default_observed(network) if observed is None else Path(observed)
-        return read_observed(path, network=network, year=year)
-    figures = [f for f in observed if f.year == year]
-    if not figures:
-        raise QueryError(f"no observed figures for year {year}")
-    return figures
-
-
-def params_toml(result: CalibrationResult, *, header: str | None = None) -> str:
-    """A parameter file (TOML) with the calibrated values, readable by ``--params``.
-
-    Only the value of time and the route-choice parameters are written (the fitted ones and
-    the choice-set settings the fit assumed: ``path_size_beta``, ``k_routes``,
-    ``max_detour``, ``max_overlap``, ``candidate_factor``); everything else keeps the values
-    of ``geodata/parameters.toml``.
-    """
-    p = result.params
-    lines = [
-        "# Route-choice parameters calibrated by `corridors calibrate` to the observed volumes of "
-        f"{result.year}",
-        f"# (objective {result.objective:.4f}, was {result.start_objective:.4f}; "
-        f"{sum(t['within'] for t in result.table())}/{len(result.figures)} figures within {TOLERANCE:.0%}).",
-        "# Use with: corridors share --params FILE (also scenario, sweep).",
-    ]
-    if header:
-        lines += [f"# {line}" for line in header.splitlines()]
-    lines += [
-        "",
-        "[cost]",
-        f"value_of_time_usd_per_teu_h = {p.value_of_time_usd_per_teu_h:.6g}",
-        "",
-        "[route_choice]",
-        f"logit_theta_per_usd = {p.logit_theta_per_usd:.6g}",
-    ]
-    # The choice-set settings the fit assumed, so that the file reproduces it.
-    for name in ("path_size_beta", "k_routes", "max_detour", "max_overlap", "candidate_factor"):
-        if hasattr(p, name):
-            value = getattr(p, name)
-            lines.append(f"{name} = {value}" if isinstance(value, int) else f"{name} = {value:.6g}")
-    lines.append("")
-    return "\n".join(lines)
-
-
-def update_parameters_file(path: str | Path, values: dict[str, float]) -> Path:
-    """Rewrite some parameter values of a TOML parameter file in place.
-
-    Comments, sections and every other key are kept; a key that is not in the file yet is
-    appended in a ``[calibration]`` section.  The result is checked to parse as model
-    parameters before it replaces the file (atomically).
-
-    Parameters
-    ----------
-    path : path
-        E.g. ``geodata/parameters.toml``.
-    values : dict
-        Parameter name -> value (units as in :class:`~corridors.network.CostParameters`).
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-
-    Raises
-    ------
-    LayerError
-        If the file is missing or the result would not be valid parameters.
-    """
-    import tomllib
-
-    from corridors._io import atomic_path
-    from corridors.network import CostParameters
-
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise LayerError(f"{path}: parameter file not found") from None
-    missing = []
-    for name, value in values.items():
-        number = str(int(value)) if isinstance(value, int) and not isinstance(value, bool) else f"{value:.6g}"
-        pattern = re.compile(rf"^(\s*{re.escape(name)}\s*=\s*)[^#\n]*?(\s*(?:#.*)?)$", re.MULTILINE)
-        text, count = pattern.subn(lambda m, n=number: m.group(1) + n + m.group(2), text, count=1)
-        if not count:
-            missing.append(f"{name} = {number}")
-    if missing:
-        header = re.search(r"^\[calibration\][ \t]*\n", text, flags=re.MULTILINE)
-        if header:
-            text = text[:header.end()] + "\n".join(missing) + "\n" + text[header.end():]
-        else:
-            text = text.rstrip("\n") + "\n\n[calibration]\n" + "\n".join(missing) + "\n"
-    try:
-        CostParameters.from_mapping(tomllib.loads(text), source=str(path))
-    except tomllib.TOMLDecodeError as exc:  # pragma: no cover - we only write numbers
-        raise LayerError(f"{path}: rewriting would give invalid TOML ({exc})") from None
-    with atomic_path(path) as tmp:
-        tmp.write_text(text, encoding="utf-8")
-    return path
-
-
-# ---------------------------------------------------------------------------
-# Validation
-# ---------------------------------------------------------------------------
-
-
-def figure_volumes(result, figures: Sequence[ObservedFigure]) -> list[float]:
-    """Model TEU/year of every figure in an :class:`~corridors.assignment.AssignmentResult`."""
-    node_records = result.network.node_records
-    totals = [0.0] * len(figures)
-    for flow in result.flows:
-        for i, fig in enumerate(figures):
-            if fig.counts(flow.route, flow.segment, node_records):
-                totals[i] += flow.teu
-    return totals
-
-
-def _coverage(result, figures: Sequence[ObservedFigure]) -> list[tuple[int, int]]:
-    """For every figure: (demand rows with a used route counting towards it, rows of its segments)."""
-    node_records = result.network.node_records
-    keys = {(f.route.origin, f.route.destination, f.segment) for f in result.flows}
-    out = []
-    for fig in figures:
-        scope = {k for k in keys if not fig.segments or k[2] in fig.segments}
-        hit = {(f.route.origin, f.route.destination, f.segment) for f in result.flows
-               if f.teu > 0 and fig.counts(f.route, f.segment, node_records)}
-        out.append((len(hit & scope), len(scope)))
-    return out
-
-
-@dataclass(frozen=True)
-class ValidationResult:
-    """Every observed figure against the model (see :func:`validate_model`).
-
-    Attributes
-    ----------
-    rows : tuple of dict
-        One per figure: ``id``, ``kind``, ``name``, ``unit``, ``observed``, ``model`` (in
-        the unit), ``observed_teu``, ``model_teu``, ``abs_error`` (unit), ``rel_error``,
-        ``within`` (``|rel_error| <= tolerance``), ``explanation`` and the figure's metadata.
-    year : int
-    method : str
-        Route-choice method of the assignment.
-    params : CostParameters
-    tolerance : float
-    headline : ShareResult
-        Share of China→EU TEU through Kazakhstan.
-    assignment : AssignmentResult
-    observed_path : str
-        Where the figures came from.
-    """
-
-    rows: tuple[dict[str, Any], ...]
-    year: int
-    method: str
-    params: Any
-    tolerance: float
-    headline: Any = field(repr=False)
-    assignment: Any = field(repr=False)
-    observed_path: str = ""
-
-    @property
-    def n_within(self) -> int:
-        """Figures reproduced within the tolerance."""
-        return sum(bool(r["within"]) for r in self.rows)
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready dict."""
-        return {
-            "year": self.year,
-            "method": self.method,
-            "tolerance": self.tolerance,
-            "params": self.params.as_dict(),
-            "observed": self.observed_path,
-            "n_figures": len(self.rows),
-            "n_within": self.n_within,
-            "headline": {"through": "KAZ", "from": "CHN", "to": "EU", "share": self.headline.share,
-                         "through_teu": self.headline.through_teu, "total_teu": self.headline.total_teu},
-            "figures": list(self.rows),
-        }
-
-    def summary(self) -> str:
-        """Plain-text table for the terminal."""
-        h = self.headline
-        return "\n".join([
-            f"model ({self.method}, {self.year}) against {len(self.rows)} observed figures: {self.n_within} within "
-            f"{self.tolerance:.0%}",
-            _figure_table(list(self.rows)),
-            "",
-            f"headline: {h.share:.1%} of China->EU land TEU passes through Kazakhstan "
-            f"({h.through_teu:,.0f} of {h.total_teu:,.0f} TEU/year); the Kazakh government claims 'more than 80%'",
-        ])
-
-
-def validate_model(
-    network,
-    observed: str | Path | Sequence[ObservedFigure] | None = None,
-    *,
-    year: int | None = None,
-    method: str = "logit",
-    tolerance: float = TOLERANCE,
-) -> ValidationResult:
-    """Compare every observed figure with the model's assignment of the base year.
-
-    Parameters
-    ----------
-    network : Network
-    observed : path or sequence of ObservedFigure, optional
-        Default: ``observed.csv`` in the network's geodata folder.
-    year : int, optional
-        Base year (default: the network's model year).
-    method : str
-        Route choice of :func:`corridors.assign` (default ``logit``).
-    tolerance : float
-        Relative error within which a figure counts as reproduced.
-
-    Returns
-    -------
-    ValidationResult
-    """
-    from corridors.assignment import assign
-
-    if year is not None and int(year) != network.params.year:
-        network = network.with_changes(params=replace(network.params, year=int(year)))
-    year = network.params.year
-    figures = _figures(network, observed, year)
-    result = assign(network, demand_for_year(network, year), method=method, on_unreachable="strand")
-    volumes = figure_volumes(result, figures)
-    coverage = _coverage(result, figures)
-    rows = tuple(_compare(f, v, tolerance, c) for f, v, c in zip(figures, volumes, coverage, strict=True))
-    headline = result.share_through("KAZ", from_="CHN", to="EU")
-    path = str(observed) if isinstance(observed, str | Path) else (
-        str(default_observed(network)) if observed is None else "(figures given)")
-    return ValidationResult(rows=rows, year=year, method=method, params=network.params, tolerance=tolerance,
-                            headline=headline, assignment=result, observed_path=path)
-
-
-# ---------------------------------------------------------------------------
-# HTML report
-# ---------------------------------------------------------------------------
-
-_CSS = """
-body{font-family:system-ui,-apple-system,'Segoe UI',sans-serif;margin:2em auto;max-width:1300px;color:#222;
-padding:0 1em}
-td.text{font-size:.85em;min-width:16em}
-h1{font-size:1.5em}h2{font-size:1.2em;margin-top:1.6em}
-table{border-collapse:collapse;font-size:.88em;width:100%}
-th,td{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}
-td.n,th.n{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
-tr.miss td{background:#fff4e5}
-.ok{color:#1a7f37}.bad{color:#b35900}
-.note{color:#555;font-size:.9em}
-iframe{width:100%;height:620px;border:1px solid #ccc}
-"""
-
-
-def _esc(value: Any) -> str:
-    return html.escape(str(value), quote=True)
-
-
-def _bar_chart(rows: Sequence[dict]) -> str:
-    """Inline SVG: observed vs model TEU/year, one pair of bars per gateway figure."""
-    gates = [r for r in rows if r["kind"] == "gateway"]
-    if not gates:
-        return "<p class='note'>No gateway figures to chart.</p>"
-    top = max(max(r["observed_teu"], r["model_teu"]) for r in gates) or 1.0
-    bar, gap, label_w, chart_w = 14, 12, 230, 560
-    height = len(gates) * (2 * bar + gap) + 40
-    parts = [f"<svg xmlns='http://www.w3.org/2000/svg' role='img' width='{label_w + chart_w + 120}' "
-             f"height='{height}' aria-label='Observed and model TEU per year by gateway'>",
-             "<style>text{font:12px system-ui,sans-serif}</style>"]
-    y = 10
-    for r in gates:
-        parts.append(f"<text x='{label_w - 8}' y='{y + bar + 4}' text-anchor='end'>{_esc(r['name'])}</text>")
-        for value, colour, what in ((r["observed_teu"], "#7f8c8d", "observed"), (r["model_teu"], "#2e86c1", "model")):
-            width = max(chart_w * value / top, 0.5)
-            parts.append(f"<rect x='{label_w}' y='{y}' width='{width:.1f}' height='{bar}' fill='{colour}'>"
-                         f"<title>{_esc(r['name'])}, {what}: {value:,.0f} TEU/year</title></rect>")
-            parts.append(f"<text x='{label_w + width + 4:.1f}' y='{y + bar - 3}'>{value:,.0f}</text>")
-            y += bar
-        y += gap
-    parts.append(f"<rect x='{label_w}' y='{y + 6}' width='12' height='10' fill='#7f8c8d'/>"
-                 f"<text x='{label_w + 16}' y='{y + 15}'>observed (TEU/year)</text>"
-                 f"<rect x='{label_w + 160}' y='{y + 6}' width='12' height='10' fill='#2e86c1'/>"
-                 f"<text x='{label_w + 176}' y='{y + 15}'>model (TEU/year)</text></svg>")
-    return "".join(parts)
-
-
-def report_html(validation: ValidationResult, *, map_page: str | None = None, map_note: str = "",
-                calibration: CalibrationResult | None = None) -> str:
-    """A self-contained HTML validation report (every value HTML-escaped).
-
-    Parameters
-    ----------
-    validation : ValidationResult
-    map_page : str, optional
-        A complete HTML page (the flow map) embedded with ``<iframe srcdoc>``.
-    map_note : str
-        Shown instead of (or under) the map.
-    calibration : CalibrationResult, optional
-        Adds the fitted parameters and their sensitivity.
-    """
-    v = validation
-    h = v.headline
-    p = v.params
-    out = [
-        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
-        f"<title>corridors: model validation {v.year}</title><style>{_CSS}</style></head><body>",
-        f"<h1>Model validation against observed volumes, {v.year}</h1>",
-        f"<p>Route choice <b>{_esc(v.method)}</b>; value of time {p.value_of_time_usd_per_teu_h:.4g} USD/TEU-h, "
-        f"logit scale {p.logit_theta_per_usd:.4g} per USD, path-size weight {p.path_size_beta:.3g}, "
-        f"{p.k_routes} routes per OD pair. Observed figures: <code>{_esc(v.observed_path)}</code>.</p>",
-        f"<p><b>{v.n_within} of {len(v.rows)}</b> figures are reproduced within {v.tolerance:.0%}. "
-        f"Headline: <b>{h.share:.1%}</b> of China→EU land TEU passes through Kazakhstan "
-        f"({h.through_teu:,.0f} of {h.total_teu:,.0f} TEU/year), against the Kazakh government's claim of "
-        "“more than 80%” (no published method).</p>",
-        "<h2>Model and observed TEU per gateway</h2>",
-        _bar_chart(v.rows),
-        "<h2>Every observed figure</h2>",
-        "<table><thead><tr><th>figure</th><th>unit</th><th class='n'>observed</th><th class='n'>model</th>"
-        "<th class='n'>abs. error</th><th class='n'>rel. error</th><th class='n'>weight</th><th>reliability</th>"
-        "<th>definition (what is counted)</th><th>assessment</th><th>sources</th></tr></thead><tbody>",
-    ]
-    for r in v.rows:
-        cls = "" if r["within"] else " class='miss'"
-        mark = "ok" if r["within"] else "bad"
-        out.append(
-            f"<tr{cls}><td>{_esc(r['name'])}<br><code>{_esc(r['id'])}</code></td><td>{_esc(r['unit'])}</td>"
-            f"<td class='n'>{r['observed']:,.0f}</td><td class='n'>{r['model']:,.0f}</td>"
-            f"<td class='n'>{r['abs_error']:+,.0f}</td><td class='n {mark}'>{r['rel_error']:+.1%}</td>"
-            f"<td class='n'>{r['weight']:g}</td><td>{_esc(r['reliability'])}</td><td class='text'>"
-            f"{_esc(r['definition'])}</td><td class='text {mark}'>{_esc(r['explanation'])}</td>"
-            f"<td>{_esc(r['sources']).replace(',', ', ')}</td></tr>"
-        )
-    out.append("</tbody></table>")
-    if calibration is not None:
-        c = calibration
-        out.append("<h2>Calibration</h2>")
-        out.append(f"<p>Objective (weighted squared log errors) {c.start_objective:.4f} → {c.objective:.4f}; "
-                   f"{c.rounds} round(s), {'converged' if c.converged else 'not converged'}, "
-                   f"{c.evaluations} evaluations, {c.runtime_s:.2f} s.</p>")
-        out.append("<table><thead><tr><th>parameter</th><th class='n'>before</th><th class='n'>calibrated</th>"
-                   "<th class='n'>bounds</th><th class='n'>s.e.</th><th class='n'>objective at −10 % / +10 %"
-                   "</th></tr></thead><tbody>")
-        for name, value in c.fitted.items():
-            se = c.rel_std_error.get(name, math.nan)
-            lo, hi = c.bounds[name]
-            a, b = c.objective_pm10[name]
-            out.append(f"<tr><td>{_esc(name)}</td><td class='n'>{c.start[name]:.4g}</td>"
-                       f"<td class='n'>{value:.4g}</td><td class='n'>[{lo:g}, {hi:g}]</td>"
-                       f"<td class='n'>{_esc(_format_se(name, se))}</td>"
-                       f"<td class='n'>{a:.4f} / {b:.4f}</td></tr>")
-        out.append("</tbody></table>")
-        if c.warnings:
-            out.append("<ul>" + "".join(f"<li class='bad'>{_esc(w)}</li>" for w in c.warnings) + "</ul>")
-    out.append("<h2>Flow map</h2>")
-    if map_page:
-        out.append(f"<iframe title='Assigned flows' srcdoc=\"{_esc(map_page)}\"></iframe>")
-    if map_note:
-        out.append(f"<p class='note'>{_esc(map_note)}</p>")
-    out.append("<p class='note'>Generated by corridors validate-model. Trains are converted to TEU with the "
-               "stated TEU-per-train assumption of each figure; see geodata/observed.csv and geodata/SOURCES.md "
-               "(section “Observed volumes and calibration”).</p></body></html>")
-    return "\n".join(out)
-
-
-def write_report(validation: ValidationResult, path: str | Path, *, with_map: bool = True,
-                 calibration: CalibrationResult | None = None) -> Path:
-    """Write the HTML validation report atomically; embed the flow map if available.
-
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-    """
-    from corridors._io import atomic_path
-
-    map_page = None
-    note = ""
-    if with_map:
-        try:
-            from corridors import maps
-
-            m = maps.flow_map(validation.assignment, "KAZ", "CHN", "EU")
-            map_page = maps.map_html(m)
-        except (ImportError, AttributeError) as exc:  # maps module absent or without flow_map
-            note = f"Flow map not available ({exc}); run 'corridors map' separately."
-    else:
-        note = "Flow map left out (--no-map)."
-    page = report_html(validation, map_page=map_page, map_note=note, calibration=calibration)
-    target = Path(path)
-    with atomic_path(target) as tmp:
-        tmp.write_text(page, encoding="utf-8")
-    return target

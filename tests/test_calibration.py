@@ -12,15 +12,10 @@ import pytest
 from conftest import DEMAND, LINKS, NODES, _link, _node, write_geodata
 
 from corridors._errors import LayerError
-from corridors.calibration import (
-    OBSERVED_COLUMNS,
-    build_choice_set,
-    calibrate,
-    figure_volumes,
-    read_observed,
-    report_html,
-    validate_model,
-)
+from corridors.calibration import build_choice_set, calibrate
+from corridors.observed import OBSERVED_COLUMNS, read_observed
+from corridors.report import report_html
+from corridors.validation import figure_volumes, validate_model
 from corridors.cli import main
 from corridors.network import load_network
 
@@ -294,7 +289,7 @@ def test_write_default_updates_parameters_in_place(synthetic, capsys):
 
 
 def test_update_parameters_file_appends_missing_keys(tmp_path):
-    from corridors.calibration import update_parameters_file
+    from corridors.report import update_parameters_file
 
     path = tmp_path / "p.toml"
     path.write_text("[cost]\nvalue_of_time_usd_per_teu_h = 3.0\n", encoding="utf-8")

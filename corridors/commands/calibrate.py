@@ -67,7 +67,9 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from corridors._io import atomic_path
-    from corridors.calibration import calibrate, params_toml, update_parameters_file, validate_model, write_report
+    from corridors.calibration import calibrate
+    from corridors.report import params_toml, update_parameters_file, write_report
+    from corridors.validation import validate_model
 
     network = _network(args)
     result = calibrate(network, args.observed, fit=[f for f in args.fit.split(",") if f.strip()])
@@ -91,7 +93,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
 
 
 def run_validate_model(args: argparse.Namespace) -> int:
-    from corridors.calibration import validate_model, write_report
+    from corridors.report import write_report
+    from corridors.validation import validate_model
 
     validation = validate_model(_network(args), args.observed, method=args.method)
     if args.json:
