@@ -13,11 +13,11 @@ from conftest import DEMAND, LINKS, NODES, _link, _node, write_geodata
 
 from corridors._errors import LayerError
 from corridors.calibration import build_choice_set, calibrate
+from corridors.cli import main
+from corridors.network import load_network
 from corridors.observed import OBSERVED_COLUMNS, read_observed
 from corridors.report import report_html
 from corridors.validation import figure_volumes, validate_model
-from corridors.cli import main
-from corridors.network import load_network
 
 TRUE = {"logit_theta_per_usd": 0.004, "value_of_time_usd_per_teu_h": 6.0}
 
