@@ -85,7 +85,7 @@ def _demand_rows(network, demand) -> list[dict]:
 def _cache_name(network, od_pairs: list[tuple[str, str]]) -> str | None:
     from corridors import _cache
 
-    fingerprint = getattr(network, "fingerprint", None)
+    fingerprint = network.fingerprint
     if not fingerprint or not _cache.enabled():
         return None
     # Every cost and choice-set parameter shapes the routes; the logit ones do not, but

@@ -293,7 +293,7 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path) -> Scenari
         For an unknown node, link, country, corridor or route, or a change that does not
         apply to the selection.
     """
-    scenario = load_scenario(scenario, geodata=getattr(network, "geodata", None))
+    scenario = load_scenario(scenario, geodata=network.geodata)
     spec = scenario.spec
     ctx = _Context(network, scenario.label)
     new_nodes = [(node, f"add_node[{i}]") for i, node in enumerate(spec.add_node)]
