@@ -307,6 +307,8 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path) -> Scenari
         ctx.add_node(node, key)
     for link, key in new_links:
         ctx.add_link(link, key)
+    if new_nodes or new_links:
+        _check_like_layers(network.geodata, new_nodes, new_links, scenario.label)
     for i, opening in enumerate(spec.open_):
         key = f"open[{i}]"
         sel = _Selector(nodes=opening.nodes, links=opening.links, countries=opening.countries,
@@ -375,6 +377,46 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path) -> Scenari
         country_names=network.country_names, demand_rows=demand_rows, fingerprint=fingerprint,
         scenario=scenario, od_closures=tuple(od_closures), global_closures=tuple(global_keys),
     )
+
+
+def _check_like_layers(geodata: Path, nodes: list, links: list, label: str) -> None:
+    """Check new nodes and links by the rules of the layers (:func:`corridors.layers.validate_geodata`).
+
+    The geodata folder is copied to a temporary folder with the new features appended to
+    its layers, and validated as a whole: a problem of a new feature (its geometry against
+    the country polygons, its fields, ferry ends at ports ...) is raised naming the
+    scenario key.  Source keys are not checked (scenario features cite the scenario).
+    """
+    import shutil
+    import tempfile
+
+    from corridors.layers import validate_geodata
+
+    keys = {f"node '{node.id}'": key for node, key in nodes} | {f"link '{link.id}'": key for link, key in links}
+    with tempfile.TemporaryDirectory(prefix="corridors-scenario-") as tmp:
+        folder = Path(tmp) / "geodata"
+        shutil.copytree(geodata, folder, ignore=shutil.ignore_patterns("scenarios", "*.md", "observed.csv"))
+        layer = folder / "nodes.geojson"
+        data = json.loads(layer.read_text(encoding="utf-8"))
+        for node, _ in nodes:
+            props = node.model_dump(exclude={"lon", "lat"})
+            data["features"].append({"type": "Feature", "properties": props,
+                                     "geometry": {"type": "Point", "coordinates": [node.lon, node.lat]}})
+        layer.write_text(json.dumps(data), encoding="utf-8")
+        for link, _ in links:
+            layer = folder / "links" / f"{link.corridor}.geojson"
+            data = json.loads(layer.read_text(encoding="utf-8")) if layer.is_file() else {
+                "type": "FeatureCollection", "features": []}
+            props = link.model_dump(by_alias=True, exclude={"coordinates"})
+            data["features"].append({"type": "Feature", "properties": props,
+                                     "geometry": {"type": "LineString", "coordinates": [list(c) for c in
+                                                                                        link.coordinates]}})
+            layer.write_text(json.dumps(data), encoding="utf-8")
+        problems = validate_geodata(folder)
+    for problem in problems:
+        if problem.feature in keys and problem.field != "sources":
+            where = f"{keys[problem.feature]}.{problem.field}" if problem.field else keys[problem.feature]
+            raise ScenarioError(f"{label}: {where}: {problem.message}")
 
 
 def _apply_change(ctx: _Context, change: _Change, key: str) -> None:

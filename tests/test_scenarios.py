@@ -727,3 +727,11 @@ def test_cli_sweep_on_local_cluster_of_processes(tmp_path, toy_geodata, capsys):
 
         out[workers] = pd.read_parquet(target)
     pd.testing.assert_frame_equal(out["0"], out["2"])
+
+
+def test_added_features_are_checked_by_the_layer_rules(tmp_path, toy):
+    # a node placed in China but said to be in Kazakhstan: the layers' geometry rule catches it
+    text = ("[[add_node]]\nid = 'ghost'\nname = 'Ghost'\nkind = 'junction'\ncountry = 'KAZ'\nlon = 2.0\n"
+            "lat = 45.0\n")
+    with pytest.raises(ScenarioError, match=r"add_node\[0\]\.country: the node lies \d+ km outside KAZ"):
+        apply_scenario(toy, load_scenario(_write(tmp_path, "ghost", text)))
