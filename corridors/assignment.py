@@ -306,36 +306,65 @@ class ChoiceArrays:
     log_path_size : numpy.ndarray
         ``ln PS`` of every route within its group.
     incidence : scipy.sparse.csr_matrix
-        ``(routes, edges)`` over :func:`edge_arrays`.
+        ``(routes, edges)`` over :func:`edge_arrays` (built on first use).
     """
 
     routes: tuple
     starts: Any
     group: Any
     log_path_size: Any
-    incidence: Any
+    _incidence: Any = field(repr=False)
+
+    @property
+    def incidence(self):
+        """``(routes, edges)`` incidence matrix (scipy CSR)."""
+        return self._incidence.matrix()
 
 
-def choice_arrays(network, choice_sets: list[list[Route]]) -> ChoiceArrays:
-    """Lay out one choice set per group (e.g. per demand row) for the kernel."""
+def choice_arrays(network, choice_sets: list[list[Route]], *, path_sizes: bool = True) -> ChoiceArrays:
+    """Lay out one choice set per group (e.g. per demand row) for the kernel.
+
+    Path sizes are computed once per choice set and network (``path_sizes=False``: all 1).
+    """
     import numpy as np
-    from scipy.sparse import csr_matrix
 
     from corridors import kernel
 
     index = edge_arrays(network).index
+    memo = network.memo.setdefault("path_size", {})
     routes: list[Route] = []
     starts, group, sizes = [], [], []
     for g, choice in enumerate(choice_sets):
         starts.append(len(routes))
         routes += choice
         group += [g] * len(choice)
-        sizes += path_size(choice)
-    cols = [index[e] for r in routes for e in r.edges]
-    ptr = np.cumsum([0] + [len(r.edges) for r in routes])
-    incidence = csr_matrix((np.ones(len(cols)), cols, ptr), shape=(len(routes), len(index)))
+        if not path_sizes:
+            sizes += [1.0] * len(choice)
+            continue
+        # choice sets are shared lists from route_sets: key by identity, keep the list alive
+        entry = memo.get(id(choice))
+        if entry is None or entry[0] is not choice:
+            entry = memo[id(choice)] = (choice, path_size(choice))
+        sizes += entry[1]
     return ChoiceArrays(tuple(routes), np.asarray(starts, dtype=np.intp), np.asarray(group, dtype=np.intp),
-                        kernel.log_path_sizes(sizes), incidence)
+                        kernel.log_path_sizes(sizes), _Incidence(routes, index))
+
+
+class _Incidence:
+    """The route x edge incidence matrix, built on first use (``sue`` and sweeps need it)."""
+
+    def __init__(self, routes: list, index: dict):
+        self._routes, self._index, self._matrix = routes, index, None
+
+    def matrix(self):
+        if self._matrix is None:
+            import numpy as np
+            from scipy.sparse import csr_matrix
+
+            cols = [self._index[e] for r in self._routes for e in r.edges]
+            ptr = np.cumsum([0] + [len(r.edges) for r in self._routes])
+            self._matrix = csr_matrix((np.ones(len(cols)), cols, ptr), shape=(len(self._routes), len(self._index)))
+        return self._matrix
 
 
 def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[list, list]:
@@ -347,7 +376,8 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
     from corridors import kernel
 
     params = network.params
-    arrays = choice_arrays(network, [sets[(r["origin"], r["destination"])] for r in rows])
+    arrays = choice_arrays(network, [sets[(r["origin"], r["destination"])] for r in rows],
+                           path_sizes=method != "shortest")
     teu = np.array([r["teu"] for r in rows], dtype=float)
     records: list[dict] = []
     if method in ("shortest", "logit"):

@@ -186,8 +186,16 @@ def compile_model(network: Network, rows: list[dict], sets: dict, query: Query |
         stranded_query=np.array([nodes[r["origin"]]["country"] in codes[1]
                                  and nodes[r["destination"]]["country"] in codes[2] for r in stranded_rows],
                                 dtype=bool),
-        codes=codes, effects=effects, names=names, network=network if method == "ue" else None,
+        codes=codes, effects=effects, names=names, network=_bare(network) if method == "ue" else None,
     )
+
+
+def _bare(network: Network) -> Network:
+    """The network without its caches (choice sets, routing trees): what ``ue`` draws ship to workers."""
+    graph = network.graph.copy()
+    for key in [k for k in graph.graph if k.startswith("_")]:
+        del graph.graph[key]
+    return dataclasses.replace(network, graph=graph, memo=type(network.memo)())
 
 
 def _compile_effects(network: Network, uncertain: tuple, edges: list, pairs: tuple, stranded_rows: list):
