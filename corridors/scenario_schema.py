@@ -65,7 +65,7 @@ nodes to the ends of those links), ``countries`` alone selects both.
     (a table with ``from``, ``to``, ``segment``; the draw is a factor on the TEU).
 
 Applying a scenario to a network is :mod:`corridors.scenario_apply`, running it
-:mod:`corridors.scenarios`, sweeping it :mod:`corridors.sweep`.
+:mod:`corridors.scenarios`, sweeping it :mod:`corridors.montecarlo`.
 """
 
 from __future__ import annotations

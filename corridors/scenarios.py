@@ -2,7 +2,7 @@
 
 The scenario file is read by :mod:`corridors.scenario_schema`, applied to the network by
 :mod:`corridors.scenario_apply` and assigned by :func:`corridors.assignment.assign`
-(every method honours OD-segment closures); Monte Carlo sweeps are :mod:`corridors.sweep`.
+(every method honours OD-segment closures); Monte Carlo sweeps are :mod:`corridors.montecarlo`.
 The names of those modules that users meet are re-exported here.
 """
 
@@ -24,7 +24,7 @@ from corridors.scenario_schema import (
     list_scenarios,
     load_scenario,
 )
-from corridors.sweep import SweepResult, sweep
+from corridors.montecarlo import SweepResult, sweep
 
 __all__ = [
     "Scenario",
