@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from corridors._errors import ScenarioError
+from corridors.montecarlo import SweepResult, sweep
 from corridors.network import Network
 from corridors.scenario_apply import ScenarioNetwork, apply_scenario, unreachable_error
 from corridors.scenario_schema import (
@@ -24,7 +25,6 @@ from corridors.scenario_schema import (
     list_scenarios,
     load_scenario,
 )
-from corridors.montecarlo import SweepResult, sweep
 
 __all__ = [
     "Scenario",
