@@ -462,7 +462,7 @@ def ue_solve(network, pair_teu: dict[tuple[str, str], float], *, time_h=None, mo
     return out
 
 
-def ue_route(network, links: tuple[int, ...], origin: str) -> Route:
+def ue_route(network, links: tuple[int, ...]) -> Route:
     """The :class:`Route` of a path given as edge indices of :func:`edge_arrays` (memoised)."""
     from corridors.routing import route_from_path
 
@@ -484,7 +484,7 @@ def _ue_flows(network, rows: list[dict]) -> tuple[list, list]:
     flows: list[RouteFlow] = []
     for pair, used in solved.items():
         for links, share in used:
-            route = ue_route(network, links, pair[0])
+            route = ue_route(network, links)
             for row in rows_of[pair]:
                 flows.append(RouteFlow(route, row["teu"] * share, share, row.get("segment")))
     return flows, records

@@ -33,6 +33,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from corridors.network import generalised_cost_usd
+
 __all__ = [
     "BPR",
     "QUEUE",
@@ -236,10 +238,11 @@ def penalties(border, transfer, border_penalty_usd, transfer_penalty_usd) -> np.
 def generalised_cost(money_usd, hours, vot, penalty_usd=0.0) -> np.ndarray:
     """Generalised cost in USD per TEU: ``money + vot x hours + penalty``.
 
-    ``vot`` (USD per TEU-hour) is a scalar or a batch ``(...,)`` broadcast over the last
+    The formula is :func:`corridors.network.generalised_cost_usd`, with which the graph's
+    edges are priced.  ``vot`` (USD per TEU-hour) is a scalar or a batch ``(...,)`` broadcast over the last
     axis of ``money_usd``/``hours`` (edges or routes).
     """
-    return money_usd + np.asarray(vot, dtype=float)[..., None] * hours + penalty_usd
+    return generalised_cost_usd(money_usd, hours, np.asarray(vot, dtype=float)[..., None], penalty_usd)
 
 
 # --------------------------------------------------------------------------- route choice

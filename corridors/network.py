@@ -115,6 +115,16 @@ class CostParameters:
         return {f: getattr(self, f) for f in self.__dataclass_fields__}
 
 
+def generalised_cost_usd(money_usd, hours, value_of_time_usd_per_teu_h, penalty_usd=0.0):
+    """Generalised cost in USD per TEU: money + value of time x hours + penalties.
+
+    The one definition: :func:`build_graph` prices every edge with it, and
+    :func:`corridors.kernel.generalised_cost` applies it to arrays and batches.  Works on
+    floats and on NumPy arrays that broadcast.
+    """
+    return money_usd + value_of_time_usd_per_teu_h * hours + penalty_usd
+
+
 def _layer_of(link: dict) -> str:
     if link["mode"] == "rail":
         return f"rail{link['gauge_mm']}"
@@ -179,7 +189,7 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
 
     def add(u, v, *, penalty_usd: float = 0.0, **attrs):
         attrs["penalty_usd"] = penalty_usd
-        attrs["gen_cost"] = attrs["money_usd"] + vot * attrs["time_h"] + penalty_usd
+        attrs["gen_cost"] = generalised_cost_usd(attrs["money_usd"], attrs["time_h"], vot, penalty_usd)
         graph.add_edge(u, v, **attrs)
 
     for link_id, link in links.items():

@@ -365,10 +365,9 @@ def _evaluate_ue(model: SweepModel, time_h, money, capacity, od_teu, vot) -> dic
             if not in_query:
                 continue
             for links, share in used:
-                key = (links, o)
-                if key not in seen:
-                    seen[key] = _classify(network, ue_route(network, links, o), True, model.codes)
-                through, corridor, gateway = seen[key]
+                if links not in seen:
+                    seen[links] = _classify(network, ue_route(network, links), True, model.codes)
+                through, corridor, gateway = seen[links]
                 teu = pair_teu[(o, d)] * share
                 out["total_teu"][b] += teu
                 out["through_teu"][b] += teu if through else 0.0
