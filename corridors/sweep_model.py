@@ -172,12 +172,20 @@ def compile_model(network: Network, rows: list[dict], sets: dict, query: Query |
         corridor_idx.append(corridors.setdefault(corridor, len(corridors)) if in_query else -1)
         gateway_idx.append(gateways.setdefault(gateway, len(gateways)) if in_query else -1)
     edges = edge_arrays(network)
-    effects, names = _compile_effects(network, uncertain, edges.edges, pairs, stranded_rows)
+    incidence = arrays.incidence
+    if method == "ue":
+        cols = np.arange(edges.n_edges)  # the whole graph: ue may use any edge
+    else:
+        cols = np.unique(incidence.indices)  # only the edges of the choice sets
+        incidence = incidence[:, cols].tocsr()
+    used = [edges.edges[i] for i in cols]
+    effects, names = _compile_effects(network, uncertain, used, pairs, stranded_rows)
     return SweepModel(
-        pairs=pairs, pair_index={p: i for i, p in enumerate(pairs)}, incidence=arrays.incidence,
+        pairs=pairs, pair_index={p: i for i, p in enumerate(pairs)}, incidence=incidence,
         starts=arrays.starts, group=arrays.group, log_ps=arrays.log_path_size,
-        comp=_edge_components(network, edges.edges), time_h=edges.time_h, money_usd=edges.money_usd,
-        border=edges.border, transfer=edges.transfer, capacity=edges.capacity, gate=edges.gate,
+        comp=_edge_components(network, used), time_h=edges.time_h[cols], money_usd=edges.money_usd[cols],
+        border=edges.border[cols], transfer=edges.transfer[cols], capacity=edges.capacity[cols],
+        gate=edges.gate[cols],
         od_teu=np.array([teu_by_pair[p] for p in pairs]), params=network.params,
         query=np.asarray(query_mask, dtype=bool), passes=np.asarray(passes, dtype=bool),
         corridor_idx=np.asarray(corridor_idx, dtype=np.int64), corridors=tuple(corridors),
@@ -283,7 +291,7 @@ def evaluate(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np
               "logit_theta_per_usd": np.full(batch, p.logit_theta_per_usd),
               "path_size_beta": np.full(batch, p.path_size_beta)}
     factors: dict[str, np.ndarray] = {}
-    capacity = np.broadcast_to(model.capacity, (batch, n_edges)).copy()
+    capacity = np.broadcast_to(model.capacity, (batch, n_edges))
     od_teu = np.broadcast_to(model.od_teu, (batch, model.od_teu.size)).copy()
     stranded = np.broadcast_to(model.stranded_teu, (batch, model.stranded_teu.size)).copy()
     for eff in model.effects:
@@ -294,16 +302,20 @@ def evaluate(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np
             f = factors.setdefault(eff.target, np.ones((batch, n_edges)))
             f[:, eff.index] *= (1.0 / np.maximum(value, 1e-9) if eff.inverse else value)[:, None]
         elif eff.kind == "capacity":
+            if not capacity.flags.writeable:
+                capacity = capacity.copy()
             capacity[:, eff.index] *= value[:, None]
         else:
             od_teu[:, eff.index[0]] *= value[:, None]
             stranded[:, eff.index[1]] *= value[:, None]
     # nominal arrays plus the changes: an unchanged edge keeps its nominal value exactly
-    time_h = np.broadcast_to(model.time_h, (batch, n_edges)).copy()
-    money = np.broadcast_to(model.money_usd, (batch, n_edges)).copy()
+    time_h = np.broadcast_to(model.time_h, (batch, n_edges))
+    money = np.broadcast_to(model.money_usd, (batch, n_edges))
     for name, f in factors.items():
-        target = time_h if name in _TIME else money
-        target += model.comp[name] * (f - 1.0)
+        if name in _TIME:
+            time_h = time_h + model.comp[name] * (f - 1.0)
+        else:
+            money = money + model.comp[name] * (f - 1.0)
     vot = values["value_of_time_usd_per_teu_h"]
     theta = values["logit_theta_per_usd"]
     beta = values["path_size_beta"]
