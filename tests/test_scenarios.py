@@ -735,3 +735,15 @@ def test_added_features_are_checked_by_the_layer_rules(tmp_path, toy):
             "lat = 45.0\n")
     with pytest.raises(ScenarioError, match=r"add_node\[0\]\.country: the node lies \d+ km outside KAZ"):
         apply_scenario(toy, load_scenario(_write(tmp_path, "ghost", text)))
+
+
+@pytest.mark.parametrize("method", ["shortest", "logit", "ue", "sue"])
+def test_shipped_no_eu_transit_via_russia_holds_for_every_method(shipped, method):
+    from corridors.assignment import assign
+
+    network = apply_scenario(shipped, load_scenario("no-eu-transit-via-russia"))
+    result = assign(network, method=method)
+    for from_, to in (("CHN", "EU"), ("EU", "CHN")):
+        assert result.share_through("RUS+BLR", from_=from_, to=to).through_teu == pytest.approx(0.0, abs=1e-9)
+    # China-Russia boxes still cross Russia
+    assert result.share_through("RUS", from_="CHN", to="RUS").share == pytest.approx(1.0)
