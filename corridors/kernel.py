@@ -72,9 +72,14 @@ SRA_GROW, SRA_SHRINK = 1.8, 0.3
 # --------------------------------------------------------------------------- volume-delay
 
 
-def _ratio(flows: np.ndarray, capacity: np.ndarray) -> np.ndarray:
-    flows, capacity = np.broadcast_arrays(np.asarray(flows, dtype=np.float64), capacity)
-    return np.divide(flows, capacity, out=np.zeros(flows.shape), where=capacity > 0)
+def _ratio(flows: np.ndarray, capacity) -> np.ndarray:
+    shape = np.broadcast_shapes(flows.shape, np.shape(capacity))
+    return np.divide(flows, capacity, out=np.zeros(shape), where=np.asarray(capacity) > 0)
+
+
+def _at(values, mask: np.ndarray, shape: tuple) -> np.ndarray:
+    """``values`` broadcast to ``shape``, at the True entries of ``mask`` (of that shape)."""
+    return np.broadcast_to(values, shape)[mask]
 
 
 def vdf_cost(flows, free_cost, capacity, alpha, beta, queue) -> np.ndarray:
@@ -84,32 +89,30 @@ def vdf_cost(flows, free_cost, capacity, alpha, beta, queue) -> np.ndarray:
     ``t0 + alpha ((z - 1) + sqrt((z - 1)**2 + beta z))``; ``z = x / capacity`` (0 where the
     capacity is 0).  Every argument broadcasts against ``flows`` (``(..., links)``).
     """
-    z = _ratio(flows, capacity)
-    free_cost, alpha, beta, queue = np.broadcast_arrays(free_cost, alpha, beta, queue)
+    z = _ratio(np.asarray(flows, dtype=np.float64), capacity)
     t = free_cost * (1.0 + alpha * np.power(z, beta))
-    q = np.broadcast_to(queue, z.shape)
-    if q.any():
-        zq, bq = z[q], np.broadcast_to(beta, z.shape)[q]
+    if np.any(queue):
+        q = np.broadcast_to(queue, t.shape)
+        zq, bq = _at(z, q, t.shape), _at(beta, q, t.shape)
         u = zq - 1.0
-        t[q] = np.broadcast_to(free_cost, z.shape)[q] + np.broadcast_to(alpha, z.shape)[q] * (
-            u + np.sqrt(u * u + bq * zq))
+        t[q] = _at(free_cost, q, t.shape) + _at(alpha, q, t.shape) * (u + np.sqrt(u * u + bq * zq))
     return t
 
 
 def vdf_derivative(flows, free_cost, capacity, alpha, beta, queue) -> np.ndarray:
     """``d t / d x`` of every link (cost unit per flow unit); broadcasts as :func:`vdf_cost`."""
-    z = _ratio(flows, capacity)
-    cap = np.broadcast_to(np.where(np.asarray(capacity) > 0, capacity, 1.0), z.shape)
-    free_cost, alpha, beta = (np.broadcast_to(a, z.shape) for a in (free_cost, alpha, beta))
+    z = _ratio(np.asarray(flows, dtype=np.float64), capacity)
+    cap = np.where(np.asarray(capacity) > 0, capacity, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         d = free_cost * alpha * beta * np.power(z, beta - 1.0) / cap
-    d = np.where(np.isfinite(d), d, 0.0)
-    q = np.broadcast_to(queue, z.shape)
-    if q.any():
-        zq, bq = z[q], beta[q]
+    d[~np.isfinite(d)] = 0.0
+    if np.any(queue):
+        shape = d.shape
+        q = np.broadcast_to(queue, shape)
+        zq, bq = _at(z, q, shape), _at(beta, q, shape)
         u = zq - 1.0
         s = np.sqrt(u * u + bq * zq)
-        d[q] = alpha[q] * (1.0 + (u + 0.5 * bq) / s) / cap[q]
+        d[q] = _at(alpha, q, shape) * (1.0 + (u + 0.5 * bq) / s) / _at(cap, q, shape)
     return d
 
 
@@ -117,18 +120,18 @@ def vdf_integral(flows, free_cost, capacity, alpha, beta, queue) -> np.ndarray:
     """``integral_0^x t(w) dw`` of every link (the Beckmann terms); broadcasts as :func:`vdf_cost`."""
     flows = np.asarray(flows, dtype=np.float64)
     z = _ratio(flows, capacity)
-    flows = np.broadcast_to(flows, z.shape)
-    free_cost, capacity, alpha, beta = (np.broadcast_to(a, z.shape) for a in (free_cost, capacity, alpha, beta))
     integ = free_cost * flows + free_cost * alpha * capacity * np.power(z, beta + 1.0) / (beta + 1.0)
-    q = np.broadcast_to(queue, z.shape)
-    if q.any():
-        zq, bq = z[q], beta[q]
+    if np.any(queue):
+        shape = integ.shape
+        q = np.broadcast_to(queue, shape)
+        zq, bq = _at(z, q, shape), _at(beta, q, shape)
         u = zq - 1.0
         s = np.sqrt(u * u + bq * zq)
         b = 0.5 * bq - 1.0
         k2 = bq - 0.25 * bq * bq
         big_s = 0.5 * ((zq + b) * s - b + k2 * np.log((zq + b + s) / (0.5 * bq)))
-        integ[q] = free_cost[q] * flows[q] + alpha[q] * capacity[q] * (0.5 * zq * zq - zq + big_s)
+        integ[q] = _at(free_cost, q, shape) * _at(flows, q, shape) + _at(alpha, q, shape) * _at(
+            capacity, q, shape) * (0.5 * zq * zq - zq + big_s)
     return integ
 
 
