@@ -424,24 +424,44 @@ def read_trips(path: str | Path, network: TNTPNetwork | None = None) -> TNTPTrip
 def check_reachable(network: TNTPNetwork, trips: TNTPTrips) -> None:
     """Raise if some OD pair with demand has no path (zones are not passed through).
 
+    Linear in the network size plus origins x strongly connected components: the search
+    runs on the condensation of the network (its strongly connected components, usually
+    one large one for the streets plus one per zone), not on every node.
+
     Raises
     ------
     corridors._errors.TNTPError
         Naming the trips file and the line of the first unreachable OD entry.
     """
     from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra
-
-    from corridors.equilibrium import _compact
+    from scipy.sparse.csgraph import connected_components, dijkstra
 
     if trips.origins.size == 0:
         return
-    cg = _compact(network.link_arrays())
-    graph = csr_matrix((np.ones(cg.indices.size), cg.indices, cg.indptr),
-                       shape=(cg.n_int, cg.n_int))
-    uo, row = np.unique(trips.origins, return_inverse=True)
-    dist = dijkstra(graph, directed=True, indices=cg.source_of[uo - 1], unweighted=True)
-    bad = np.flatnonzero(~np.isfinite(dist[row, trips.destinations - 1]))
+    n = network.n_nodes
+    n_block = max(0, min(network.first_thru_node - 1, network.n_zones))
+    tail, head = network.init_node - 1, network.term_node - 1
+    # a zone that may not be passed through gets a copy that owns its outgoing links, so
+    # a path can leave a zone only where it starts
+    tail = np.where(tail < n_block, n + tail, tail)
+    size = n + n_block
+    ones = np.ones(tail.size, dtype=np.int8)
+    graph = csr_matrix((ones, (tail, head)), shape=(size, size))
+    n_comp, label = connected_components(graph, directed=True, connection="strong")
+    lt, lh = label[tail], label[head]
+    cross = lt != lh
+    cond = csr_matrix((ones[cross], (lt[cross], lh[cross])), shape=(n_comp, n_comp))
+    start = trips.origins - 1
+    start = np.where(start < n_block, n + start, start)
+    src, row = np.unique(label[start], return_inverse=True)
+    dest = label[trips.destinations - 1]
+    ok = np.empty(trips.origins.size, dtype=bool)
+    chunk = max(1, 2**22 // max(n_comp, 1))  # bounds the distance block to 32 MB
+    for lo in range(0, src.size, chunk):
+        dist = dijkstra(cond, directed=True, indices=src[lo:lo + chunk], unweighted=True)
+        sel = (row >= lo) & (row < lo + chunk)
+        ok[sel] = np.isfinite(dist[row[sel] - lo, dest[sel]])
+    bad = np.flatnonzero(~ok)
     if bad.size:
         k = bad[0]
         raise TNTPError(f"{trips.path.name}:{trips.line[k]}: demand {trips.demand[k]:g} from "
