@@ -313,18 +313,21 @@ def build(n_nodes: int, tail: np.ndarray, head: np.ndarray, terminals: np.ndarra
 
 
 @njit(cache=True, nogil=True)
-def _sssp(indptr, head, w, block, src, dist, pred, pos, heap, order, target, n_target
+def _sssp(indptr, head, w, block, src, dist, pred, pos, heap, key, order, target, n_target
           ):  # pragma: no cover
-    """Dijkstra from ``src`` with an indexed binary heap.
+    """Dijkstra from ``src`` with an indexed binary heap (node ``heap[i]``, key ``key[i]``).
 
     Stops once the ``n_target`` nodes flagged in ``target`` are settled (never if
-    ``n_target <= 0``).  Returns the number of settled nodes, whose settling order is in
-    ``order``, and the number of nodes left in ``heap``.  ``pos`` is -1 (unseen), -2
-    (settled) or the heap slot; the caller resets ``dist``, ``pred`` and ``pos`` of the
-    settled nodes and of those left in the heap.
+    ``n_target <= 0``); then zones that may not be passed through and are not targets are
+    not even queued (they are leaves).  Returns the number of settled nodes, whose settling
+    order is in ``order``, and the number of nodes left in ``heap``.  ``pos`` is -1
+    (unseen), -2 (settled) or the heap slot; the caller resets ``dist``, ``pred`` and
+    ``pos`` of the settled nodes and of those left in the heap.
     """
+    early = n_target > 0
     dist[src] = 0.0
     heap[0] = src
+    key[0] = 0.0
     pos[src] = 0
     size = 1
     n_set = 0
@@ -334,25 +337,27 @@ def _sssp(indptr, head, w, block, src, dist, pred, pos, heap, order, target, n_t
         pos[v] = -2
         if size > 0:
             last = heap[size]
-            dl = dist[last]
+            dl = key[size]
             i = 0
             while True:
                 c = 2 * i + 1
                 if c >= size:
                     break
-                if c + 1 < size and dist[heap[c + 1]] < dist[heap[c]]:
+                if c + 1 < size and key[c + 1] < key[c]:
                     c += 1
-                if dist[heap[c]] < dl:
+                if key[c] < dl:
                     heap[i] = heap[c]
+                    key[i] = key[c]
                     pos[heap[i]] = i
                     i = c
                 else:
                     break
             heap[i] = last
+            key[i] = dl
             pos[last] = i
         order[n_set] = v
         n_set += 1
-        if n_target > 0 and target[v]:
+        if early and target[v]:
             n_target -= 1
             if n_target == 0:
                 break  # every destination is settled: the rest of the tree is not needed
@@ -366,6 +371,8 @@ def _sssp(indptr, head, w, block, src, dist, pred, pos, heap, order, target, n_t
                 continue
             nd = dv + w[e]
             if nd < dist[u]:
+                if early and block[u] and not target[u]:
+                    continue
                 dist[u] = nd
                 pred[u] = e
                 if p == -1:
@@ -375,13 +382,15 @@ def _sssp(indptr, head, w, block, src, dist, pred, pos, heap, order, target, n_t
                     i = p
                 while i > 0:
                     par = (i - 1) >> 1
-                    if dist[heap[par]] > nd:
+                    if key[par] > nd:
                         heap[i] = heap[par]
+                        key[i] = key[par]
                         pos[heap[i]] = i
                         i = par
                     else:
                         break
                 heap[i] = u
+                key[i] = nd
                 pos[u] = i
     return n_set, size
 
@@ -396,6 +405,7 @@ def _chunk(indptr, head, tail, w, block, sources, dptr, dnode, dval, lo, hi, vol
     pred = np.full(n, -1, dtype=np.int64)
     pos = np.full(n, -1, dtype=np.int64)
     heap = np.empty(n, dtype=np.int64)
+    key = np.empty(n)
     order = np.empty(n, dtype=np.int64)
     f = np.zeros(n)
     target = np.zeros(n, dtype=np.bool_)
@@ -408,8 +418,8 @@ def _chunk(indptr, head, tail, w, block, sources, dptr, dnode, dval, lo, hi, vol
             if not target[t]:
                 target[t] = True
                 n_target += 1
-        k, left = _sssp(indptr, head, w, block, src, dist, pred, pos, heap, order, target,
-                        n_target)
+        k, left = _sssp(indptr, head, w, block, src, dist, pred, pos, heap, key, order,
+                        target, n_target)
         for j in range(dptr[o], dptr[o + 1]):
             target[dnode[j]] = False
         for j in range(dptr[o], dptr[o + 1]):
