@@ -5,7 +5,9 @@ Solves Chicago Sketch (387 zones, 933 nodes, 2,950 links) and Berlin-Center (865
 :func:`corridors.equilibrium.user_equilibrium` and once with AequilibraE, on one core and
 on two, in two modes: exactly 20 iterations, and to a relative gap of 1e-4.  Every run is a
 fresh child process pinned to its cores (``os.sched_setaffinity``), so the peak resident
-memory it reports (``ru_maxrss``) is its own.  Each figure is the median of ``--repeat``
+memory it reports (``ru_maxrss``, and in brackets its growth during the solve) and its CPU
+time are its own.  On a machine shared with other jobs the wall times are noisy; on one
+core the CPU time (user + system) of the solve is the steadier measure.  Each figure is the median of ``--repeat``
 runs; runs of the two engines alternate so that a busy machine penalises both alike.
 
 The final flows of every run are checked with the *standard* relative gap
@@ -154,16 +156,18 @@ def child(spec: dict) -> dict:
     net, trips, fixed, best = load(Path(spec["data"]), spec["network"])
     solve = solve_ours if spec["engine"] == "corridors" else solve_aequilibrae
     startup = warm_up() if spec["engine"] == "corridors" else 0.0
-    rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = resource.getrusage(resource.RUSAGE_SELF)
     seconds, iters, flows, reported = solve(net, trips, fixed, spec["gap"], spec["max_iter"],
                                             cores)
-    rss_peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    after = resource.getrusage(resource.RUSAGE_SELF)
+    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
     arrays = net.link_arrays()
     o, d = trips.origins - 1, trips.destinations - 1
     out = {
         "seconds": seconds, "iterations": iters, "reported_gap": reported,
         "standard_gap": eq.relative_gap(arrays, o, d, trips.demand, flows, fixed_cost=fixed),
-        "peak_mb": rss_peak / 1024, "before_mb": rss_before / 1024, "startup": startup,
+        "cpu_seconds": cpu, "peak_mb": after.ru_maxrss / 1024,
+        "before_mb": before.ru_maxrss / 1024, "startup": startup,
     }
     if best is not None:
         out["rms_pct"] = float(100 * np.sqrt(np.mean((flows - best) ** 2)) / best.mean())
@@ -238,14 +242,17 @@ def main(argv: list[str] | None = None) -> int:
                     if m["startup"]:
                         rms += f"  start-up {m['startup']:.2f} s"
                     print(f"  {cores} core(s) {label:>9}  {engine:<11} {m['seconds']:7.3f} s  "
-                          f"{m['iterations']:4.0f} it  {1000 * m['seconds'] / m['iterations']:7.1f}"
-                          f" ms/it  std gap {m['standard_gap']:.2e}  peak {m['peak_mb']:5.0f} MB"
-                          f"{rms}")
+                          f"(CPU {m['cpu_seconds']:7.3f} s)  {m['iterations']:4.0f} it  "
+                          f"{1000 * m['seconds'] / m['iterations']:7.1f} ms/it  std gap "
+                          f"{m['standard_gap']:.2e}  peak {m['peak_mb']:4.0f} MB (+"
+                          f"{m['peak_mb'] - m['before_mb']:.0f}){rms}")
                     rows.append({"network": name, "cores": cores, "mode": label,
                                  "engine": engine, **m})
                 if "aequilibrae" in med:
+                    ours, theirs = med["corridors"], med["aequilibrae"]
                     print(f"  {cores} core(s) {label:>9}  ratio corridors / aequilibrae: "
-                          f"{med['corridors']['seconds'] / med['aequilibrae']['seconds']:.2f}")
+                          f"{ours['seconds'] / theirs['seconds']:.2f} wall, "
+                          f"{ours['cpu_seconds'] / theirs['cpu_seconds']:.2f} CPU")
     print(f"\nload average after: {os.getloadavg()[0]:.2f}")
     if "aequilibrae" in engines:
         print(f"AequilibraE {aeq_version}")
