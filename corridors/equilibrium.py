@@ -7,9 +7,16 @@ objective, or by the method of successive averages).
 
 The engine works on plain NumPy arrays (:class:`LinkArrays`), built once from whatever
 modelling representation the caller uses (a NetworkX graph, a TNTP file).  It knows nothing
-about either.  Shortest paths come from :func:`scipy.sparse.csgraph.dijkstra`, one call per
-batch of origins; flows are loaded onto each batch of shortest-path trees by a vectorised
-pointer-jumping accumulation (see :func:`_accumulate`), never by a Python loop over OD pairs.
+about either.  Before the iterations start, the network is reduced once for the demand's
+origins and destinations (dead ends removed, degree-2 chains contracted; exact, see
+:mod:`corridors._shortest`); each all-or-nothing loading then runs one compiled Dijkstra
+search per origin that stops once the origin's destinations are settled and loads its
+demand in reverse settling order.  Link costs, the line search and the conjugate directions
+stay on the original links, so flows, costs and objectives are those of the full network.
+
+Memory is linear in the network and the demand: the reduced graph, the OD entries, one work
+vector per node and one volume vector per chunk of origins (at most 16); nothing grows with
+origins x nodes unless ``track_paths`` keeps every iteration's trees.
 
 Units
 -----
@@ -56,9 +63,9 @@ Either OD pairs, three 1-D arrays ``origins``, ``destinations``, ``demand`` of e
 Zones
 -----
 Nodes flagged ``no_through`` (zones, centroids) may start or end a path but never be passed
-through: internally each such node gets an origin copy that owns its outgoing links, so a
-shortest path can leave a zone only where it starts.  Parallel links are kept apart by a
-dummy node each, so every link carries its own flow.
+through: the search does not continue from such a node unless it is the search's source.
+Each tree records the link by which it reaches a node, so parallel links each carry their
+own flow.
 
 Routes
 ------
@@ -427,7 +434,8 @@ def all_or_nothing(net: LinkArrays, origins: Any, destinations: Any, demand: Any
     cost : array of float, optional
         Link costs (cost unit, ``>= 0``); default ``net.free_cost``.
     workers : int, optional
-        Threads for the shortest paths (``0``: one per CPU).  Default 1.
+        Threads for the shortest paths (``0``: one per CPU).  Default 1.  The result does
+        not depend on it.
 
     Returns
     -------
@@ -654,8 +662,8 @@ def user_equilibrium(net: LinkArrays, origins: Any, destinations: Any, demand: A
     fixed_cost : array of float, optional
         Flow-independent cost per link (cost unit), added to the volume-delay cost.
     workers : int, optional
-        Worker processes for shortest paths and loading (``0``: one per CPU).  The result
-        does not depend on it.  Default 1.
+        Threads for shortest paths and loading (``0``: one per CPU).  The result does not
+        depend on it.  Default 1.
     track_paths : bool
         Keep each iteration's shortest-path trees and their weights so that
         :func:`paths_for` can return the routes of each OD pair (memory grows with
