@@ -86,17 +86,19 @@ def warm_up() -> float:
 
 
 def solve_ours(net, trips, fixed, gap: float, max_iter: int, cores: int):
-    """Solve with corridors; return (seconds, iterations, flows, reported gap)."""
+    """Solve with corridors; return (seconds, CPU seconds, iterations, flows, reported gap)."""
     arrays = net.link_arrays()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = eq.user_equilibrium(arrays, trips.origins - 1, trips.destinations - 1, trips.demand,
                               algorithm="bfw", gap=gap, max_iter=max_iter, fixed_cost=fixed,
                               workers=cores)
-    return time.perf_counter() - t0, len(res.iterations), res.flows, res.relative_gap
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
+    return seconds, cpu, len(res.iterations), res.flows, res.relative_gap
 
 
 def solve_aequilibrae(net, trips, fixed, gap: float, max_iter: int, cores: int):
-    """Solve with AequilibraE BFW; return (seconds, iterations, flows, reported gap)."""
+    """Solve with AequilibraE BFW; return (seconds, CPU seconds, iterations, flows, reported
+    gap)."""
     import logging
 
     import pandas as pd
@@ -138,36 +140,47 @@ def solve_aequilibrae(net, trips, fixed, gap: float, max_iter: int, cores: int):
     assig.max_iter = max_iter
     assig.rgap_target = gap
     assig.set_cores(cores)
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     assig.execute()
-    seconds = time.perf_counter() - t0
+    seconds, cpu = time.perf_counter() - t0, time.process_time() - c0
     res = assig.results()
     flows = res["trips_tot"].reindex(np.arange(1, net.n_links + 1)).to_numpy(dtype=float)
     report = assig.assignment.convergence_report
-    return seconds, len(report["rgap"]), flows, float(report["rgap"][-1])
+    return seconds, cpu, len(report["rgap"]), flows, float(report["rgap"][-1])
+
+
+def read_times(net, trips) -> dict[str, float]:
+    """Seconds to read the network file, the trips file and to check reachability."""
+    out = {}
+    t0 = time.perf_counter()
+    tntp.read_network(net.path)
+    out["network file"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tntp.read_trips(trips.path)
+    out["trips file"] = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    tntp.check_reachable(net, trips)
+    out["reachability"] = time.perf_counter() - t0
+    return out
 
 
 def child(spec: dict) -> dict:
     """One timed run in this (fresh) process; return its figures."""
     cores = spec["cores"]
-    if hasattr(os, "sched_setaffinity"):
-        allowed = sorted(os.sched_getaffinity(0))
-        os.sched_setaffinity(0, set(allowed[:cores]))
     net, trips, fixed, best = load(Path(spec["data"]), spec["network"])
     solve = solve_ours if spec["engine"] == "corridors" else solve_aequilibrae
     startup = warm_up() if spec["engine"] == "corridors" else 0.0
-    before = resource.getrusage(resource.RUSAGE_SELF)
-    seconds, iters, flows, reported = solve(net, trips, fixed, spec["gap"], spec["max_iter"],
-                                            cores)
-    after = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    seconds, cpu, iters, flows, reported = solve(net, trips, fixed, spec["gap"],
+                                                 spec["max_iter"], cores)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     arrays = net.link_arrays()
     o, d = trips.origins - 1, trips.destinations - 1
     out = {
         "seconds": seconds, "iterations": iters, "reported_gap": reported,
         "standard_gap": eq.relative_gap(arrays, o, d, trips.demand, flows, fixed_cost=fixed),
-        "cpu_seconds": cpu, "peak_mb": after.ru_maxrss / 1024,
-        "before_mb": before.ru_maxrss / 1024, "startup": startup,
+        "cpu_seconds": cpu, "peak_mb": peak / 1024, "before_mb": before / 1024,
+        "startup": startup,
     }
     if best is not None:
         out["rms_pct"] = float(100 * np.sqrt(np.mean((flows - best) ** 2)) / best.mean())
@@ -176,8 +189,12 @@ def child(spec: dict) -> dict:
 
 def run_child(spec: dict) -> dict:
     """Run :func:`child` in a fresh interpreter (own peak memory, own core pinning)."""
+    def pin() -> None:  # before the interpreter starts, so every thread inherits it
+        if hasattr(os, "sched_setaffinity"):
+            os.sched_setaffinity(0, set(sorted(os.sched_getaffinity(0))[:spec["cores"]]))
+
     proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False, preexec_fn=pin)
     if proc.returncode != 0:
         raise RuntimeError(f"run {spec} failed:\n{proc.stderr[-2000:]}")
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -225,6 +242,7 @@ def main(argv: list[str] | None = None) -> int:
         net, trips, _, _ = load(args.data, name)
         print(f"\n{name}: {net.n_zones} zones, {net.n_nodes} nodes, {net.n_links} links, "
               f"{trips.origins.size} OD pairs")
+        print("  input: " + ", ".join(f"{k} {v:.3f} s" for k, v in read_times(net, trips).items()))
         for cores in args.cores:
             for label, gap, max_iter in modes:
                 runs: dict[str, list[dict]] = {e: [] for e in engines}
