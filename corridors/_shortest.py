@@ -23,7 +23,9 @@ The kernel runs one Dijkstra search per origin with a binary heap and loads the 
 demand in reverse settling order (every node is settled after its tree predecessor, so the
 order is topological even across zero-cost edges and ties).  Origins are split into a
 fixed number of chunks, each with its own volume vector, summed in chunk order: the result
-does not depend on the number of threads.
+does not depend on the number of threads.  The kernel releases the GIL, so chunks run on
+plain Python threads (no OpenMP or TBB threading layer: nothing spins between iterations,
+and it is safe to call from several threads at once).
 
 Why Numba: the search and the loading are sequential per origin (a priority queue, a pass
 in settling order); NumPy cannot express either without log-depth passes over origins x
@@ -33,10 +35,11 @@ each tree link.  A compiled loop does both in one pass over the reached nodes an
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 __all__ = ["Graph", "aon", "build", "trees"]
 
@@ -455,32 +458,16 @@ def _chunk(indptr, head, tail, w, block, sources, dptr, dnode, dval, lo, hi, vol
     return bad
 
 
-@njit(cache=True)
-def _aon_serial(indptr, head, tail, w, block, sources, dptr, dnode, dval, n_chunks, trees,
-                want):  # pragma: no cover
-    n_o = sources.size
-    vols = np.zeros((n_chunks, head.size))
-    bads = np.full(n_chunks, -1, dtype=np.int64)
-    for c in range(n_chunks):
-        lo = c * n_o // n_chunks
-        hi = (c + 1) * n_o // n_chunks
-        bads[c] = _chunk(indptr, head, tail, w, block, sources, dptr, dnode, dval, lo, hi,
-                         vols[c], trees, want)
-    return vols, bads
+_POOLS: dict[int, ThreadPoolExecutor] = {}
 
 
-@njit(cache=True, parallel=True)
-def _aon_parallel(indptr, head, tail, w, block, sources, dptr, dnode, dval, n_chunks, trees,
-                  want):  # pragma: no cover
-    n_o = sources.size
-    vols = np.zeros((n_chunks, head.size))
-    bads = np.full(n_chunks, -1, dtype=np.int64)
-    for c in prange(n_chunks):
-        lo = c * n_o // n_chunks
-        hi = (c + 1) * n_o // n_chunks
-        bads[c] = _chunk(indptr, head, tail, w, block, sources, dptr, dnode, dval, lo, hi,
-                         vols[c], trees, want)
-    return vols, bads
+def _pool(threads: int) -> ThreadPoolExecutor:
+    """A thread pool per thread count, kept for the process (idle threads cost nothing)."""
+    pool = _POOLS.get(threads)
+    if pool is None:
+        pool = _POOLS[threads] = ThreadPoolExecutor(max_workers=threads,
+                                                    thread_name_prefix="corridors-aon")
+    return pool
 
 
 def _n_chunks(n_origins: int, n_edges: int) -> int:
@@ -504,7 +491,8 @@ def aon(graph: Graph, weights: np.ndarray, sources: np.ndarray, dptr: np.ndarray
     dptr, dnode, dval : arrays
         Demand as CSR over origin rows: internal destination nodes and amounts (flow unit).
     threads : int
-        Threads to use (1: no threading layer at all).  The result does not depend on it.
+        Threads to use (Python threads; the compiled kernel releases the GIL).  The result
+        does not depend on it.
     keep_trees : bool
         Also return the tree of each row: the internal edge into each node, ``-1`` where
         none (source, unreached).
@@ -523,20 +511,23 @@ def aon(graph: Graph, weights: np.ndarray, sources: np.ndarray, dptr: np.ndarray
     trees = (np.empty((n_o, graph.n_nodes), dtype=np.int32) if keep_trees
              else np.empty((0, 0), dtype=np.int32))
     w = np.ascontiguousarray(weights, dtype=np.float64)
-    args = (graph.indptr, graph.head, graph.tail, w, graph.block,
-            np.ascontiguousarray(sources, dtype=np.int64), dptr, dnode, dval, n_chunks, trees,
-            keep_trees)
-    if threads > 1 and n_chunks > 1:
-        import numba
+    src = np.ascontiguousarray(sources, dtype=np.int64)
+    vols = np.zeros((n_chunks, graph.n_edges))
+    bads = np.full(n_chunks, -1, dtype=np.int64)
 
-        before = numba.get_num_threads()
-        numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-        try:
-            vols, bads = _aon_parallel(*args)
-        finally:
-            numba.set_num_threads(before)
+    def run(c: int) -> None:
+        bads[c] = _chunk(graph.indptr, graph.head, graph.tail, w, graph.block, src, dptr,
+                         dnode, dval, c * n_o // n_chunks, (c + 1) * n_o // n_chunks,
+                         vols[c], trees, keep_trees)
+
+    if threads > 1 and n_chunks > 1:
+        # the kernel releases the GIL: plain Python threads run chunks side by side, with no
+        # threading layer (no spinning OpenMP threads, safe to call from several threads)
+        for fut in [_pool(threads).submit(run, c) for c in range(n_chunks)]:
+            fut.result()
     else:
-        vols, bads = _aon_serial(*args)
+        for c in range(n_chunks):
+            run(c)
     edge_vol = vols[0].copy()
     for row in vols[1:]:
         edge_vol += row  # in chunk order: the sum never depends on the thread count
