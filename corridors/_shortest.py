@@ -35,6 +35,7 @@ each tree link.  A compiled loop does both in one pass over the reached nodes an
 
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
@@ -458,15 +459,20 @@ def _chunk(indptr, head, tail, w, block, sources, dptr, dnode, dval, lo, hi, vol
     return bad
 
 
-_POOLS: dict[int, ThreadPoolExecutor] = {}
+_POOLS: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def _pool(threads: int) -> ThreadPoolExecutor:
-    """A thread pool per thread count, kept for the process (idle threads cost nothing)."""
-    pool = _POOLS.get(threads)
+    """A thread pool per thread count, kept for the process (idle threads cost nothing).
+
+    Keyed by process id too: a forked child (a Dask or multiprocessing worker) inherits the
+    dict but not the threads, so it builds its own pool.
+    """
+    key = (os.getpid(), threads)
+    pool = _POOLS.get(key)
     if pool is None:
-        pool = _POOLS[threads] = ThreadPoolExecutor(max_workers=threads,
-                                                    thread_name_prefix="corridors-aon")
+        pool = _POOLS[key] = ThreadPoolExecutor(max_workers=threads,
+                                                thread_name_prefix="corridors-aon")
     return pool
 
 
