@@ -69,12 +69,11 @@ def class_user_equilibrium(net: eq.LinkArrays, classes: Sequence[ClassDemand], *
     """
     start = time.perf_counter()
     fixed = np.asarray(fixed_cost, dtype=np.float64)
-    cg = eq._compact(net)
     loaders = []
     for cls in classes:
-        dem = eq._demand(net, cg, cls.origins, cls.destinations, cls.demand)
+        dem = eq._demand(net, cls.origins, cls.destinations, cls.demand)
         mask = np.zeros(net.n_links) if cls.closed is None else np.where(cls.closed, np.inf, 0.0)
-        loaders.append((eq._Loader(net, dem, cg, 1), dem, mask))
+        loaders.append((eq._Loader(net, dem, eq._graph(net, dem), 1), dem, mask))
 
     def load(cost: np.ndarray) -> tuple[np.ndarray, tuple]:
         total = np.zeros(net.n_links)
@@ -82,89 +81,85 @@ def class_user_equilibrium(net: eq.LinkArrays, classes: Sequence[ClassDemand], *
         for loader, _, mask in loaders:
             vol, tree = loader.load(cost + mask, True)
             total += vol
-            trees.append(tuple(tree))
+            trees.append(tree)
         return total, tuple(trees)
 
     records: list[eq.IterationRecord] = []
     trees: list[tuple] = []
     converged = False
-    try:
-        c = eq.link_cost(net, np.zeros(net.n_links), fixed)
-        x, tr = load(c)
+    c = eq.link_cost(net, np.zeros(net.n_links), fixed)
+    x, tr = load(c)
+    trees.append(tr)
+    wx = np.ones(1)
+    ws1 = ws2 = np.zeros(0)
+    s1 = s2 = None
+    tau_prev = step = 1.0
+    n_conj = 0
+    while True:
+        c = eq.link_cost(net, x, fixed)
+        y, tr = load(c)
+        tx = float(c @ x)
+        rg = (tx - float(c @ y)) / tx if tx > 0 else 0.0
+        rec = eq.IterationRecord(len(records) + 1, rg, eq.beckmann(net, x, fixed), time.perf_counter() - start,
+                                 step)
+        records.append(rec)
+        if callback is not None:
+            callback(rec)
+        if rg <= gap:
+            converged = True
+            break
+        if len(records) >= max_iter:
+            break
         trees.append(tr)
-        wx = np.ones(1)
-        ws1 = ws2 = np.zeros(0)
-        s1 = s2 = None
-        tau_prev = step = 1.0
-        n_conj = 0
-        while True:
-            c = eq.link_cost(net, x, fixed)
-            y, tr = load(c)
-            tx = float(c @ x)
-            rg = (tx - float(c @ y)) / tx if tx > 0 else 0.0
-            rec = eq.IterationRecord(len(records) + 1, rg, eq.beckmann(net, x, fixed), time.perf_counter() - start,
-                                     step)
-            records.append(rec)
-            if callback is not None:
-                callback(rec)
-            if rg <= gap:
-                converged = True
-                break
-            if len(records) >= max_iter:
-                break
-            trees.append(tr)
-            k = len(trees)
-            wx, ws1, ws2 = (np.pad(a, (0, k - a.size)) for a in (wx, ws1, ws2))
-            ey = np.zeros(k)
-            ey[-1] = 1.0
-            if s1 is None or tau_prev >= 1.0 - 1e-12:
-                s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
+        k = len(trees)
+        wx, ws1, ws2 = (np.pad(a, (0, k - a.size)) for a in (wx, ws1, ws2))
+        ey = np.zeros(k)
+        ey[-1] = 1.0
+        if s1 is None or tau_prev >= 1.0 - 1e-12:
+            s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
+        else:
+            hess = eq._link_cost_derivative(net, x)
+            if n_conj == 0 or s2 is None:
+                dk = s1 - x
+                num = float(np.sum(hess * dk * (y - x)))
+                den = float(np.sum(hess * dk * (y - s1)))
+                a = num / den if den != 0 else 0.0
+                a = min(max(a, 0.0), 1.0 - 1e-6)
+                s = a * s1 + (1.0 - a) * y
+                coef = (1.0 - a, a, 0.0)
             else:
-                hess = eq._link_cost_derivative(net, x)
-                if n_conj == 0 or s2 is None:
-                    dk = s1 - x
-                    num = float(np.sum(hess * dk * (y - x)))
-                    den = float(np.sum(hess * dk * (y - s1)))
-                    a = num / den if den != 0 else 0.0
-                    a = min(max(a, 0.0), 1.0 - 1e-6)
-                    s = a * s1 + (1.0 - a) * y
-                    coef = (1.0 - a, a, 0.0)
-                else:
-                    dbar2 = tau_prev * s1 + (1.0 - tau_prev) * s2 - x
-                    dbar1 = s1 - x
-                    ydir = y - x
-                    den_mu = float(np.sum(hess * dbar2 * (s2 - s1)))
-                    mu = max(0.0, -float(np.sum(hess * dbar2 * ydir)) / den_mu if den_mu != 0 else 0.0)
-                    den_nu = float(np.sum(hess * dbar1 * dbar1))
-                    nu = -float(np.sum(hess * dbar1 * ydir)) / den_nu if den_nu != 0 else 0.0
-                    nu = max(0.0, nu + mu * tau_prev / (1.0 - tau_prev))
-                    b0 = 1.0 / (1.0 + mu + nu)
-                    coef = (b0, nu * b0, mu * b0)
-                    s = coef[0] * y + coef[1] * s1 + coef[2] * s2
-                n_conj += 1
+                dbar2 = tau_prev * s1 + (1.0 - tau_prev) * s2 - x
+                dbar1 = s1 - x
+                ydir = y - x
+                den_mu = float(np.sum(hess * dbar2 * (s2 - s1)))
+                mu = max(0.0, -float(np.sum(hess * dbar2 * ydir)) / den_mu if den_mu != 0 else 0.0)
+                den_nu = float(np.sum(hess * dbar1 * dbar1))
+                nu = -float(np.sum(hess * dbar1 * ydir)) / den_nu if den_nu != 0 else 0.0
+                nu = max(0.0, nu + mu * tau_prev / (1.0 - tau_prev))
+                b0 = 1.0 / (1.0 + mu + nu)
+                coef = (b0, nu * b0, mu * b0)
+                s = coef[0] * y + coef[1] * s1 + coef[2] * s2
+            n_conj += 1
+        d = s - x
+        tau = eq._line_search(net, fixed, x, d)
+        if tau <= 0.0 and coef != (1.0, 0.0, 0.0):
+            s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
             d = s - x
             tau = eq._line_search(net, fixed, x, d)
-            if tau <= 0.0 and coef != (1.0, 0.0, 0.0):
-                s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
-                d = s - x
-                tau = eq._line_search(net, fixed, x, d)
-            if tau <= 0.0:
-                break
-            s_w = coef[0] * ey + coef[1] * ws1 + coef[2] * ws2
-            wx = (1.0 - tau) * wx + tau * s_w
-            ws1, ws2 = s_w, ws1
-            x = x + tau * d
-            s2, s1 = s1, s
-            tau_prev = step = tau
-    finally:
-        for loader, _, _ in loaders:
-            loader.close()
+        if tau <= 0.0:
+            break
+        s_w = coef[0] * ey + coef[1] * ws1 + coef[2] * ws2
+        wx = (1.0 - tau) * wx + tau * s_w
+        ws1, ws2 = s_w, ws1
+        x = x + tau * d
+        s2, s1 = s1, s
+        tau_prev = step = tau
     costs = eq.link_cost(net, x, fixed)
     last = records[-1]
     out = []
     for i, (loader, dem, _) in enumerate(loaders):
-        store = eq._PathStore(net=net, cg=cg, origins=dem.origins, demand=dem.matrix, batches=tuple(loader.batches),
-                              trees=tuple(t[i] for t in trees), weights=wx[:len(trees)])
+        store = eq._PathStore(net=net, graph=loader.graph, dem=dem, trees=tuple(t[i] for t in trees),
+                              weights=wx[:len(trees)])
         out.append(eq.EquilibriumResult(flows=x, costs=costs, iterations=tuple(records), converged=converged,
                                         relative_gap=last.relative_gap, beckmann=last.beckmann,
                                         seconds=time.perf_counter() - start, algorithm="bfw", paths=store))

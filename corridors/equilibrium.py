@@ -7,9 +7,16 @@ objective, or by the method of successive averages).
 
 The engine works on plain NumPy arrays (:class:`LinkArrays`), built once from whatever
 modelling representation the caller uses (a NetworkX graph, a TNTP file).  It knows nothing
-about either.  Shortest paths come from :func:`scipy.sparse.csgraph.dijkstra`, one call per
-batch of origins; flows are loaded onto each batch of shortest-path trees by a vectorised
-pointer-jumping accumulation (see :func:`_accumulate`), never by a Python loop over OD pairs.
+about either.  Before the iterations start, the network is reduced once for the demand's
+origins and destinations (dead ends removed, degree-2 chains contracted; exact, see
+:mod:`corridors._shortest`); each all-or-nothing loading then runs one compiled Dijkstra
+search per origin that stops once the origin's destinations are settled and loads its
+demand in reverse settling order.  Link costs, the line search and the conjugate directions
+stay on the original links, so flows, costs and objectives are those of the full network.
+
+Memory is linear in the network and the demand: the reduced graph, the OD entries, one work
+vector per node and one volume vector per chunk of origins (at most 16); nothing grows with
+origins x nodes unless ``track_paths`` keeps every iteration's trees.
 
 Units
 -----
@@ -56,9 +63,9 @@ Either OD pairs, three 1-D arrays ``origins``, ``destinations``, ``demand`` of e
 Zones
 -----
 Nodes flagged ``no_through`` (zones, centroids) may start or end a path but never be passed
-through: internally each such node gets an origin copy that owns its outgoing links, so a
-shortest path can leave a zone only where it starts.  Parallel links are kept apart by a
-dummy node each, so every link carries its own flow.
+through: the search does not continue from such a node unless it is the search's source.
+Each tree records the link by which it reaches a node, so parallel links each carry their
+own flow.
 
 Routes
 ------
@@ -99,6 +106,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+from corridors import _shortest
 from corridors._errors import CorridorsError
 
 __all__ = [
@@ -121,9 +129,6 @@ from corridors import kernel  # noqa: E402  (volume-delay functions)
 from corridors.kernel import BPR, QUEUE  # noqa: E402,F401  (codes, re-exported)
 
 _ALGORITHMS = ("fw", "cfw", "bfw")
-#: Largest internal node count squared for which edges are looked up in a dense table
-#: (16 MB); larger networks use a binary search over sorted (tail, head) keys.
-_DENSE_EDGE_TABLE_MAX = 4_000_000
 
 
 # --------------------------------------------------------------------------------------
@@ -286,112 +291,26 @@ def beckmann(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None =
 
 
 # --------------------------------------------------------------------------------------
-# Compact graph and vectorised loading
+# Demand and the loader (shortest paths and loading in corridors._shortest)
 # --------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, eq=False)
-class _Compact:
-    """Internal CSR graph: zones split into origin copies, parallel links split."""
-
-    n_int: int
-    indptr: np.ndarray      # CSR row pointers over internal nodes (int32)
-    indices: np.ndarray     # CSR column (head) per edge (int32)
-    edge_link: np.ndarray   # link index per CSR edge, -1 for a dummy edge (int64)
-    source_of: np.ndarray   # internal Dijkstra source for each original node (int64)
-    edge_table: np.ndarray | None  # dense (n_int * n_int) edge lookup, or None
-    edge_keys: np.ndarray   # sorted tail * n_int + head per edge (int64)
-    is_link: np.ndarray     # edge_link >= 0
-
-    def weights(self, cost: np.ndarray) -> np.ndarray:
-        w = np.zeros(self.edge_link.shape[0])
-        w[self.is_link] = cost[self.edge_link[self.is_link]]
-        return w
-
-    def edge_of(self, pred: np.ndarray, node: np.ndarray) -> np.ndarray:
-        """Edge index of (pred -> node) for arrays of valid pairs."""
-        key = pred.astype(np.int64) * self.n_int + node
-        if self.edge_table is not None:
-            return self.edge_table[key]
-        return np.searchsorted(self.edge_keys, key)
-
-
-def _compact(net: LinkArrays) -> _Compact:
-    n = net.n_nodes
-    tail = net.tail.astype(np.int64)
-    head = net.head.astype(np.int64)
-    source_of = np.arange(n, dtype=np.int64)
-    n_int = n
-    if net.no_through is not None and net.no_through.any():
-        zones = np.flatnonzero(net.no_through)
-        copy = np.full(n, -1, dtype=np.int64)
-        copy[zones] = n + np.arange(zones.size)
-        source_of[zones] = copy[zones]
-        tail = np.where(net.no_through[tail], copy[tail], tail)
-        n_int += zones.size
-    links = np.arange(tail.size, dtype=np.int64)
-    key = tail * (n_int + tail.size) + head
-    order = np.argsort(key, kind="stable")
-    dup = np.zeros(tail.size, dtype=bool)
-    dup[order[1:]] = key[order[1:]] == key[order[:-1]]
-    dups = np.flatnonzero(dup)
-    dummy = n_int + np.arange(dups.size, dtype=np.int64)
-    n_int += dups.size
-    e_tail = np.concatenate([tail, dummy])
-    e_head = np.concatenate([np.where(dup, 0, head), head[dups]])
-    e_head[dups] = dummy
-    e_link = np.concatenate([links, np.full(dups.size, -1, dtype=np.int64)])
-    keys = e_tail * n_int + e_head
-    order = np.argsort(keys, kind="stable")
-    keys, e_tail, e_head, e_link = keys[order], e_tail[order], e_head[order], e_link[order]
-    indptr = np.searchsorted(e_tail, np.arange(n_int + 1)).astype(np.int32)
-    table = None
-    if n_int * n_int <= _DENSE_EDGE_TABLE_MAX:
-        # dense (tail, head) -> edge lookup; the extra last entry is a spare "no edge" bin
-        table = np.full(n_int * n_int + 1, keys.size, dtype=np.int32)
-        table[keys] = np.arange(keys.size, dtype=np.int32)
-    return _Compact(
-        n_int=n_int, indptr=indptr, indices=e_head.astype(np.int32), edge_link=e_link,
-        source_of=source_of, edge_table=table, edge_keys=keys, is_link=e_link >= 0)
-
-
-def _accumulate(pred: np.ndarray, demand: np.ndarray) -> np.ndarray:
-    """Sum demand over the subtree of every node of a batch of shortest-path trees.
-
-    ``pred`` is a (batch x nodes) predecessor matrix (negative: root or unreached), and
-    ``demand`` (batch x nodes) the demand of each origin to each node.  Returns ``f`` with
-    ``f[i, v]`` = demand of origin ``i`` to ``v`` and to every node whose path passes ``v``,
-    i.e. the flow on the tree link into ``v``.
-
-    The sum over descendants is ``(I + B + B^2 + ...) d`` for the parent operator ``B``; it
-    is computed as ``(I + B)(I + B^2)(I + B^4)... d`` by pointer jumping: ``log2(depth)``
-    vectorised scatter-adds (``numpy.bincount``) over the whole batch, with no ordering of
-    nodes needed (so zero-cost links and distance ties are harmless).
-    """
-    b, n = pred.shape
-    size = b * n
-    anc = pred.astype(np.int64)
-    anc += (np.arange(b, dtype=np.int64) * n)[:, None]
-    anc = anc.ravel()
-    anc[pred.ravel() < 0] = size  # sentinel
-    anc = np.append(anc, size)
-    f = np.append(demand.ravel().astype(np.float64), 0.0)
-    while anc.min() < size:
-        f += np.bincount(anc, weights=f, minlength=size + 1)
-        f[size] = 0.0
-        anc = anc[anc]
-    return f[:-1].reshape(b, n)
-
-
 class _Demand(NamedTuple):
-    origins: np.ndarray        # original node index per row (unique)
-    matrix: np.ndarray         # (n_origins x n_int) demand to each internal node
+    origins: np.ndarray        # original node per origin row (unique, ascending)
+    ptr: np.ndarray            # CSR row pointers over the entries (int64)
+    dest: np.ndarray           # original destination node per entry (ascending per row)
+    value: np.ndarray          # demand per entry (flow unit, > 0)
     total: float
 
+    def amount(self, row: int, dest: int) -> float:
+        """Demand of origin row ``row`` to original node ``dest`` (0 if none)."""
+        lo, hi = int(self.ptr[row]), int(self.ptr[row + 1])
+        k = lo + int(np.searchsorted(self.dest[lo:hi], dest))
+        return float(self.value[k]) if k < hi and self.dest[k] == dest else 0.0
 
-def _demand(net: LinkArrays, cg: _Compact, origins: Any, destinations: Any,
-            demand: Any) -> _Demand:
-    """Normalise OD input to one demand row per origin over internal nodes."""
+
+def _demand(net: LinkArrays, origins: Any, destinations: Any, demand: Any) -> _Demand:
+    """Normalise OD input to one CSR row of (destination, demand) entries per origin."""
     origins = np.asarray(origins, dtype=np.int64).ravel()
     destinations = np.asarray(destinations, dtype=np.int64).ravel()
     if hasattr(demand, "tocoo"):  # scipy sparse matrix
@@ -419,112 +338,45 @@ def _demand(net: LinkArrays, cg: _Compact, origins: Any, destinations: Any,
         raise ValueError("demand must be finite and >= 0")
     keep = (val > 0) & (oi != di)
     oi, di, val = oi[keep], di[keep], val[keep]
-    uo, row = np.unique(oi, return_inverse=True)
-    mat = np.zeros((uo.size, cg.n_int))
-    np.add.at(mat, (row, di), val)
-    return _Demand(uo, mat, float(val.sum()))
+    # repeated pairs add up: one entry per (origin, destination), sorted
+    key, inv = np.unique(oi * net.n_nodes + di, return_inverse=True)
+    amount = np.bincount(inv, weights=val, minlength=key.size)
+    o_key, d_key = key // net.n_nodes, key % net.n_nodes
+    uo, row = np.unique(o_key, return_inverse=True)
+    ptr = np.zeros(uo.size + 1, dtype=np.int64)
+    np.cumsum(np.bincount(row, minlength=uo.size), out=ptr[1:])
+    return _Demand(uo, ptr, d_key, amount, float(val.sum()))
 
 
-def _batches(n_origins: int, n_int: int) -> list[slice]:
-    """Fixed partition of origins into batches (independent of the worker count)."""
-    size = max(1, min(64, 2**17 // max(n_int, 1)))
-    return [slice(i, min(i + size, n_origins)) for i in range(0, n_origins, size)]
-
-
-def _load_batch(cg: _Compact, dem: _Demand, sl: slice, weights: np.ndarray,
-                keep_tree: bool) -> tuple[np.ndarray, np.ndarray | None]:
-    """Shortest paths and AON loading for one batch; returns edge volumes (and tree)."""
-    from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra
-
-    graph = csr_matrix((weights, cg.indices, cg.indptr), shape=(cg.n_int, cg.n_int))
-    sources = cg.source_of[dem.origins[sl]]
-    pred = dijkstra(graph, directed=True, indices=sources, return_predecessors=True)[1]
-    d = dem.matrix[sl]
-    missing = (pred < 0) & (d > 0)
-    if missing.any():
-        r, c = np.argwhere(missing)[0]
-        raise CorridorsError(
-            f"demand {d[r, c]:g} from node {dem.origins[sl][r]} to node {c} cannot be routed: "
-            "no path")
-    f = _accumulate(pred, d)
-    n_edges = cg.indices.size
-    if cg.edge_table is not None:
-        # edge into each node from its predecessor; roots and unreached nodes -> a spare bin
-        key = pred.astype(np.int64)
-        key *= cg.n_int
-        key += np.arange(cg.n_int)
-        key[pred < 0] = cg.n_int * cg.n_int
-        edges = cg.edge_table[key]
-        vol = np.bincount(edges.ravel(), weights=f.ravel(), minlength=n_edges + 1)[:n_edges]
-    else:
-        mask = pred >= 0
-        cols = np.broadcast_to(np.arange(cg.n_int), pred.shape)[mask]
-        edges = cg.edge_of(pred[mask], cols)
-        vol = np.bincount(edges, weights=f[mask], minlength=n_edges)
-    return vol, (pred.astype(np.int32) if keep_tree else None)
-
-
-# Worker-process state (set once per process by _init_worker).
-_WORKER: dict[str, Any] = {}
-
-
-def _init_worker(cg: _Compact, dem: _Demand, batches: list[slice]) -> None:
-    _WORKER.update(cg=cg, dem=dem, batches=batches)
-
-
-def _worker_task(i: int, weights: np.ndarray, keep_tree: bool
-                 ) -> tuple[np.ndarray, np.ndarray | None]:
-    return _load_batch(_WORKER["cg"], _WORKER["dem"], _WORKER["batches"][i], weights,
-                       keep_tree)
+def _graph(net: LinkArrays, dem: _Demand) -> _shortest.Graph:
+    """The network reduced for shortest paths between the demand's terminals."""
+    terminals = np.union1d(dem.origins, dem.dest)
+    return _shortest.build(net.n_nodes, net.tail, net.head, terminals, net.no_through)
 
 
 class _Loader:
-    """All-or-nothing loader on a fixed OD set, serial or over worker processes."""
+    """All-or-nothing loader on a fixed OD set over the reduced graph."""
 
-    def __init__(self, net: LinkArrays, dem: _Demand, cg: _Compact, workers: int) -> None:
-        self.net, self.dem, self.cg = net, dem, cg
-        self.batches = _batches(dem.origins.size, cg.n_int)
-        self.pool = None
-        if workers > 1 and len(self.batches) > 1:
-            import multiprocessing as mp
-            from concurrent.futures import ProcessPoolExecutor
-
-            method = "fork" if "fork" in mp.get_all_start_methods() else "spawn"
-            self.pool = ProcessPoolExecutor(
-                max_workers=min(workers, len(self.batches)),
-                mp_context=mp.get_context(method), initializer=_init_worker,
-                initargs=(cg, dem, self.batches))
-
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=True)
-            self.pool = None
-
-    def __enter__(self) -> _Loader:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+    def __init__(self, net: LinkArrays, dem: _Demand, graph: _shortest.Graph,
+                 workers: int) -> None:
+        self.net, self.dem, self.graph, self.threads = net, dem, graph, workers
+        self.sources = graph.node_of[dem.origins]
+        self.dnode = graph.node_of[dem.dest]
 
     def load(self, cost: np.ndarray, keep_tree: bool = False
-             ) -> tuple[np.ndarray, list[np.ndarray] | None]:
-        """Return link volumes of the AON loading at ``cost`` (and the trees if asked)."""
-        w = self.cg.weights(cost)
-        if self.pool is None:
-            parts = [_load_batch(self.cg, self.dem, sl, w, keep_tree) for sl in self.batches]
-        else:
-            futures = [self.pool.submit(_worker_task, i, w, keep_tree)
-                       for i in range(len(self.batches))]
-            parts = [fut.result() for fut in futures]
-        edge_vol = parts[0][0].copy() if parts else np.zeros(self.cg.indices.size)
-        for vol, _ in parts[1:]:
-            edge_vol += vol  # fixed batch order: results never depend on worker count
-        vol = np.zeros(self.net.n_links)
-        il = self.cg.is_link
-        vol[self.cg.edge_link[il]] = edge_vol[il]
-        trees = [t for _, t in parts] if keep_tree else None
-        return vol, trees
+             ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Return link volumes of the AON loading at ``cost`` (and the trees if asked:
+        origin rows x internal nodes, the internal edge into each node)."""
+        g = self.graph
+        edge_vol, trees, bad = _shortest.aon(
+            g, g.weights(cost), self.sources, self.dem.ptr, self.dnode, self.dem.value,
+            threads=self.threads, keep_trees=keep_tree)
+        if bad >= 0:
+            row = int(np.searchsorted(self.dem.ptr, bad, side="right")) - 1
+            raise CorridorsError(
+                f"demand {self.dem.value[bad]:g} from node {self.dem.origins[row]} to node "
+                f"{self.dem.dest[bad]} cannot be routed: no path")
+        return g.link_volumes(edge_vol), trees
 
 
 def _workers(workers: int | None) -> int:
@@ -552,7 +404,8 @@ def all_or_nothing(net: LinkArrays, origins: Any, destinations: Any, demand: Any
     cost : array of float, optional
         Link costs (cost unit, ``>= 0``); default ``net.free_cost``.
     workers : int, optional
-        Worker processes for the shortest paths (``0``: one per CPU).  Default 1.
+        Threads for the shortest paths (``0``: one per CPU).  Default 1.  The result does
+        not depend on it.
 
     Returns
     -------
@@ -564,13 +417,11 @@ def all_or_nothing(net: LinkArrays, origins: Any, destinations: Any, demand: Any
     corridors._errors.CorridorsError
         If some demand has no path.
     """
-    cg = _compact(net)
-    dem = _demand(net, cg, origins, destinations, demand)
+    dem = _demand(net, origins, destinations, demand)
     c = net.free_cost if cost is None else np.asarray(cost, dtype=np.float64)
     if c.shape != (net.n_links,) or np.any(c < 0):
         raise ValueError("cost: expected one value >= 0 per link")
-    with _Loader(net, dem, cg, _workers(workers)) as loader:
-        return loader.load(c)[0]
+    return _Loader(net, dem, _graph(net, dem), _workers(workers)).load(c)[0]
 
 
 # --------------------------------------------------------------------------------------
@@ -636,11 +487,9 @@ class _PathStore:
     """Route bookkeeping: either weighted AON trees (UE) or explicit routes (SUE)."""
 
     net: LinkArrays
-    cg: _Compact
-    origins: np.ndarray
-    demand: np.ndarray                       # (n_origins x n_int)
-    batches: tuple[slice, ...] = ()
-    trees: tuple[tuple[np.ndarray, ...], ...] = ()   # per AON iteration, per batch
+    graph: _shortest.Graph
+    dem: _Demand
+    trees: tuple[np.ndarray, ...] = ()       # per AON iteration: (origins x internal nodes)
     weights: np.ndarray | None = None        # weight of each AON iteration
     routes: dict[tuple[int, int], list[tuple[tuple[int, ...], float]]] = field(
         default_factory=dict)                # SUE: (o, d) -> [(links, flow)]
@@ -783,8 +632,8 @@ def user_equilibrium(net: LinkArrays, origins: Any, destinations: Any, demand: A
     fixed_cost : array of float, optional
         Flow-independent cost per link (cost unit), added to the volume-delay cost.
     workers : int, optional
-        Worker processes for shortest paths and loading (``0``: one per CPU).  The result
-        does not depend on it.  Default 1.
+        Threads for shortest paths and loading (``0``: one per CPU).  The result does not
+        depend on it.  Default 1.
     track_paths : bool
         Keep each iteration's shortest-path trees and their weights so that
         :func:`paths_for` can return the routes of each OD pair (memory grows with
@@ -808,96 +657,95 @@ def user_equilibrium(net: LinkArrays, origins: Any, destinations: Any, demand: A
         raise ValueError("max_iter must be >= 1")
     start = time.perf_counter()
     fixed = _check_cost("fixed_cost", fixed_cost, net.n_links)
-    cg = _compact(net)
-    dem = _demand(net, cg, origins, destinations, demand)
+    dem = _demand(net, origins, destinations, demand)
+    graph = _graph(net, dem)
     records: list[IterationRecord] = []
-    trees: list[tuple[np.ndarray, ...]] = []
+    trees: list[np.ndarray] = []
     # coefficients of x, s_{k-1}, s_{k-2} over the AON loadings (only with track_paths)
     wx = ws1 = ws2 = np.zeros(0)
     converged = False
-    with _Loader(net, dem, cg, _workers(workers)) as loader:
-        c = link_cost(net, np.zeros(net.n_links), fixed)
-        x, tr = loader.load(c, track_paths)
+    loader = _Loader(net, dem, graph, _workers(workers))
+    c = link_cost(net, np.zeros(net.n_links), fixed)
+    x, tr = loader.load(c, track_paths)
+    if track_paths:
+        trees.append(tr)
+        wx = np.ones(1)
+    s1 = s2 = None            # previous search targets s_{k-1}, s_{k-2}
+    tau_prev = 1.0
+    step = 1.0
+    n_conj = 0                # conjugate steps since the last restart
+    while True:
+        c = link_cost(net, x, fixed)
+        y, tr = loader.load(c, track_paths)
+        tx = float(c @ x)
+        rg = (tx - float(c @ y)) / tx if tx > 0 else 0.0
+        rec = IterationRecord(len(records) + 1, rg, beckmann(net, x, fixed),
+                              time.perf_counter() - start, step)
+        records.append(rec)
+        if callback is not None:
+            callback(rec)
+        if rg <= gap:
+            converged = True
+            break
+        if len(records) >= max_iter:
+            break
         if track_paths:
-            trees.append(tuple(tr))
-            wx = np.ones(1)
-        s1 = s2 = None            # previous search targets s_{k-1}, s_{k-2}
-        tau_prev = 1.0
-        step = 1.0
-        n_conj = 0                # conjugate steps since the last restart
-        while True:
-            c = link_cost(net, x, fixed)
-            y, tr = loader.load(c, track_paths)
-            tx = float(c @ x)
-            rg = (tx - float(c @ y)) / tx if tx > 0 else 0.0
-            rec = IterationRecord(len(records) + 1, rg, beckmann(net, x, fixed),
-                                  time.perf_counter() - start, step)
-            records.append(rec)
-            if callback is not None:
-                callback(rec)
-            if rg <= gap:
-                converged = True
-                break
-            if len(records) >= max_iter:
-                break
-            if track_paths:
-                trees.append(tuple(tr))
-                k = len(trees)
-                wx, ws1, ws2 = (np.pad(a, (0, k - a.size)) for a in (wx, ws1, ws2))
-                ey = np.zeros(k)
-                ey[-1] = 1.0
-            # ---- direction ---------------------------------------------------------
-            restart = s1 is None or tau_prev >= 1.0 - 1e-12 or algorithm == "fw"
-            if restart:
-                s, coef = y, (1.0, 0.0, 0.0)
-                n_conj = 0
+            trees.append(tr)
+            k = len(trees)
+            wx, ws1, ws2 = (np.pad(a, (0, k - a.size)) for a in (wx, ws1, ws2))
+            ey = np.zeros(k)
+            ey[-1] = 1.0
+        # ---- direction ---------------------------------------------------------
+        restart = s1 is None or tau_prev >= 1.0 - 1e-12 or algorithm == "fw"
+        if restart:
+            s, coef = y, (1.0, 0.0, 0.0)
+            n_conj = 0
+        else:
+            hess = _link_cost_derivative(net, x)
+            if algorithm == "cfw" or n_conj == 0 or s2 is None:
+                dk = s1 - x
+                num = float(np.sum(hess * dk * (y - x)))
+                den = float(np.sum(hess * dk * (y - s1)))
+                a = num / den if den != 0 else 0.0
+                a = min(max(a, 0.0), 1.0 - 1e-6)
+                s = a * s1 + (1.0 - a) * y
+                coef = (1.0 - a, a, 0.0)
             else:
-                hess = _link_cost_derivative(net, x)
-                if algorithm == "cfw" or n_conj == 0 or s2 is None:
-                    dk = s1 - x
-                    num = float(np.sum(hess * dk * (y - x)))
-                    den = float(np.sum(hess * dk * (y - s1)))
-                    a = num / den if den != 0 else 0.0
-                    a = min(max(a, 0.0), 1.0 - 1e-6)
-                    s = a * s1 + (1.0 - a) * y
-                    coef = (1.0 - a, a, 0.0)
-                else:
-                    dbar2 = tau_prev * s1 + (1.0 - tau_prev) * s2 - x
-                    dbar1 = s1 - x
-                    ydir = y - x
-                    den_mu = float(np.sum(hess * dbar2 * (s2 - s1)))
-                    mu = -float(np.sum(hess * dbar2 * ydir)) / den_mu if den_mu != 0 else 0.0
-                    mu = max(0.0, mu)
-                    den_nu = float(np.sum(hess * dbar1 * dbar1))
-                    nu = (-float(np.sum(hess * dbar1 * ydir)) / den_nu if den_nu != 0 else 0.0)
-                    nu += mu * tau_prev / (1.0 - tau_prev)
-                    nu = max(0.0, nu)
-                    b0 = 1.0 / (1.0 + mu + nu)
-                    coef = (b0, nu * b0, mu * b0)
-                    s = coef[0] * y + coef[1] * s1 + coef[2] * s2
-                n_conj += 1
+                dbar2 = tau_prev * s1 + (1.0 - tau_prev) * s2 - x
+                dbar1 = s1 - x
+                ydir = y - x
+                den_mu = float(np.sum(hess * dbar2 * (s2 - s1)))
+                mu = -float(np.sum(hess * dbar2 * ydir)) / den_mu if den_mu != 0 else 0.0
+                mu = max(0.0, mu)
+                den_nu = float(np.sum(hess * dbar1 * dbar1))
+                nu = (-float(np.sum(hess * dbar1 * ydir)) / den_nu if den_nu != 0 else 0.0)
+                nu += mu * tau_prev / (1.0 - tau_prev)
+                nu = max(0.0, nu)
+                b0 = 1.0 / (1.0 + mu + nu)
+                coef = (b0, nu * b0, mu * b0)
+                s = coef[0] * y + coef[1] * s1 + coef[2] * s2
+            n_conj += 1
+        d = s - x
+        tau = _line_search(net, fixed, x, d)
+        if tau <= 0.0 and coef != (1.0, 0.0, 0.0):
+            # a conjugate direction that does not descend: fall back to Frank-Wolfe
+            s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
             d = s - x
             tau = _line_search(net, fixed, x, d)
-            if tau <= 0.0 and coef != (1.0, 0.0, 0.0):
-                # a conjugate direction that does not descend: fall back to Frank-Wolfe
-                s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
-                d = s - x
-                tau = _line_search(net, fixed, x, d)
-            if tau <= 0.0:
-                break  # no descent even along Frank-Wolfe: the gap is at rounding level
-            if track_paths:
-                s_w = coef[0] * ey + coef[1] * ws1 + coef[2] * ws2
-                wx = (1.0 - tau) * wx + tau * s_w
-                ws1, ws2 = s_w, ws1
-            x = x + tau * d
-            s2, s1 = s1, s
-            tau_prev = step = tau
-        batches = tuple(loader.batches)
+        if tau <= 0.0:
+            break  # no descent even along Frank-Wolfe: the gap is at rounding level
+        if track_paths:
+            s_w = coef[0] * ey + coef[1] * ws1 + coef[2] * ws2
+            wx = (1.0 - tau) * wx + tau * s_w
+            ws1, ws2 = s_w, ws1
+        x = x + tau * d
+        s2, s1 = s1, s
+        tau_prev = step = tau
     costs = link_cost(net, x, fixed)
     store = None
     if track_paths:
-        store = _PathStore(net=net, cg=cg, origins=dem.origins, demand=dem.matrix,
-                           batches=batches, trees=tuple(trees), weights=wx[:len(trees)])
+        store = _PathStore(net=net, graph=graph, dem=dem, trees=tuple(trees),
+                           weights=wx[:len(trees)])
     last = records[-1]
     return EquilibriumResult(
         flows=x, costs=costs, iterations=tuple(records), converged=converged,
@@ -910,22 +758,13 @@ def user_equilibrium(net: LinkArrays, origins: Any, destinations: Any, demand: A
 # --------------------------------------------------------------------------------------
 
 
-def _tree_path(cg: _Compact, pred: np.ndarray, source: int, dest: int
-               ) -> tuple[tuple[int, ...], tuple[int, ...]]:
-    """Links and internal nodes of the tree path source -> dest (walk predecessors)."""
-    nodes = [dest]
-    v = dest
-    while v != source:
-        v = int(pred[v])
-        if v < 0:
-            raise CorridorsError(f"no path to node {dest}")
-        nodes.append(v)
-    nodes.reverse()
-    if len(nodes) < 2:
-        return (), tuple(nodes)
-    edges = cg.edge_of(np.asarray(nodes[:-1]), np.asarray(nodes[1:]))
-    links = cg.edge_link[edges]
-    return tuple(int(e) for e in links[links >= 0]), tuple(nodes)
+def _tree_path(graph: _shortest.Graph, tree: np.ndarray, source: int, dest: int
+               ) -> tuple[int, ...]:
+    """Links of the tree path between internal nodes ``source`` and ``dest``."""
+    links = graph.path_links(tree, source, dest)
+    if links is None:
+        raise CorridorsError(f"no path to internal node {dest}")
+    return links
 
 
 def _nodes_of(net: LinkArrays, links: tuple[int, ...], origin: int) -> tuple[int, ...]:
@@ -990,7 +829,6 @@ def stochastic_user_equilibrium(
         :func:`paths_for` returns the routes and their shares.
     """
     from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra
 
     if not theta > 0:
         raise ValueError("theta must be > 0")
@@ -998,12 +836,13 @@ def stochastic_user_equilibrium(
         raise ValueError(f"step_rule must be 'fisk' or 'msa', got {step_rule!r}")
     start = time.perf_counter()
     fixed = _check_cost("fixed_cost", fixed_cost, net.n_links)
-    cg = _compact(net)
-    dem = _demand(net, cg, origins, destinations, demand)
-    loader = _Loader(net, dem, cg, 1)
-    rows, cols = np.nonzero(dem.matrix)
-    od_demand = dem.matrix[rows, cols]
-    od_src = cg.source_of[dem.origins[rows]]
+    dem = _demand(net, origins, destinations, demand)
+    graph = _graph(net, dem)
+    loader = _Loader(net, dem, graph, 1)
+    rows = np.repeat(np.arange(dem.origins.size), np.diff(dem.ptr))
+    od_demand = dem.value
+    od_src = graph.node_of[dem.origins[rows]]
+    od_dst = graph.node_of[dem.dest]
     n_od = rows.size
     route_links: list[tuple[int, ...]] = []
     route_od: list[int] = []
@@ -1014,10 +853,7 @@ def stochastic_user_equilibrium(
     x = np.zeros(net.n_links)
 
     def shortest_trees(cost: np.ndarray, which: slice = slice(None)) -> np.ndarray:
-        graph = csr_matrix((cg.weights(cost), cg.indices, cg.indptr),
-                           shape=(cg.n_int, cg.n_int))
-        srcs = cg.source_of[dem.origins[which]]
-        return dijkstra(graph, directed=True, indices=srcs, return_predecessors=True)[1]
+        return _shortest.trees(graph, graph.weights(cost), loader.sources[which])
 
     def add_shortest(cost: np.ndarray, pred: np.ndarray | None = None) -> bool:
         if pred is None:
@@ -1026,7 +862,7 @@ def stochastic_user_equilibrium(
         for i in range(n_od):
             if len(known[i]) >= max_routes:
                 continue
-            links, _ = _tree_path(cg, pred[rows[i]], int(od_src[i]), int(cols[i]))
+            links = _tree_path(graph, pred[rows[i]], int(od_src[i]), int(od_dst[i]))
             if links not in known[i]:
                 known[i][links] = len(route_links)
                 route_links.append(links)
@@ -1079,12 +915,12 @@ def stochastic_user_equilibrium(
             uses[rows[route_od[r]], list(links)] += 1.0
         idle = 0
         for _ in range(4 * max_routes):
-            preds = np.empty((dem.origins.size, cg.n_int), dtype=np.int32)
+            preds = np.empty((dem.origins.size, graph.n_nodes), dtype=np.int32)
             for o in range(dem.origins.size):
                 pen = c * (1.0 + route_penalty) ** uses[o]
                 preds[o] = shortest_trees(pen, slice(o, o + 1))[0]
             for i in range(n_od):
-                links, _ = _tree_path(cg, preds[rows[i]], int(od_src[i]), int(cols[i]))
+                links = _tree_path(graph, preds[rows[i]], int(od_src[i]), int(od_dst[i]))
                 uses[rows[i], list(links)] += 1.0
             idle = 0 if add_shortest(c, preds) else idle + 1
             if idle >= max_routes or all(len(k) >= max_routes for k in known):
@@ -1127,9 +963,9 @@ def stochastic_user_equilibrium(
     routes: dict[tuple[int, int], list[tuple[tuple[int, ...], float]]] = {}
     for r, links in enumerate(route_links):
         i = route_od[r]
-        key = (int(dem.origins[rows[i]]), int(cols[i]))
+        key = (int(dem.origins[rows[i]]), int(dem.dest[i]))
         routes.setdefault(key, []).append((links, float(h[r])))
-    store = _PathStore(net=net, cg=cg, origins=dem.origins, demand=dem.matrix, routes=routes)
+    store = _PathStore(net=net, graph=graph, dem=dem, routes=routes)
     last = records[-1]
     return EquilibriumResult(
         flows=x, costs=costs, iterations=tuple(records), converged=converged,
@@ -1146,12 +982,10 @@ def _distinct_trees(store: _PathStore, row: int) -> list[tuple[float, np.ndarray
     """The distinct shortest-path trees of one origin with their summed weights (cached)."""
     cached = store.tree_cache.get(row)
     if cached is None:
-        b = next(i for i, sl in enumerate(store.batches) if sl.start <= row < sl.stop)
-        r = row - store.batches[b].start
         groups: dict[bytes, list] = {}
         for w, tree in zip(store.weights, store.trees, strict=True):
             if w > 0:
-                pred = tree[b][r]
+                pred = tree[row]
                 entry = groups.setdefault(pred.tobytes(), [0.0, pred])
                 entry[0] += float(w)
         cached = store.tree_cache[row] = [(w, pred) for w, pred in groups.values()]
@@ -1202,14 +1036,17 @@ def paths_for(result: EquilibriumResult, origin: int, destination: int, *,
         for links, flow in store.routes.get((origin, destination), []):
             flows[links] = flows.get(links, 0.0) + flow
     else:
-        row = int(np.searchsorted(store.origins, origin))
-        if row >= store.origins.size or store.origins[row] != origin:
+        origins = store.dem.origins
+        row = int(np.searchsorted(origins, origin))
+        if row >= origins.size or origins[row] != origin:
             raise ValueError(f"node {origin} is not an origin with demand")
-        dem = float(store.demand[row, destination])
-        src = int(store.cg.source_of[origin])
-        for w, pred in _distinct_trees(store, row):
-            links, _ = _tree_path(store.cg, pred, src, destination)
-            flows[links] = flows.get(links, 0.0) + w * dem
+        dem = store.dem.amount(row, destination)
+        if dem > 0:
+            src = int(store.graph.node_of[origin])
+            dst = int(store.graph.node_of[destination])
+            for w, pred in _distinct_trees(store, row):
+                links = _tree_path(store.graph, pred, src, dst)
+                flows[links] = flows.get(links, 0.0) + w * dem
     total = sum(flows.values())
     if total <= 0:
         raise ValueError(f"no demand from node {origin} to node {destination}")

@@ -31,6 +31,7 @@ Examples
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,14 +41,21 @@ import numpy as np
 from corridors._errors import TNTPError
 
 __all__ = [
+    "SHIPPED",
     "TNTPFlows",
     "TNTPNetwork",
     "TNTPTrips",
     "check_reachable",
+    "locate",
     "read_flows",
     "read_network",
     "read_trips",
 ]
+
+#: TNTP networks shipped with the package (``corridors/data/tntp``).
+SHIPPED = ("SiouxFalls",)
+#: Largest ``<NUMBER OF NODES>`` accepted (arrays are sized by it).
+MAX_NODES = 100_000_000
 
 _META = re.compile(r"^\s*<([^>]+)>\s*(.*?)\s*$")
 _NUMBER = re.compile(r"^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$")
@@ -247,18 +255,26 @@ def _meta_int(path: Path, meta: dict[str, tuple[str, int]], key: str,
         raise TNTPError(f"{path.name}: metadata <{key}> missing")
     value, line = meta[key]
     try:
-        out = int(float(value.split()[0]))
+        num = float(value.split()[0])
     except (ValueError, IndexError):
         raise TNTPError(f"{path.name}:{line}: <{key}> expects a number, got {value!r}") from None
+    if not math.isfinite(num) or num != int(num):
+        raise TNTPError(f"{path.name}:{line}: <{key}> expects a whole number, got {value!r}")
+    out = int(num)
     if out < 0:
         raise TNTPError(f"{path.name}:{line}: <{key}> must be >= 0, got {out}")
+    if out > MAX_NODES:
+        raise TNTPError(f"{path.name}:{line}: <{key}> is {out}, above the limit of {MAX_NODES:,}")
     return out
 
 
 def _number(path: Path, line: int, field: str, text: str) -> float:
     if not _NUMBER.match(text):
         raise TNTPError(f"{path.name}:{line}: {field} expects a number, got {text!r}")
-    return float(text)
+    value = float(text)
+    if not math.isfinite(value):
+        raise TNTPError(f"{path.name}:{line}: {field} must be a finite number, got {text!r}")
+    return value
 
 
 _NET_FIELDS = ("init node", "term node", "capacity", "length", "free flow time", "B", "power",
@@ -322,9 +338,12 @@ def read_network(path: str | Path) -> TNTPNetwork:
         if cap == 0 and bb != 0:
             raise TNTPError(f"{path.name}:{no}: zero capacity with nonzero B {bb}")
         for name, v in (("length", length), ("free flow time", fft), ("B", bb),
-                        ("power", power)):
+                        ("power", power), ("speed", vals[7]), ("toll", vals[8])):
             if v < 0:
                 raise TNTPError(f"{path.name}:{no}: negative {name} {v}")
+        if vals[9] != int(vals[9]):
+            raise TNTPError(f"{path.name}:{no}: link type expects a whole number, got "
+                            f"{parts[9]!r}")
         rows.append(vals)
         where.append(no)
     if n_links >= 0 and len(rows) != n_links:
@@ -424,29 +443,110 @@ def read_trips(path: str | Path, network: TNTPNetwork | None = None) -> TNTPTrip
 def check_reachable(network: TNTPNetwork, trips: TNTPTrips) -> None:
     """Raise if some OD pair with demand has no path (zones are not passed through).
 
+    Linear in the network size plus origins x strongly connected components: the search
+    runs on the condensation of the network (its strongly connected components, usually
+    one large one for the streets plus one per zone), not on every node.
+
     Raises
     ------
     corridors._errors.TNTPError
         Naming the trips file and the line of the first unreachable OD entry.
     """
     from scipy.sparse import csr_matrix
-    from scipy.sparse.csgraph import dijkstra
-
-    from corridors.equilibrium import _compact
+    from scipy.sparse.csgraph import connected_components, dijkstra
 
     if trips.origins.size == 0:
         return
-    cg = _compact(network.link_arrays())
-    graph = csr_matrix((np.ones(cg.indices.size), cg.indices, cg.indptr),
-                       shape=(cg.n_int, cg.n_int))
-    uo, row = np.unique(trips.origins, return_inverse=True)
-    dist = dijkstra(graph, directed=True, indices=cg.source_of[uo - 1], unweighted=True)
-    bad = np.flatnonzero(~np.isfinite(dist[row, trips.destinations - 1]))
+    n = network.n_nodes
+    n_block = max(0, min(network.first_thru_node - 1, network.n_zones))
+    tail, head = network.init_node - 1, network.term_node - 1
+    # a zone that may not be passed through gets a copy that owns its outgoing links, so
+    # a path can leave a zone only where it starts
+    tail = np.where(tail < n_block, n + tail, tail)
+    size = n + n_block
+    ones = np.ones(tail.size, dtype=np.int8)
+    graph = csr_matrix((ones, (tail, head)), shape=(size, size))
+    n_comp, label = connected_components(graph, directed=True, connection="strong")
+    lt, lh = label[tail], label[head]
+    cross = lt != lh
+    cond = csr_matrix((ones[cross], (lt[cross], lh[cross])), shape=(n_comp, n_comp))
+    start = trips.origins - 1
+    start = np.where(start < n_block, n + start, start)
+    src, row = np.unique(label[start], return_inverse=True)
+    dest = label[trips.destinations - 1]
+    ok = np.empty(trips.origins.size, dtype=bool)
+    chunk = max(1, 2**22 // max(n_comp, 1))  # bounds the distance block to 32 MB
+    for lo in range(0, src.size, chunk):
+        dist = dijkstra(cond, directed=True, indices=src[lo:lo + chunk], unweighted=True)
+        sel = (row >= lo) & (row < lo + chunk)
+        ok[sel] = np.isfinite(dist[row[sel] - lo, dest[sel]])
+    bad = np.flatnonzero(~ok)
     if bad.size:
         k = bad[0]
         raise TNTPError(f"{trips.path.name}:{trips.line[k]}: demand {trips.demand[k]:g} from "
                         f"zone {trips.origins[k]} to zone {trips.destinations[k]} is "
                         f"unreachable in {network.path.name}")
+
+
+def shipped_folder() -> Path:
+    """Return the folder of the TNTP networks shipped with the package."""
+    from importlib.resources import files
+
+    return Path(str(files("corridors") / "data" / "tntp"))
+
+
+def _sibling(net: Path, kind: str) -> Path:
+    stem = net.name[: -len("_net.tntp")] if net.name.lower().endswith("_net.tntp") else net.stem
+    return net.with_name(f"{stem}_{kind}.tntp")
+
+
+def locate(network: str | Path, trips: str | Path | None = None
+           ) -> tuple[Path, Path, Path | None]:
+    """Find the files of a TNTP network.
+
+    Parameters
+    ----------
+    network : str or pathlib.Path
+        The name of a shipped network (``SiouxFalls``, any case), a folder holding one
+        ``*_net.tntp`` and one ``*_trips.tntp`` file, or a ``*_net.tntp`` file.
+    trips : str or pathlib.Path, optional
+        The trips file; default: the ``*_trips.tntp`` file beside the network file.
+
+    Returns
+    -------
+    tuple of pathlib.Path
+        The network file, the trips file and the best-known flow file beside the network
+        file (``*_flow.tntp``), or None if there is none.
+
+    Raises
+    ------
+    corridors._errors.TNTPError
+        If the files cannot be found.
+    """
+    if trips is not None:
+        net = Path(network)
+        flow = _sibling(net, "flow")
+        return net, Path(trips), flow if flow.is_file() else None
+    text = str(network)
+    name = next((n for n in SHIPPED if n.lower() == text.lower()), None)
+    path = shipped_folder() / name if name else Path(text)
+    if path.is_dir():
+        nets = sorted(path.glob("*_net.tntp"))
+        if len(nets) != 1:
+            raise TNTPError(f"{path}: expected one *_net.tntp file in the folder, found "
+                            f"{len(nets)}")
+        net = nets[0]
+    elif path.is_file():
+        net = path
+    else:
+        raise TNTPError(f"{text}: not a shipped network ({', '.join(SHIPPED)}), a folder or a "
+                        "*_net.tntp file")
+    trips_path = _sibling(net, "trips")
+    if not trips_path.is_file():
+        raise TNTPError(f"{net.name}: no trips file {trips_path.name} beside it; give the trips "
+                        "file as the second argument")
+    flow = _sibling(net, "flow")
+    return net, trips_path, flow if flow.is_file() else None
 
 
 def read_flows(path: str | Path) -> TNTPFlows:
@@ -482,6 +582,11 @@ def read_flows(path: str | Path) -> TNTPFlows:
                             f"got {text[:60]!r}")
         vals = [_number(path, i + 1, f, t) for f, t in
                 zip(("from", "to", "volume", "cost"), parts[:4], strict=False)]
+        for name, v, tok in (("from", vals[0], parts[0]), ("to", vals[1], parts[1])):
+            if v != int(v) or v < 1:
+                raise TNTPError(f"{path.name}:{i + 1}: {name} expects a node number, got {tok!r}")
+        if vals[2] < 0:
+            raise TNTPError(f"{path.name}:{i + 1}: negative volume {vals[2]}")
         rows.append(vals + [np.nan] * (4 - len(vals)))
     arr = np.array(rows, dtype=np.float64).reshape(-1, 4)
     return TNTPFlows(path=path, init_node=arr[:, 0].astype(np.int64),

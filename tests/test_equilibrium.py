@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import networkx as nx
@@ -27,7 +28,9 @@ from corridors.equilibrium import (
     user_equilibrium,
 )
 
-TNTP = Path(__file__).resolve().parents[2] / "shared" / "tntp"
+# the shared TNTP networks beside the project (or where $CORRIDORS_TNTP_DIR points)
+TNTP = Path(os.environ.get("CORRIDORS_TNTP_DIR",
+                           Path(__file__).resolve().parents[2] / "shared" / "tntp"))
 ALGORITHMS = ("fw", "cfw", "bfw")
 
 
@@ -440,10 +443,9 @@ def test_aon_never_passes_through_zones(case, flags):
 
 @pytest.fixture(scope="module")
 def sioux_falls():
-    folder = TNTP / "SiouxFalls"
-    if not folder.is_dir():
-        pytest.skip(f"TNTP test networks not found at {folder} (shared/tntp beside the project)")
     from corridors import tntp
+
+    folder = tntp.shipped_folder() / "SiouxFalls"  # shipped with the package
 
     net = tntp.read_network(folder / "SiouxFalls_net.tntp")
     trips = tntp.read_trips(folder / "SiouxFalls_trips.tntp", net)
@@ -480,7 +482,8 @@ def test_sioux_falls_fw_is_slower_but_converges(sioux_falls):
 def test_chicago_sketch_matches_best_known():
     folder = TNTP / "ChicagoSketch"
     if not folder.is_dir():
-        pytest.skip(f"TNTP test networks not found at {folder} (shared/tntp beside the project)")
+        pytest.skip(f"TNTP test networks not found at {folder} (shared/tntp beside the project, "
+                    "or set CORRIDORS_TNTP_DIR)")
     from corridors import tntp
 
     net = tntp.read_network(folder / "ChicagoSketch_net.tntp")
@@ -497,15 +500,83 @@ def test_chicago_sketch_matches_best_known():
     assert ref == pytest.approx(17313018.7387477, rel=1e-9)  # the README's optimal objective
 
 
-def test_sparse_edge_lookup_agrees(monkeypatch):
+# ---------------------------------------------------------------------------------------
+# Graph reduction: dead ends and degree-2 chains
+# ---------------------------------------------------------------------------------------
+
+
+def streets():
+    """Zones 0 and 1 joined by streets with every reducible feature.
+
+    Two-way chain 0 - 2 - 3 - 4 - 1 (nodes 2, 3, 4 have two neighbours); one-way loop
+    0 -> 5 -> 6 -> 1 -> 7 -> 0; a cul-de-sac 3 - 8 - 9 (two nodes deep); a node 10 with a
+    way in only; a pair of parallel one-way chains 2 -> 11 -> 4 and 2 -> 12 -> 4 (nodes 11
+    and 12 are one-way degree-2 nodes); a self-loop at 3; an isolated ring 13 -> 14 -> 13.
+    """
+    two_way = [(0, 2), (2, 3), (3, 4), (4, 1), (3, 8), (8, 9)]
+    one_way = [(0, 5), (5, 6), (6, 1), (1, 7), (7, 0), (2, 11), (11, 4), (2, 12), (12, 4),
+               (4, 10), (3, 3), (13, 14), (14, 13)]
+    pairs = [(a, b) for a, b in two_way] + [(b, a) for a, b in two_way] + one_way
+    rng = np.random.default_rng(5)
+    links = [(a, b, float(rng.uniform(1, 5)), 30.0, 0.15, 4.0) for a, b in pairs]
+    return make_net(links, 15)
+
+
+def test_reduction_removes_dead_ends_and_contracts_chains():
+    from corridors import _shortest
+
+    net = streets()
+    g = _shortest.build(net.n_nodes, net.tail, net.head, np.array([0, 1]), None)
+    # only the zones and the junctions 2 (0, 3, 11, 12) and 4 (3, 1, 11, 12, 10) survive;
+    # 3 is a degree-2 node once its cul-de-sac and self-loop are gone
+    assert sorted(np.flatnonzero(g.node_of >= 0).tolist()) == [0, 1, 2, 4]
+    dead = {(8, 9), (9, 8), (3, 8), (8, 3), (4, 10), (3, 3), (13, 14), (14, 13)}
+    for k, (a, b) in enumerate(zip(net.tail.tolist(), net.head.tolist(), strict=True)):
+        assert (g.link_edge[k] < 0) == ((a, b) in dead)
+    # each internal edge's links form a connected walk in travel order
+    for e in range(g.n_edges):
+        links = g.edge_links[g.edge_ptr[e]:g.edge_ptr[e + 1]]
+        assert np.array_equal(net.head[links[:-1]], net.tail[links[1:]])
+
+
+def test_reduction_is_exact():
     import corridors.equilibrium as eq
 
-    net, o, d, q = grid(5, seed=11, load=2.0)
-    dense = user_equilibrium(net, o, d, q, gap=1e-6, track_paths=True)
-    monkeypatch.setattr(eq, "_DENSE_EDGE_TABLE_MAX", 0)
-    sparse_ = user_equilibrium(net, o, d, q, gap=1e-6, track_paths=True)
-    assert np.array_equal(dense.flows, sparse_.flows)
-    assert paths_for(dense, o[0], d[0]) == paths_for(sparse_, o[0], d[0])
+    net = streets()
+    o, d, q = [0, 1, 0], [1, 0, 1], [40.0, 25.0, 15.0]
+    reduced = user_equilibrium(net, o, d, q, gap=1e-10, track_paths=True)
+    everything = np.arange(net.n_nodes)
+    original = eq._graph
+
+    def unreduced(net_, dem):  # every node a terminal: nothing can be removed or bypassed
+        from corridors import _shortest
+
+        g = _shortest.build(net_.n_nodes, net_.tail, net_.head, everything, net_.no_through)
+        assert g.n_nodes == net_.n_nodes
+        return g
+
+    eq._graph = unreduced
+    try:
+        full = user_equilibrium(net, o, d, q, gap=1e-10, track_paths=True)
+    finally:
+        eq._graph = original
+    np.testing.assert_allclose(reduced.flows, full.flows, rtol=1e-7, atol=1e-7)
+    assert reduced.relative_gap <= 1e-10
+    routes = paths_for(reduced, 0, 1)
+    assert sum(r.flow for r in routes) == pytest.approx(55.0)
+    for r in routes:  # routes are walks of original links from 0 to 1
+        assert net.tail[r.links[0]] == 0 and net.head[r.links[-1]] == 1
+        assert np.array_equal(net.head[list(r.links[:-1])], net.tail[list(r.links[1:])])
+
+
+def test_reduction_keeps_zone_on_a_chain_and_blocks_it():
+    # 0 - 1 - 2 is a chain, but 1 is a zone that may not be passed through: 0 -> 2 must
+    # take the long way 0 -> 3 -> 2
+    links = [(0, 1, 1.0, 10.0, 0.0, 1.0), (1, 2, 1.0, 10.0, 0.0, 1.0),
+             (0, 3, 5.0, 10.0, 0.0, 1.0), (3, 2, 5.0, 10.0, 0.0, 1.0)]
+    net = make_net(links, 4, no_through=[False, True, False, False])
+    np.testing.assert_allclose(all_or_nothing(net, [0, 0], [2, 1], [3.0, 1.0]),
+                               [1.0, 0.0, 3.0, 3.0])
 
 
 def test_sue_step_rules_agree_and_fisk_is_faster():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +13,10 @@ from corridors import tntp
 from corridors._errors import TNTPError
 from corridors.equilibrium import user_equilibrium
 
-TNTP = Path(__file__).resolve().parents[2] / "shared" / "tntp"
+# the shared TNTP networks beside the project (or where $CORRIDORS_TNTP_DIR points)
+TNTP = Path(os.environ.get("CORRIDORS_TNTP_DIR",
+                           Path(__file__).resolve().parents[2] / "shared" / "tntp"))
+SIOUX_FALLS = tntp.shipped_folder() / "SiouxFalls"  # shipped with the package
 
 HEADER = """<NUMBER OF ZONES> {zones}
 <NUMBER OF NODES> {nodes}
@@ -133,6 +137,9 @@ def test_zero_capacity_without_b_is_fine(tmp_path):
         ("Origin 1\n 2 : -1.0;\n", "x_trips.tntp:6: negative demand -1.0 from zone 1 to zone 2"),
         (" 2 : 1.0;\n", "x_trips.tntp:5: OD entries before the first 'Origin' line"),
         ("Origin 1\n 2 : x;\n", "x_trips.tntp:6: demand to zone 2 expects a number, got 'x'"),
+        ("Origin 1\n 2 : 1e999;\n",
+         "x_trips.tntp:6: demand to zone 2 must be a finite number, got '1e999'"),
+        ("Origin 1\n 2 : nan;\n", "x_trips.tntp:6: demand to zone 2 expects a number, got 'nan'"),
     ],
 )
 def test_bad_trips(tmp_path, body, message):
@@ -185,12 +192,13 @@ def test_flow_file_alignment(tmp_path):
 def shared(name: str) -> Path:
     folder = TNTP / name
     if not folder.is_dir():
-        pytest.skip(f"TNTP test networks not found at {folder} (shared/tntp beside the project)")
+        pytest.skip(f"TNTP test networks not found at {folder} (shared/tntp beside the project, "
+                    "or set CORRIDORS_TNTP_DIR)")
     return folder
 
 
 def test_read_sioux_falls():
-    folder = shared("SiouxFalls")
+    folder = SIOUX_FALLS
     net = tntp.read_network(folder / "SiouxFalls_net.tntp")
     trips = tntp.read_trips(folder / "SiouxFalls_trips.tntp", net)
     flows = tntp.read_flows(folder / "SiouxFalls_flow.tntp")
@@ -225,7 +233,7 @@ def run_cli(argv, capsys):
 
 
 def test_cli_sioux_falls_json_and_csv(tmp_path, capsys):
-    folder = shared("SiouxFalls")
+    folder = SIOUX_FALLS
     out_csv = tmp_path / "flows.csv"
     code, out, err = run_cli(
         ["tntp", str(folder / "SiouxFalls_net.tntp"), str(folder / "SiouxFalls_trips.tntp"),
@@ -245,16 +253,152 @@ def test_cli_sioux_falls_json_and_csv(tmp_path, capsys):
 
 
 def test_cli_text_and_max_iter(tmp_path, capsys):
-    folder = shared("SiouxFalls")
+    folder = SIOUX_FALLS
     args = ["tntp", str(folder / "SiouxFalls_net.tntp"), str(folder / "SiouxFalls_trips.tntp"),
             "--algorithm", "fw", "--max-iter", "3", "--gap", "1e-9"]
-    code, out, err = run_cli(args, capsys)
+    code, out, err = run_cli(args + ["-v"], capsys)
     assert code == 0
     assert "NOT converged (max-iter 3)" in out
     assert len([ln for ln in out.splitlines() if " beckmann " in ln and "step" in ln]) == 3
     assert "warning" in err
     code, out, err = run_cli(args + ["--strict"], capsys)
     assert code == 1
+    # quiet by default: the summary only (no progress bar off a terminal)
+    assert not [ln for ln in out.splitlines() if " beckmann " in ln and "step" in ln]
+    assert len(out.splitlines()) == 2
+
+
+def test_cli_shipped_network_by_name(tmp_path, capsys):
+    out_csv = tmp_path / "flows.csv"
+    code, out, err = run_cli(["tntp", "SiouxFalls", "--gap", "1e-4", "--compare", "-o",
+                              str(out_csv)], capsys)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert lines[0] == "SiouxFalls_net.tntp: 24 zones, 24 nodes, 76 links, 360600 trips"
+    assert lines[1].startswith("bfw: converged after ")
+    assert lines[2].startswith("vs best known: RMS ")
+    assert lines[3] == f"wrote {out_csv}"
+    assert err == ""
+    assert len(out_csv.read_text().splitlines()) == 77
+    # a folder and a network file find their trips file too
+    for where in (str(SIOUX_FALLS), str(SIOUX_FALLS / "SiouxFalls_net.tntp")):
+        assert tntp.locate(where)[:2] == tntp.locate("siouxfalls")[:2]
+
+
+def test_shipped_files_are_package_data():
+    root = Path(tntp.__file__).parent / "data" / "tntp"
+    assert tntp.shipped_folder() == root
+    names = {p.name for p in (root / "SiouxFalls").iterdir()}
+    assert {"SiouxFalls_net.tntp", "SiouxFalls_trips.tntp", "SiouxFalls_flow.tntp",
+            "README.md"} <= names
+    assert "bstabler/TransportationNetworks" in (root / "SOURCE.md").read_text()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--gap", "nan"], "corridors: error: --gap must be a finite number > 0, got nan"),
+        (["--gap", "-1"], "corridors: error: --gap must be a finite number > 0, got -1.0"),
+        (["--gap", "inf"], "corridors: error: --gap must be a finite number > 0, got inf"),
+        (["--max-iter", "0"], "corridors: error: --max-iter must be 1 to 1,000,000, got 0"),
+        (["--workers", "-3"], "corridors: error: --workers must be 0 to 1024, got -3"),
+        (["--compare", "/nonexistent/x_flow.tntp"],
+         "corridors: error: x_flow.tntp: cannot read: No such file or directory"),
+    ],
+)
+def test_cli_bad_options_exit_2(capsys, argv, message):
+    code, out, err = run_cli(["tntp", "SiouxFalls", *argv], capsys)
+    assert code == 2
+    assert err.strip() == message
+    assert out == ""
+
+
+def test_cli_unknown_network(capsys):
+    code, out, err = run_cli(["tntp", "Atlantis"], capsys)
+    assert code == 2
+    assert err.strip() == ("corridors: error: Atlantis: not a shipped network (SiouxFalls), a "
+                           "folder or a *_net.tntp file")
+
+
+def test_cli_output_is_atomic(tmp_path, capsys, monkeypatch):
+    target = tmp_path / "flows.csv"
+    target.write_text("previous results\n")
+
+    def refuse(src, dst):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr("corridors._io.os.replace", refuse)
+    code, out, err = run_cli(["tntp", "SiouxFalls", "--max-iter", "2", "-o", str(target)],
+                             capsys)
+    assert code == 2
+    assert err.strip() == f"corridors: error: {target}: cannot write: No space left on device"
+    assert target.read_text() == "previous results\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["flows.csv"]  # no temporary file left
+    # --out stays as a hidden alias of -o
+    monkeypatch.undo()
+    code, out, err = run_cli(["tntp", "SiouxFalls", "--max-iter", "2", "--out", str(target)],
+                             capsys)
+    assert code == 0 and target.read_text().startswith("init_node,term_node,volume,cost\n")
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("<NUMBER OF NODES> inf", "x_net.tntp:2: <NUMBER OF NODES> expects a whole number, got 'inf'"),
+        ("<NUMBER OF NODES> 4.5", "x_net.tntp:2: <NUMBER OF NODES> expects a whole number, got '4.5'"),
+        ("<NUMBER OF NODES> 1e12",
+         "x_net.tntp:2: <NUMBER OF NODES> is 1000000000000, above the limit of 100,000,000"),
+    ],
+)
+def test_bad_metadata(tmp_path, text, message):
+    path = write_net(tmp_path / "x_net.tntp")
+    path.write_text(path.read_text().replace("<NUMBER OF NODES> 4", text))
+    with pytest.raises(TNTPError) as err:
+        tntp.read_network(path)
+    assert str(err.value) == message
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("\t1\t2\t1e400\t1\t1\t0.15\t4\t0\t0\t1\t;\n",
+         "x_net.tntp:15: capacity must be a finite number, got '1e400'"),
+        ("\t1\t2\t100\t1\t1\t0.15\t4\t0\t-3\t1\t;\n", "x_net.tntp:15: negative toll -3.0"),
+        ("\t1\t2\t100\t1\t1\t0.15\t4\t0\t0\t1.5\t;\n",
+         "x_net.tntp:15: link type expects a whole number, got '1.5'"),
+    ],
+)
+def test_network_numbers_finite_and_in_range(tmp_path, line, message):
+    path = write_net(tmp_path / "x_net.tntp", n_links=7, extra=line)
+    with pytest.raises(TNTPError) as err:
+        tntp.read_network(path)
+    assert str(err.value) == message
+
+
+def test_flow_file_numbers(tmp_path):
+    (tmp_path / "x_flow.tntp").write_text("From \tTo \tVolume \tCost \n1 \t2 \t-3.0 \t1.0\n")
+    with pytest.raises(TNTPError, match="^x_flow.tntp:2: negative volume -3.0$"):
+        tntp.read_flows(tmp_path / "x_flow.tntp")
+    (tmp_path / "y_flow.tntp").write_text("From \tTo \tVolume \tCost \n1.5 \t2 \t3.0 \t1.0\n")
+    with pytest.raises(TNTPError, match="^y_flow.tntp:2: from expects a node number, got '1.5'$"):
+        tntp.read_flows(tmp_path / "y_flow.tntp")
+
+
+def test_reachability_scales(tmp_path):
+    # a long two-way line of 20,000 nodes with zones at both ends and in the middle: the
+    # check works on strong components, so it is instant
+    n = 20_000
+    links = [(i, i + 1, 100, 1, 1, 0.15, 4) for i in range(1, n)]
+    links += [(b, a, c, ln, t, bb, p) for a, b, c, ln, t, bb, p in links]
+    net = tntp.read_network(write_net(tmp_path / "x_net.tntp", links, zones=3, nodes=n, first=1))
+    trips = tntp.read_trips(write_trips(tmp_path / "x_trips.tntp",
+                                        "Origin 1\n 2 : 1.0; 3 : 2.0;\n"), net)
+    assert trips.demand.sum() == 3.0
+    # one-way links only: zone 2 cannot get back to zone 1
+    one_way = tntp.read_network(write_net(tmp_path / "y_net.tntp", links[: n - 1], zones=3,
+                                          nodes=n, first=1))
+    with pytest.raises(TNTPError, match="from zone 2 to zone 1 is unreachable"):
+        tntp.read_trips(write_trips(tmp_path / "y_trips.tntp", "Origin 2\n 1 : 1.0;\n"), one_way)
 
 
 def test_cli_bad_input_exits_2(tmp_path, capsys):
