@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "corridors"
 LAYERS = {
     0: ("_errors", "_io", "_cache", "regions", "layers"),  # data
     1: ("network",),
-    2: ("routing", "kernel", "equilibrium", "class_ue", "tntp", "share"),  # routing, kernel, queries on route flows
+    2: ("routing", "kernel", "_shortest", "equilibrium", "class_ue", "tntp", "share"),  # routing, kernel, queries on route flows
     3: ("assignment",),
     4: ("observed", "calibration", "validation", "scenario_schema", "scenario_apply", "scenarios", "sweep_model",
         "montecarlo"),  # analysis
