@@ -125,13 +125,39 @@ def test_projected_coordinates_missing_crs(tmp_path):
     _check(folder, LINKS_FILE, "link 'kuznica-warsaw'", "geometry", "not lon/lat", "EPSG:4326")
 
 
-def test_declared_non_4326_crs(tmp_path):
+def test_declared_non_4326_crs_is_reprojected_with_one_note(tmp_path):
+    # A layer saved by QGIS/GeoPandas in Web Mercator loads as if saved in EPSG:4326.
+    from pyproj import Transformer
+
+    from corridors.layers import check_geodata
+
     folder = write_geodata(tmp_path / "toy")
-    path = folder / "links" / "belt_and_road.geojson"
+    to_3857 = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    for path in (folder / "nodes.geojson", folder / "links" / "belt_and_road.geojson"):
+        data = json.loads(path.read_text())
+        data["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
+        for feature in data["features"]:
+            geom = feature["geometry"]
+            if geom["type"] == "Point":
+                geom["coordinates"] = list(to_3857.transform(*geom["coordinates"]))
+            else:
+                geom["coordinates"] = [list(to_3857.transform(*c)) for c in geom["coordinates"]]
+        path.write_text(json.dumps(data))
+    layers, problems = check_geodata(folder)
+    assert problems == []
+    assert len(layers.notes) == 2 and all("EPSG:3857" in n and "reprojected" in n for n in layers.notes)
+    assert layers.nodes["xian"]["lon"] == pytest.approx(2.0)
+
+
+def test_unknown_crs_is_one_problem(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    path = folder / "nodes.geojson"
     data = json.loads(path.read_text())
-    data["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
+    data["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::999999"}}
     path.write_text(json.dumps(data))
-    _check(folder, LINKS_FILE, None, "crs", "3857", "EPSG:4326")
+    problems = validate_geodata(folder)
+    assert len(problems) == 1, problems
+    assert problems[0].field == "crs" and "EPSG:4326" in problems[0].message
 
 
 def test_crs84_declaration_is_accepted(tmp_path):
@@ -392,7 +418,7 @@ FURTHER = [
      "belt_and_road"),
     ("route", _set_link("xian-khorgos", route=""), LINKS_FILE, "link 'xian-khorgos'", "missing"),
     ("speed_kmh", _set_link("xian-khorgos", speed_kmh=None), LINKS_FILE, "link 'xian-khorgos'", "running_h"),
-    ("speed_kmh", _set_link("xian-khorgos", speed_kmh=0), LINKS_FILE, "link 'xian-khorgos'", "> 0"),
+    ("speed_kmh", _set_link("xian-khorgos", speed_kmh=0), LINKS_FILE, "link 'xian-khorgos'", ">= 0.5"),
     ("tariff_usd_per_teu_km", _set_link("xian-khorgos", tariff_usd_per_teu_km=None), LINKS_FILE,
      "link 'xian-khorgos'", "tariff_usd"),
     ("tariff_usd", _set_link("xian-khorgos", tariff_usd="cheap"), LINKS_FILE, "link 'xian-khorgos'", "'cheap'"),
