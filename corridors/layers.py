@@ -963,7 +963,6 @@ def _read_demand_file(
 
     with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
-        line_no = 1
         try:
             fieldnames = [(f or "").strip() for f in (reader.fieldnames or [])]
             reader.fieldnames = fieldnames
@@ -972,12 +971,12 @@ def _read_demand_file(
                 problems.append(Problem(label, None, missing[0], f"missing column(s) {', '.join(missing)}"))
                 return []
             for row in reader:
-                line_no = reader.line_num
-                record = _demand_row(row, line_no, label, nodes, keys, bad_nodes, problems)
+                record = _demand_row(row, reader.line_num, label, nodes, keys, bad_nodes, problems)
                 if record is not None:
                     rows.append(record)
         except csv.Error as exc:  # a field over csv.field_size_limit() (128 KiB), a NUL byte, ...
-            problems.append(Problem(label, f"line {reader.line_num or line_no}", None, f"not a valid CSV row ({exc})"))
+            # line_num counts the lines read before the bad one
+            problems.append(Problem(label, f"line {reader.line_num + 1}", None, f"not a valid CSV row ({exc})"))
             return []
     return rows
 
