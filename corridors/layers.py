@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corridors._errors import LayerError, suggest
+from corridors._errors import LayerError, one_line, suggest
 
 _log = logging.getLogger("corridors")
 
@@ -122,7 +122,7 @@ class Problem:
             where += f": {self.feature}"
         if self.field is not None:
             where += f": field '{self.field}'"
-        return f"{where}: {self.message}"
+        return one_line(f"{where}: {self.message}")
 
 
 class _Findings(list):

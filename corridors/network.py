@@ -386,7 +386,10 @@ def _load_validated(geodata: Path) -> tuple[Layers, str | None]:
 
     if not _cache.enabled():
         return load_layers(geodata), None
-    key = _fingerprint(geodata)
+    try:
+        key = _fingerprint(geodata)
+    except (OSError, MemoryError):  # an unreadable file: validation names it in one line
+        return load_layers(geodata), None
     name = f"layers-{key}.pickle"
     layers = _cache.read(name)
     if isinstance(layers, Layers):

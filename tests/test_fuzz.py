@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 from conftest import LINKS, NODES, write_geodata
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 from corridors._errors import CorridorsError
@@ -156,6 +156,7 @@ def test_fuzz_whole_layer(name, content):
 
 
 @FUZZ
+@example(rows=[dict.fromkeys(_DEMAND_FIELDS, "") | {"destination": "\r\n"}], bom=False, crlf=False)  # found
 @given(rows=st.lists(st.fixed_dictionaries({f: hostile_cell for f in _DEMAND_FIELDS}), min_size=1, max_size=3),
        bom=st.booleans(), crlf=st.booleans())
 def test_fuzz_demand_rows(rows, bom, crlf):

@@ -763,3 +763,14 @@ def test_shipped_layers_in_web_mercator_are_reprojected(tmp_path):
     layers, problems = check_geodata(folder)
     assert problems == []
     assert len(layers.notes) == len(paths) and all("EPSG:3857" in n for n in layers.notes)
+
+
+def test_line_breaks_in_input_stay_escaped(tmp_path):
+    demand = [dict(origin="xi\nan", destination="war\u2028saw", teu=1, year=2024, segment="s", basis="A1")]
+    folder = write_geodata(tmp_path / "toy", demand=demand)
+    problems = validate_geodata(folder)
+    assert problems and all("\n" not in str(p) and "\u2028" not in str(p) for p in problems)
+    assert "xi\\nan" in str(problems[0])
+    with pytest.raises(LayerError) as info:
+        load_layers(folder)
+    assert "\n" not in str(info.value)

@@ -363,7 +363,12 @@ def _scenario_problems(geodata) -> tuple[list[dict], int]:
         try:
             apply_scenario(network, load_scenario(path, geodata=geodata))
         except CorridorsError as exc:
-            found.append({"file": str(path), "feature": None, "field": None, "message": str(exc), "text": str(exc)})
+            text = str(exc)
+        except (OSError, RecursionError) as exc:  # the scenario loader lets these through
+            text = f"{path}: cannot read the scenario ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+        else:
+            continue
+        found.append({"file": str(path), "feature": None, "field": None, "message": text, "text": text})
     return found, len(paths)
 
 
