@@ -100,13 +100,16 @@ class CostParameters:
             For an unknown key or a bad value: one line naming ``source``, the key and the
             valid range.
         """
-        from corridors.layers import check_parameters
+        from corridors.layers import MAX_SEARCH_DEPTH, check_parameters, search_depth_message
 
         values, problems = check_parameters(data, source)
         if problems:
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
             raise LayerError(f"{problems[0]}{more}")
-        return cls(**values)
+        params = cls(**values)
+        if params.k_routes * params.candidate_factor > MAX_SEARCH_DEPTH:
+            raise LayerError(f"{source}: {search_depth_message(params.k_routes, params.candidate_factor)}")
+        return params
 
     def as_dict(self) -> dict[str, Any]:
         """Return the parameters as a plain dict."""

@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from corridors._errors import CorridorsError
 from corridors.cli import main
 from corridors.layers import PARAMETERS, load_layers, parse_toml, validate_geodata
-from corridors.network import CostParameters
+from corridors.network import CostParameters, load_network
 
 settings.register_profile(
     "ci", max_examples=12, deadline=None, derandomize=True, database=None,
@@ -90,8 +90,9 @@ def _assert_loader_contract(folder: Path) -> list:
         with pytest.raises(CorridorsError) as info:
             load_layers(folder)
         assert _one_line(str(info.value))
-    else:
+    else:  # a folder validate passes loads, and builds a network
         load_layers(folder)
+        load_network(folder)
     return problems
 
 

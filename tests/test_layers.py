@@ -697,7 +697,7 @@ _BAD_PARAMETERS = [
     ("k_routes", "0"), ("k_routes", "101"), ("value_of_time_usd_per_teu_h", "inf"),
     ("logit_theta_per_usd", "nan"), ("logit_theta_per_usd", "0"), ("year", "inf"), ("year", "2024.5"),
     ("year", '"2030"'), ("queue_beta", "5"), ("bpr_beta", "1e308"), ("max_overlap", "1.5"),
-    ("path_size_beta", "-1"), ("candidate_factor", "1e6"), ("border_penalty_usd", "true"),
+    ("path_size_beta", "-1"), ("candidate_factor", "1e6"), ("candidate_factor", "11"), ("border_penalty_usd", "true"),
     ("speed", "3.0"),
 ]
 
@@ -774,3 +774,16 @@ def test_line_breaks_in_input_stay_escaped(tmp_path):
     with pytest.raises(LayerError) as info:
         load_layers(folder)
     assert "\n" not in str(info.value)
+
+
+def test_route_search_depth_is_bounded(tmp_path):
+    from corridors.layers import MAX_SEARCH_DEPTH
+    from corridors.network import CostParameters
+
+    assert CostParameters.from_mapping({"k_routes": 100}).k_routes == 100  # x 3 = 300
+    with pytest.raises(LayerError, match=f"at most {MAX_SEARCH_DEPTH} paths deep"):
+        CostParameters.from_mapping({"k_routes": 100, "candidate_factor": 4})
+    with pytest.raises(LayerError, match="at most"):
+        CostParameters.from_mapping({"candidate_factor": 10, "cost": {"k_routes": 31}})
+    folder = write_geodata(tmp_path / "toy", parameters="k_routes = 40\ncandidate_factor = 10\n")
+    _only(folder, "parameters.toml", None, None, "40 x 10 = 400")
