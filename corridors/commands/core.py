@@ -182,7 +182,8 @@ def register(subparsers) -> None:
     )
     p.add_argument("path", nargs="?", default=None, metavar="DIR", help="geodata folder (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print one JSON object (problems and notes)")
-    add_geodata_option(p, model=False)
+    p.add_argument("--geodata", metavar="DIR", default=None,
+                   help="the same as DIR, as other commands name it (giving both with different folders is an error)")
     p.set_defaults(handler=run_validate)
 
 
