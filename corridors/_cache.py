@@ -90,10 +90,12 @@ def _key(create: bool) -> bytes | None:
     path = cache_dir() / _KEY_FILE
     try:
         st = path.lstat()
+        # Windows has no POSIX modes or owners; the folder's ACL protects the key there.
+        posix = os.name == "posix"
         trusted = (
             stat.S_ISREG(st.st_mode)
-            and (st.st_mode & 0o077) == 0
-            and (not hasattr(os, "getuid") or st.st_uid == os.getuid())
+            and (not posix or (st.st_mode & 0o077) == 0)
+            and (not posix or st.st_uid == os.getuid())
             and st.st_size == 32
         )
         if trusted:
