@@ -8,7 +8,10 @@ anything else is a programming error and keeps its traceback.
 
 from __future__ import annotations
 
+import re
+
 __all__ = [
+    "one_line",
     "CorridorsError",
     "LayerError",
     "QueryError",
@@ -18,8 +21,25 @@ __all__ = [
 ]
 
 
+# Line breaks and other control characters (including Unicode line separators) that
+# input files or options may carry into a message.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+
+
+def one_line(text: str) -> str:
+    """``text`` with line breaks and control characters escaped (``\\n``), so that a
+    message quoting the input stays on one line of a terminal or log."""
+    return _CONTROL.sub(lambda m: repr(m.group())[1:-1], text)
+
+
 class CorridorsError(ValueError):
-    """Base class of all user-facing errors of corridors."""
+    """Base class of all user-facing errors of corridors.
+
+    Its text is always one line: control characters quoted from the input are escaped.
+    """
+
+    def __str__(self) -> str:
+        return one_line(super().__str__())
 
 
 class LayerError(CorridorsError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import math
 import re
 import tomllib
@@ -18,7 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corridors._errors import LayerError, suggest
+from corridors._errors import LayerError, one_line, suggest
+
+_log = logging.getLogger("corridors")
 
 __all__ = [
     "CORRIDORS",
@@ -27,6 +30,9 @@ __all__ = [
     "default_geodata",
     "load_layers",
     "validate_geodata",
+    "check_geodata",
+    "check_parameters",
+    "PARAMETERS",
     "geodata_files",
     "source_keys",
 ]
@@ -52,21 +58,58 @@ _ISO3 = re.compile(r"^[A-Z]{3}$")
 # the lines we test deviate by a few percent at most, plenty for a 25 km tolerance.
 _EURASIA_EQDC = "+proj=eqdc +lat_0=0 +lon_0=70 +lat_1=35 +lat_2=60 +datum=WGS84 +units=m"
 
+#: Valid ranges of the numeric fields: name -> (required, may be null, lower, upper,
+#: lower bound excluded, unit).  The bounds are sanity limits, far outside any real value
+#: (the shipped layers span dwell 0-48 h, handling 0-108 USD, speeds 18-59 km/h, tariffs
+#: 0.2-0.6 USD/TEU-km, capacities 15,000-1.1 million TEU/year), so that a typo such as
+#: ``1e-320`` km/h or ``1e308`` TEU is caught at load and not as NaN in a result.
 _NODE_NUMERIC = {
-    "dwell_h": (True, False),  # (required, may be null)
-    "handling_usd": (True, False),
-    "transfer_h": (False, True),
-    "transfer_usd": (False, True),
-    "capacity_teu": (False, True),
+    "dwell_h": (True, False, 0.0, 8760.0, False, "hours"),
+    "handling_usd": (True, False, 0.0, 1e5, False, "USD per TEU"),
+    "transfer_h": (False, True, 0.0, 8760.0, False, "hours"),
+    "transfer_usd": (False, True, 0.0, 1e5, False, "USD per TEU"),
+    "capacity_teu": (False, True, 0.0, 1e9, True, "TEU/year"),
 }
-_LINK_NUMERIC = (
-    "speed_kmh",
-    "running_h",
-    "frequency_per_week",
-    "tariff_usd_per_teu_km",
-    "tariff_usd",
-    "capacity_teu",
-)
+_LINK_NUMERIC = {
+    "speed_kmh": (False, True, 0.5, 1000.0, False, "km/h"),
+    "running_h": (False, True, 0.01, 8760.0, False, "hours"),
+    "frequency_per_week": (False, True, 0.01, 10000.0, False, "departures per week"),
+    "tariff_usd_per_teu_km": (False, True, 0.0, 100.0, False, "USD per TEU-km"),
+    "tariff_usd": (False, True, 0.0, 1e6, False, "USD per TEU"),
+    "capacity_teu": (False, True, 0.0, 1e9, True, "TEU/year"),
+}
+#: Largest TEU/year of one demand row: world container port throughput is under a billion
+#: TEU a year, so a bigger row is a typo (``1e308`` would give inf totals).
+MAX_DEMAND_TEU = 1e9
+#: Largest ``k_routes x candidate_factor``: how deep Yen's algorithm searches per OD pair.
+#: At 300 the shipped network's 584 demand rows take about 70 s of CPU to build their
+#: choice sets (18 with the defaults); deeper searches are refused rather than left to
+#: run for minutes or exhaust memory.
+MAX_SEARCH_DEPTH = 300
+#: Years a layer, demand row or parameter file may name.
+YEAR_RANGE = (1850, 2100)
+#: Deepest nesting of JSON that is read (GeoJSON needs 7 levels for a MultiPolygon).
+MAX_JSON_DEPTH = 64
+
+#: The model parameters of ``parameters.toml`` (and ``--params`` files): name ->
+#: (integer, lower, upper, lower bound excluded, unit).  :class:`corridors.network.CostParameters`
+#: has exactly these fields and checks them with :func:`parameter_problem`.
+PARAMETERS: dict[str, tuple[bool, float, float, bool, str]] = {
+    "value_of_time_usd_per_teu_h": (False, 0.0, 1e4, False, "USD per TEU-hour"),
+    "logit_theta_per_usd": (False, 0.0, 10.0, True, "per USD"),
+    "path_size_beta": (False, 0.0, 10.0, False, ""),
+    "k_routes": (True, 1, 100, False, "routes per OD pair"),
+    "max_detour": (False, 1.0, 100.0, True, "x the best route's cost"),
+    "max_overlap": (False, 0.0, 1.0, False, "share of the length"),
+    "candidate_factor": (True, 1, 10, False, ""),
+    "year": (True, YEAR_RANGE[0], YEAR_RANGE[1], False, ""),
+    "bpr_alpha": (False, 0.0, 100.0, False, ""),
+    "bpr_beta": (False, 0.0, 16.0, False, ""),
+    "queue_period_h": (False, 0.0, 8784.0, True, "hours"),
+    "queue_beta": (False, 0.0, 4.0, True, ""),
+    "border_penalty_usd": (False, 0.0, 1e5, False, "USD per TEU"),
+    "transfer_penalty_usd": (False, 0.0, 1e5, False, "USD per TEU"),
+}
 
 
 @dataclass(frozen=True)
@@ -84,7 +127,16 @@ class Problem:
             where += f": {self.feature}"
         if self.field is not None:
             where += f": field '{self.field}'"
-        return f"{where}: {self.message}"
+        return one_line(f"{where}: {self.message}")
+
+
+class _Findings(list):
+    """Problems found so far, plus ``notes``: lines that inform but do not fail the load
+    (a layer reprojected from another CRS)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.notes: list[str] = []
 
 
 @dataclass(frozen=True)
@@ -106,6 +158,8 @@ class Layers:
         Demand rows: origin, destination, teu (TEU/year), year, segment, basis.
     parameters : dict
         The parsed ``parameters.toml``.
+    notes : tuple of str
+        Informational lines of the load (e.g. a layer reprojected to EPSG:4326).
     """
 
     geodata: Path
@@ -114,6 +168,7 @@ class Layers:
     countries: dict[str, str]
     demand: list[dict[str, Any]]
     parameters: dict[str, Any] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
 
 
 def default_geodata() -> Path:
@@ -151,44 +206,167 @@ def _rel(path: Path, geodata: Path) -> str:
         return str(path)
 
 
-def _read_geojson(path: Path, label: str, problems: list[Problem]) -> list[dict] | None:
+def _read_text(path: Path, label: str, problems: list[Problem]) -> str | None:
+    """The file's UTF-8 text (a byte-order mark dropped), or None with one Problem."""
     if not path.is_file():
         problems.append(Problem(label, None, None, "file not found"))
         return None
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        return path.read_text(encoding="utf-8-sig")
     except UnicodeDecodeError as exc:
         problems.append(Problem(label, None, None, f"not UTF-8 text ({exc.reason})"))
+    except MemoryError:
+        problems.append(Problem(label, None, None, "too large to read"))
+    except OSError as exc:  # no permission, a special file, an I/O error
+        problems.append(Problem(label, None, None, f"cannot read the file ({exc.strerror or exc})"))
+    return None
+
+
+def _json_depth_ok(text: str) -> bool:
+    """False if brackets nest deeper than :data:`MAX_JSON_DEPTH` (checked before parsing:
+    deep nesting makes the parser recurse until the interpreter gives up)."""
+    depth = 0
+    for char in re.finditer(r'[\[\]{}]|"(?:[^"\\]|\\.)*"', text):
+        c = char.group()
+        if c in "[{":
+            depth += 1
+            if depth > MAX_JSON_DEPTH:
+                return False
+        elif c in "]}":
+            depth -= 1
+    return True
+
+
+def _read_geojson(path: Path, label: str, problems: list[Problem]) -> list[dict] | None:
+    text = _read_text(path, label, problems)
+    if text is None:
         return None
+    if not _json_depth_ok(text):
+        problems.append(Problem(label, None, None, f"not a GeoJSON layer (nested deeper than {MAX_JSON_DEPTH} levels)"))
+        return None
+    try:
+        data = json.loads(text)
     except json.JSONDecodeError as exc:
         problems.append(
             Problem(label, None, None, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
         )
         return None
+    except (ValueError, RecursionError, MemoryError) as exc:  # e.g. an integer of 5,000 digits
+        problems.append(Problem(label, None, None, f"not valid JSON ({str(exc).splitlines()[0][:120]})"))
+        return None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         problems.append(Problem(label, None, None, "expected a GeoJSON FeatureCollection"))
         return None
-    crs = data.get("crs")
-    if crs is not None:
-        name = json.dumps(crs)
-        if "4326" not in name and "CRS84" not in name.upper():
-            problems.append(Problem(label, None, "crs", f"declares CRS {name}; layers must be in EPSG:4326 (lon/lat)"))
-            return None
     features = data.get("features")
     if not isinstance(features, list):
         problems.append(Problem(label, None, "features", "missing or not a list"))
         return None
+    crs = data.get("crs")
+    if crs is not None and not _to_lonlat(crs, features, label, problems):
+        return None
+    if crs is None and not _lonlat_extent_ok(features):
+        problems.append(
+            Problem(
+                label,
+                None,
+                "geometry",
+                "coordinates are not lon/lat degrees: the layer looks projected and declares no CRS; "
+                "save it in EPSG:4326 or with its CRS",
+            )
+        )
+        return None
     return features
+
+
+def _positions(geometry: Any):
+    """Yield the coordinate lists ([x, y, ...]) of a GeoJSON geometry, however malformed."""
+    if not isinstance(geometry, dict):
+        return
+    stack = [(geometry.get("coordinates"), 0)]
+    while stack:
+        item, depth = stack.pop()
+        if not isinstance(item, list) or depth > 4:
+            continue
+        if len(item) >= 2 and all(isinstance(c, int | float) and not isinstance(c, bool) for c in item[:2]):
+            yield item
+        else:
+            stack.extend((sub, depth + 1) for sub in item)
+
+
+def _lonlat_extent_ok(features: list) -> bool:
+    """False if most features lie outside lon/lat degrees: a whole layer saved projected
+    (one error for the file); a few stray features are named one by one later."""
+    outside = 0
+    for feature in features:
+        for pos in _positions(feature.get("geometry") if isinstance(feature, dict) else None):
+            # Natural Earth has a vertex at lon 180.00000000000006.
+            if not (abs(pos[0]) <= 180.000001 and abs(pos[1]) <= 90.000001):
+                outside += 1
+                break
+    return outside == 0 or 2 * outside <= len(features)
+
+
+def _crs_name(crs: Any) -> str | None:
+    if isinstance(crs, dict):
+        props = crs.get("properties")
+        if isinstance(props, dict) and isinstance(props.get("name"), str):
+            return props["name"]
+    return None
+
+
+def _to_lonlat(crs: Any, features: list, label: str, problems: list[Problem]) -> bool:
+    """Reproject ``features`` in place from the declared ``crs`` to lon/lat; False on failure.
+
+    A layer saved by QGIS or GeoPandas in another CRS (EPSG:3857, a UTM zone) is read as
+    if saved in EPSG:4326, with one note instead of one error per feature.
+    """
+    name = _crs_name(crs)
+    if name is None:
+        problems.append(Problem(label, None, "crs", f"expected a named CRS, got {json.dumps(crs)[:120]}"))
+        return False
+    upper = name.upper()
+    if upper.endswith(("CRS84", "EPSG::4326", "EPSG:4326")):
+        return True
+    from pyproj import CRS, Transformer
+    from pyproj.exceptions import CRSError
+
+    try:
+        source = CRS.from_user_input(name)
+        transformer = Transformer.from_crs(source, "EPSG:4326", always_xy=True)
+    except CRSError:
+        problems.append(Problem(label, None, "crs", f"unknown CRS {name!r}; save the layer in EPSG:4326"))
+        return False
+    count = 0
+    for feature in features:
+        for pos in _positions(feature.get("geometry") if isinstance(feature, dict) else None):
+            try:
+                x, y = transformer.transform(float(pos[0]), float(pos[1]), errcheck=True)
+            except Exception:  # noqa: BLE001 - pyproj raises ProjError, OverflowError, ...
+                x = y = math.inf
+            # Out-of-area positions come back as inf; the geometry checks then name the feature.
+            pos[0], pos[1] = x, y
+            count += 1
+    code = source.to_authority()
+    shown = ":".join(code) if code else source.name
+    getattr(problems, "notes", []).append(
+        f"note: {label}: layer is in {shown}; reprojected {count} positions to EPSG:4326 (lon/lat) on reading"
+    )
+    return True
 
 
 def _identify(feature: Any, index: int, kind: str, slug: re.Pattern, seen: dict, label: str,
               problems: list[Problem]) -> tuple[str, dict, str] | None:
     """Name a feature and check its properties and id; None (with a Problem) if unusable."""
-    props = feature.get("properties") if isinstance(feature, dict) else None
+    if not isinstance(feature, dict):
+        problems.append(Problem(label, f"feature #{index}", None, f"expected a GeoJSON Feature object, got "
+                                f"{type(feature).__name__}"))
+        return None
+    props = feature.get("properties")
     named = isinstance(props, dict) and isinstance(props.get("id"), str) and props.get("id")
     feat = f"{kind} '{props['id']}'" if named else f"feature #{index}"
     if not isinstance(props, dict):
-        problems.append(Problem(label, feat, "properties", "missing"))
+        got = "missing" if props is None else f"expected an object, got {type(props).__name__}"
+        problems.append(Problem(label, feat, "properties", got))
         return None
     feature_id = props.get("id")
     if not isinstance(feature_id, str) or not slug.match(feature_id):
@@ -207,7 +385,7 @@ def _coords_ok(coords: Any, depth: int) -> bool:
         return (
             isinstance(coords, list | tuple)
             and len(coords) >= 2
-            and all(isinstance(c, int | float) and math.isfinite(c) for c in coords[:2])
+            and all(_number(c) is not None for c in coords[:2])
         )
     return isinstance(coords, list | tuple) and all(_coords_ok(c, depth - 1) for c in coords)
 
@@ -217,10 +395,54 @@ def _in_lonlat_range(points: Iterable) -> bool:
 
 
 def _number(value: Any) -> float | None:
+    """``value`` as a finite float, or None (not a number, NaN, inf, or too large a JSON integer)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         return None
-    return float(value) if math.isfinite(value) else None
+    try:
+        number = float(value)
+    except OverflowError:
+        return None
+    return number if math.isfinite(number) else None
 
+
+def _integer(value: Any) -> int | None:
+    """``value`` as an int if it is integral (``2027`` or ``2027.0``, as GeoPandas writes
+    integer columns with nulls), else None."""
+    number = _number(value)
+    if number is None or not number.is_integer():
+        return None
+    return int(number)
+
+
+def _range_text(lo: float, hi: float, lo_open: bool, unit: str) -> str:
+    unit = f" {unit}" if unit else ""
+    return f"{'>' if lo_open else '>='} {lo:g} and <= {hi:g}{unit}"
+
+
+def parameter_problem(key: str, value: Any) -> tuple[str, Any] | None:
+    """Check one model parameter against :data:`PARAMETERS`.
+
+    Returns
+    -------
+    tuple or None
+        ``(message, value)``: the message of the problem (``None`` if the value is
+        valid) and the value converted to ``int``/``float``; or None if ``key`` is not a
+        parameter.
+    """
+    spec = PARAMETERS.get(key)
+    if spec is None:
+        return None
+    integer, lo, hi, lo_open, unit = spec
+    number = _number(value)
+    if number is None:
+        what = "an integer" if integer else "a finite number"
+        return f"expected {what}, got {value!r}", value
+    if integer and not number.is_integer():
+        return f"expected an integer, got {value!r}", value
+    converted: Any = int(number) if integer else number
+    if number < lo or (lo_open and number == lo) or number > hi:
+        return f"must be {_range_text(lo, hi, lo_open, unit)}, got {value!r}", value
+    return None, converted
 
 def _check_numeric(
     props: dict,
@@ -231,7 +453,10 @@ def _check_numeric(
     *,
     required: bool,
     nullable: bool,
-    positive: bool = False,
+    lo: float = 0.0,
+    hi: float = math.inf,
+    lo_open: bool = False,
+    unit: str = "",
 ) -> float | None:
     if name not in props:
         if required:
@@ -244,24 +469,34 @@ def _check_numeric(
         return None
     number = _number(value)
     if number is None:
-        problems.append(Problem(label, feat, name, f"expected a number, got {value!r}"))
+        problems.append(Problem(label, feat, name, f"expected a finite number, got {value!r}"))
         return None
-    if number < 0 or (positive and number == 0):
-        bound = "> 0" if positive else ">= 0"
-        problems.append(Problem(label, feat, name, f"must be {bound}, got {value!r}"))
+    if number < lo or (lo_open and number == lo) or number > hi:
+        problems.append(Problem(label, feat, name, f"must be {_range_text(lo, hi, lo_open, unit)}, got {value!r}"))
         return None
     return number
 
 
-def _check_status(props: dict, label: str, feat: str, problems: list[Problem]) -> None:
+def _check_status(props: dict, label: str, feat: str, problems: list[Problem]) -> int | None:
+    """Check ``status`` and ``opening_year``; return the year as an int (or None)."""
     status = props.get("status")
     if status not in STATUSES:
         problems.append(Problem(label, feat, "status", f"expected one of {', '.join(STATUSES)}, got {status!r}"))
-    year = props.get("opening_year")
-    if year is not None and (isinstance(year, bool) or not isinstance(year, int) or not 1850 <= year <= 2100):
-        problems.append(Problem(label, feat, "opening_year", f"expected a year or null, got {year!r}"))
-    if status in ("under_construction", "planned") and year is None:
+    raw = props.get("opening_year")
+    year = _integer(raw)
+    if raw is not None and (year is None or not YEAR_RANGE[0] <= year <= YEAR_RANGE[1]):
+        problems.append(
+            Problem(
+                label,
+                feat,
+                "opening_year",
+                f"expected a year {YEAR_RANGE[0]}-{YEAR_RANGE[1]} or null, got {raw!r}",
+            )
+        )
+        year = None
+    elif status in ("under_construction", "planned") and raw is None:
         problems.append(Problem(label, feat, "opening_year", f"a {status} feature needs its expected opening year"))
+    return year
 
 
 def _check_sources(props: dict, label: str, feat: str, problems: list[Problem], keys: set[str] | None) -> None:
@@ -281,11 +516,8 @@ def _source_keys(geodata: Path, problems: list[Problem] | None = None) -> set[st
     path = geodata / "SOURCES.md"
     if not path.is_file():
         return None
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        if problems is not None:
-            problems.append(Problem(_rel(path, geodata), None, None, f"not UTF-8 text ({exc.reason})"))
+    text = _read_text(path, _rel(path, geodata), problems if problems is not None else [])
+    if text is None:
         return None
     # A key is defined where it opens a line, a table row, a list item or a heading:
     # "| S12 |", "- **A3**", "### A4", "S5:".
@@ -304,32 +536,58 @@ def _read_countries(geodata: Path, problems: list[Problem]):
     features = _read_geojson(geodata / "countries.geojson", label, problems)
     polygons: dict[str, Any] = {}
     names: dict[str, str] = {}
+    rejected: set[str] = set()
     for i, feature in enumerate(features or []):
-        props = feature.get("properties") or {}
+        props = feature.get("properties") if isinstance(feature, dict) else None
+        if not isinstance(props, dict):
+            got = "missing" if props is None else f"expected an object, got {type(props).__name__}"
+            problems.append(Problem(label, f"feature #{i}", "properties", got))
+            continue
         iso = props.get("iso_a3")
         if not isinstance(iso, str) or not _ISO3.match(iso):
             problems.append(Problem(label, f"feature #{i}", "iso_a3", f"expected an ISO3 code, got {iso!r}"))
             continue
+        if iso in names or iso in rejected:
+            problems.append(Problem(label, f"country '{iso}'", "iso_a3", f"duplicate country (feature #{i})"))
+            continue
+        geometry = feature.get("geometry")
+        if not isinstance(geometry, dict) or geometry.get("type") not in ("Polygon", "MultiPolygon"):
+            problems.append(Problem(label, f"country '{iso}'", "geometry", "expected a Polygon or MultiPolygon"))
+            rejected.add(iso)
+            continue
         try:
-            geom = shapely.geometry.shape(feature.get("geometry"))
+            geom = shapely.geometry.shape(geometry)
+            if geom.is_empty or not all(math.isfinite(v) for v in geom.bounds):
+                raise ValueError("empty or not finite")
         except Exception as exc:  # noqa: BLE001 - shapely raises several types here
             problems.append(Problem(label, f"country '{iso}'", "geometry", f"invalid geometry ({exc})"))
+            rejected.add(iso)
             continue
         polygons[iso] = shapely.make_valid(geom) if not geom.is_valid else geom
-        names[iso] = str(props.get("name") or iso)
-    return polygons, names
+        name = props.get("name")
+        names[iso] = name if isinstance(name, str) and name.strip() else iso
+    return polygons, names, rejected
 
 
-def _read_nodes(geodata: Path, countries: set[str], keys: set[str] | None, problems: list[Problem]):
+def _read_nodes(geodata: Path, countries: set[str], keys: set[str] | None, problems: list[Problem],
+                bad_countries: frozenset[str] | set[str] = frozenset()):
+    """Read ``nodes.geojson``; return (nodes, rejected) where ``rejected`` holds the ids of
+    features already reported (links and demand rows naming them are not blamed again), or
+    None if the whole file failed."""
     path = geodata / "nodes.geojson"
     label = _rel(path, geodata)
     features = _read_geojson(path, label, problems)
     nodes: dict[str, dict] = {}
+    rejected: set[str] | None = None if features is None else set()
     for i, feature in enumerate(features or []):
         head = _identify(feature, i, "node", _SLUG, nodes, label, problems)
         if head is None:
+            props = feature.get("properties") if isinstance(feature, dict) else None
+            if isinstance(props, dict) and isinstance(props.get("id"), str) and props["id"] not in nodes:
+                rejected.add(props["id"])
             continue
         feat, props, node_id = head
+        rejected.add(node_id)  # until accepted below
         geometry = feature.get("geometry")
         if (
             not isinstance(geometry, dict)
@@ -364,6 +622,8 @@ def _read_nodes(geodata: Path, countries: set[str], keys: set[str] | None, probl
         if not isinstance(country, str) or not _ISO3.match(country):
             problems.append(Problem(label, feat, "country", f"expected an ISO 3166 alpha-3 code, got {country!r}"))
             ok = False
+        elif country in bad_countries:
+            ok = False  # countries.geojson already reports this country
         elif countries and country not in countries:
             problems.append(
                 Problem(
@@ -374,8 +634,9 @@ def _read_nodes(geodata: Path, countries: set[str], keys: set[str] | None, probl
                 )
             )
             ok = False
-        values = {}
-        for name, (required, nullable) in _NODE_NUMERIC.items():
+        values: dict[str, Any] = {}
+        before = len(problems)
+        for name, (required, nullable, lo, hi, lo_open, unit) in _NODE_NUMERIC.items():
             values[name] = _check_numeric(
                 props,
                 name,
@@ -384,23 +645,32 @@ def _read_nodes(geodata: Path, countries: set[str], keys: set[str] | None, probl
                 problems,
                 required=required,
                 nullable=nullable,
-                positive=(name == "capacity_teu"),
+                lo=lo,
+                hi=hi,
+                lo_open=lo_open,
+                unit=unit,
             )
         if (props.get("transfer_h") is None) != (props.get("transfer_usd") is None):
             problems.append(
                 Problem(label, feat, "transfer_usd", "transfer_h and transfer_usd must be both set or both null")
             )
-        _check_status(props, label, feat, problems)
+        values["opening_year"] = _check_status(props, label, feat, problems)
+        ok = ok and len(problems) == before
         _check_sources(props, label, feat, problems, keys)
         if ok:
             record = dict(props)
             record.update(values)
             record.update(lon=lon, lat=lat)
             nodes[node_id] = record
-    return nodes
+            rejected.discard(node_id)
+    return nodes, rejected
 
 
-def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] | None, problems: list[Problem]):
+def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] | None, problems: list[Problem],
+                bad_nodes: set[str] | None = frozenset(), bad_countries: frozenset[str] | set[str] = frozenset()):
+    """Read ``links/*.geojson``.  Ends in ``bad_nodes`` (None: every unknown end, as when
+    ``nodes.geojson`` itself failed) and countries in ``bad_countries`` were reported where
+    they are defined and are not blamed on the link again."""
     from pyproj import Geod
 
     geod = Geod(ellps="WGS84")
@@ -455,11 +725,17 @@ def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] 
             ends = {}
             for end in ("from", "to"):
                 node_id = props.get(end)
-                if not isinstance(node_id, str) or node_id not in nodes:
-                    problems.append(Problem(label, feat, end, f"unknown node {node_id!r}{suggest(node_id, nodes)}"))
-                    ok = False
-                else:
+                if isinstance(node_id, str) and node_id in nodes:
                     ends[end] = nodes[node_id]
+                elif bad_nodes is None or (isinstance(node_id, str) and node_id in bad_nodes):
+                    ok = False  # nodes.geojson reports this node
+                else:
+                    shown = suggest(node_id, nodes) if isinstance(node_id, str) else ""
+                    problems.append(Problem(label, feat, end, f"unknown node {node_id!r}{shown}"))
+                    ok = False
+            if len(ends) == 2 and props.get("from") == props.get("to"):
+                problems.append(Problem(label, feat, "to", f"starts and ends at the same node {props['to']!r}"))
+                ok = False
             if props.get("corridor") != family:
                 problems.append(
                     Problem(label, feat, "corridor", f"is {props.get('corridor')!r} but the layer is '{family}'")
@@ -471,34 +747,47 @@ def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] 
             if mode not in MODES:
                 problems.append(Problem(label, feat, "mode", f"expected one of {', '.join(MODES)}, got {mode!r}"))
                 ok = False
-            elif mode == "rail" and gauge not in GAUGES:
+            elif mode == "rail" and _integer(gauge) not in GAUGES:
                 problems.append(
                     Problem(label, feat, "gauge_mm", f"a rail link needs gauge 1435 or 1520, got {gauge!r}")
                 )
                 ok = False
             elif mode != "rail" and gauge is not None:
                 problems.append(Problem(label, feat, "gauge_mm", f"a {mode} link has no gauge, got {gauge!r}"))
-            values = {}
-            for name in _LINK_NUMERIC:
+            values: dict[str, Any] = {"gauge_mm": _integer(gauge) if mode == "rail" else None}
+            before = len(problems)
+            for name, (required, nullable, lo, hi, lo_open, unit) in _LINK_NUMERIC.items():
                 values[name] = _check_numeric(
                     props,
                     name,
                     label,
                     feat,
                     problems,
-                    required=False,
-                    nullable=True,
-                    positive=name in ("speed_kmh", "running_h", "frequency_per_week", "capacity_teu"),
+                    required=required,
+                    nullable=nullable,
+                    lo=lo,
+                    hi=hi,
+                    lo_open=lo_open,
+                    unit=unit,
                 )
-            if values["speed_kmh"] is None and values["running_h"] is None:
+            if len(problems) > before:
+                ok = False
+            if props.get("speed_kmh") is None and props.get("running_h") is None:
                 problems.append(Problem(label, feat, "speed_kmh", "needs speed_kmh or running_h"))
                 ok = False
-            if values["tariff_usd_per_teu_km"] is None and values["tariff_usd"] is None:
+            if props.get("tariff_usd_per_teu_km") is None and props.get("tariff_usd") is None:
                 problems.append(
                     Problem(label, feat, "tariff_usd_per_teu_km", "needs tariff_usd_per_teu_km or tariff_usd")
                 )
                 ok = False
-            _check_status(props, label, feat, problems)
+            before = len(problems)
+            oneway = props.get("oneway")
+            values["oneway"] = bool(oneway) if _integer(oneway) in (0, 1) else oneway  # 0/1 from GIS tools
+            if oneway is not None and not isinstance(values["oneway"], bool):
+                problems.append(Problem(label, feat, "oneway", f"expected true, false or null, got {oneway!r}"))
+            values["opening_year"] = _check_status(props, label, feat, problems)
+            if len(problems) > before:
+                ok = False
             _check_sources(props, label, feat, problems, keys)
             country = props.get("country")
             if ok and len(ends) == 2:
@@ -539,7 +828,9 @@ def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] 
                 else:
                     parts = country.split("|")
                     bad = [p for p in parts if not _ISO3.match(p) or (countries and p not in countries)]
-                    if bad or len(parts) > 2:
+                    if bad and all(p in bad_countries for p in bad) and len(parts) <= 2:
+                        ok = False  # countries.geojson reports the country
+                    elif bad or len(parts) > 2:
                         problems.append(Problem(label, feat, "country", f"unknown country code(s) {country!r}"))
                         ok = False
                     elif len(parts) == 1 and {a["country"], b["country"]} != {country}:
@@ -665,108 +956,206 @@ def _check_transfers(nodes: dict, links: dict, geodata: Path, problems: list[Pro
 
 
 def _read_demand_file(
-    path: Path, geodata: Path, nodes: dict, keys: set[str] | None, problems: list[Problem]
+    path: Path, geodata: Path, nodes: dict, keys: set[str] | None, problems: list[Problem],
+    bad_nodes: set[str] | None = frozenset(),
 ) -> list[dict]:
     label = _rel(path, geodata)
-    if not path.is_file():
-        problems.append(Problem(label, None, None, "file not found"))
+    text = _read_text(path, label, problems)
+    if text is None:
         return []
     rows: list[dict] = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(label, None, None, f"not UTF-8 text ({exc.reason})"))
-        return []
     import io
 
     with io.StringIO(text, newline="") as handle:
         reader = csv.DictReader(handle)
-        missing = [c for c in DEMAND_COLUMNS if c not in (reader.fieldnames or [])]
-        if missing:
-            problems.append(Problem(label, None, missing[0], f"missing column(s) {', '.join(missing)}"))
+        try:
+            fieldnames = [(f or "").strip() for f in (reader.fieldnames or [])]
+            reader.fieldnames = fieldnames
+            missing = [c for c in DEMAND_COLUMNS if c not in fieldnames]
+            if missing:
+                problems.append(Problem(label, None, missing[0], f"missing column(s) {', '.join(missing)}"))
+                return []
+            for row in reader:
+                record = _demand_row(row, reader.line_num, label, nodes, keys, bad_nodes, problems)
+                if record is not None:
+                    rows.append(record)
+        except csv.Error as exc:  # a field over csv.field_size_limit() (128 KiB), a NUL byte, ...
+            # line_num counts the lines read before the bad one
+            problems.append(Problem(label, f"line {reader.line_num + 1}", None, f"not a valid CSV row ({exc})"))
             return []
-        for line_no, row in enumerate(reader, start=2):
-            feat = f"row {line_no} ({row.get('origin')} -> {row.get('destination')})"
-            ok = True
-            for end in ("origin", "destination"):
-                if row[end] not in nodes:
-                    problems.append(Problem(label, feat, end, f"unknown node {row[end]!r}{suggest(row[end], nodes)}"))
-                    ok = False
-            if ok and row["origin"] == row["destination"]:
-                problems.append(Problem(label, feat, "destination", "equals the origin"))
-                ok = False
-            try:
-                teu = float(row["teu"])
-                if not math.isfinite(teu) or teu < 0:
-                    raise ValueError
-            except (TypeError, ValueError):
-                problems.append(Problem(label, feat, "teu", f"expected a number >= 0 (TEU/year), got {row['teu']!r}"))
-                ok = False
-            try:
-                year = int(row["year"])
-            except (TypeError, ValueError):
-                problems.append(Problem(label, feat, "year", f"expected a year, got {row['year']!r}"))
-                ok = False
-            basis = [k.strip() for k in (row["basis"] or "").replace(";", ",").split(",") if k.strip()]
-            if not basis:
-                problems.append(Problem(label, feat, "basis", "missing: name the assumption keys of SOURCES.md"))
-            elif keys is not None:
-                for key in basis:
-                    if key not in keys:
-                        problems.append(Problem(label, feat, "basis", f"key '{key}' is not defined in SOURCES.md"))
-            if ok:
-                rows.append(
-                    {
-                        "origin": row["origin"],
-                        "destination": row["destination"],
-                        "teu": teu,
-                        "year": year,
-                        "segment": row["segment"],
-                        "basis": row["basis"],
-                    }
-                )
     return rows
 
 
-def _read_demand(geodata: Path, nodes: dict, keys: set[str] | None, problems: list[Problem]) -> list[dict]:
+def _demand_row(row: dict, line_no: int, label: str, nodes: dict, keys: set[str] | None,
+                bad_nodes: set[str] | None, problems: list[Problem]) -> dict | None:
+    """Check one demand row; return the record, or None (with Problems) if unusable."""
+    feat = f"row {line_no} ({row.get('origin')} -> {row.get('destination')})"
+    ok = True
+    for end in ("origin", "destination"):
+        value = row[end]
+        if value in nodes:
+            continue
+        ok = False
+        if bad_nodes is None or value in bad_nodes:
+            continue  # nodes.geojson reports this node
+        shown = suggest(value, nodes) if isinstance(value, str) else ""
+        problems.append(Problem(label, feat, end, f"unknown node {value!r}{shown}"))
+    if ok and row["origin"] == row["destination"]:
+        problems.append(Problem(label, feat, "destination", "equals the origin"))
+        ok = False
+    try:
+        teu = float(row["teu"])
+        if not 0 <= teu <= MAX_DEMAND_TEU:  # NaN fails too
+            raise ValueError
+    except (TypeError, ValueError):
+        problems.append(
+            Problem(label, feat, "teu", f"expected a number >= 0 and <= {MAX_DEMAND_TEU:g} (TEU/year), "
+                    f"got {row['teu']!r}")
+        )
+        ok = False
+    try:
+        year = float(row["year"])
+        if not (year.is_integer() and YEAR_RANGE[0] <= year <= YEAR_RANGE[1]):
+            raise ValueError
+        year = int(year)
+    except (TypeError, ValueError, OverflowError):
+        problems.append(
+            Problem(label, feat, "year", f"expected a year {YEAR_RANGE[0]}-{YEAR_RANGE[1]}, got {row['year']!r}")
+        )
+        ok = False
+    basis = [k.strip() for k in (row["basis"] or "").replace(";", ",").split(",") if k.strip()]
+    if not basis:
+        problems.append(Problem(label, feat, "basis", "missing: name the assumption keys of SOURCES.md"))
+    elif keys is not None:
+        for key in basis:
+            if key not in keys:
+                problems.append(Problem(label, feat, "basis", f"key '{key}' is not defined in SOURCES.md"))
+    if not ok:
+        return None
+    return {
+        "origin": row["origin"],
+        "destination": row["destination"],
+        "teu": teu,
+        "year": year,
+        "segment": row["segment"],
+        "basis": row["basis"],
+    }
+
+
+def _read_demand(geodata: Path, nodes: dict, keys: set[str] | None, problems: list[Problem],
+                 bad_nodes: set[str] | None = frozenset()) -> list[dict]:
     """Read ``demand.csv`` and any extra segment tables ``demand_*.csv`` beside it."""
-    rows = _read_demand_file(geodata / "demand.csv", geodata, nodes, keys, problems)
+    rows = _read_demand_file(geodata / "demand.csv", geodata, nodes, keys, problems, bad_nodes)
     for extra in sorted(geodata.glob("demand_*.csv")):
-        rows += _read_demand_file(extra, geodata, nodes, keys, problems)
+        rows += _read_demand_file(extra, geodata, nodes, keys, problems, bad_nodes)
     return rows
+
+
+def parse_toml(text: str) -> dict:
+    """Parse TOML text (a byte-order mark dropped); raise ``ValueError`` with a one-line reason.
+
+    Deeply nested arrays make the parser recurse until the interpreter gives up; that
+    and a number too long to convert are reported as invalid TOML too.
+    """
+    text = text.removeprefix("\ufeff")
+    if not _json_depth_ok(text):
+        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValueError(str(exc)) from None
+    except (RecursionError, ValueError, MemoryError) as exc:
+        raise ValueError(str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__) from None
+
+
+def check_parameters(data: Any, label: str) -> tuple[dict[str, Any], list[Problem]]:
+    """Check a parameter mapping (``parameters.toml``, a ``--params`` file, a dict).
+
+    Tables (``[cost]``, ``[route_choice]``) are flattened; every key must be one of
+    :data:`PARAMETERS` and every value a finite number in its range (integers for
+    ``k_routes``, ``candidate_factor`` and ``year``; ``2027.0`` counts as an integer).
+
+    Returns
+    -------
+    values : dict
+        The valid parameters, flattened, converted to int/float.
+    problems : list of Problem
+        One per bad key or value, naming ``label``, the table and the key.
+    """
+    problems: list[Problem] = []
+    values: dict[str, Any] = {}
+    if not isinstance(data, dict):
+        return values, [Problem(label, None, None, f"expected a table of parameters, got {type(data).__name__}")]
+    items: list[tuple[str | None, str, Any]] = []
+    for key, value in data.items():
+        if isinstance(value, dict) and key not in PARAMETERS:
+            items += [(key, sub, v) for sub, v in value.items()]
+        else:
+            items.append((None, key, value))
+    for table, key, value in items:
+        where = f"[{table}]" if table else None
+        checked = parameter_problem(key, value)
+        if checked is None:
+            problems.append(Problem(label, where, None, f"unknown parameter '{key}'{suggest(key, PARAMETERS)}"))
+            continue
+        message, converted = checked
+        if message is not None:
+            problems.append(Problem(label, where, None, f"parameter '{key}': {message}"))
+        elif key in values and values[key] != converted:
+            problems.append(
+                Problem(label, where, None, f"parameter '{key}': given twice with different values ({values[key]!r})")
+            )
+        else:
+            values[key] = converted
+    depth = values.get("k_routes", 1) * values.get("candidate_factor", 1)
+    if depth > MAX_SEARCH_DEPTH:
+        problems.append(Problem(label, None, None, search_depth_message(values["k_routes"],
+                                                                          values["candidate_factor"])))
+    return values, problems
+
+
+def search_depth_message(k_routes: int, candidate_factor: int) -> str:
+    """The message for a route search deeper than :data:`MAX_SEARCH_DEPTH`."""
+    return (
+        f"parameters 'k_routes' x 'candidate_factor' = {k_routes} x {candidate_factor} = "
+        f"{k_routes * candidate_factor}: the route search may go at most {MAX_SEARCH_DEPTH} paths deep"
+    )
 
 
 def _read_parameters(geodata: Path, problems: list[Problem]) -> dict:
     path = geodata / "parameters.toml"
     if not path.is_file():
         return {}
+    label = _rel(path, geodata)
+    text = _read_text(path, label, problems)
+    if text is None:
+        return {}
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(_rel(path, geodata), None, None, f"not UTF-8 text ({exc.reason})"))
+        data = parse_toml(text)
+    except ValueError as exc:
+        problems.append(Problem(label, None, None, f"not valid TOML ({exc})"))
         return {}
-    except tomllib.TOMLDecodeError as exc:
-        problems.append(Problem(_rel(path, geodata), None, None, f"not valid TOML ({exc})"))
-        return {}
+    problems.extend(check_parameters(data, label)[1])
+    return data
 
 
 def _collect(geodata: Path) -> tuple[Layers, list[Problem]]:
     geodata = Path(geodata)
-    problems: list[Problem] = []
+    problems = _Findings()
     if not geodata.is_dir():
         problems.append(Problem(str(geodata), None, None, "geodata folder not found"))
         return Layers(geodata, {}, {}, {}, [], {}), problems
     keys = _source_keys(geodata, problems)
-    polygons, names = _read_countries(geodata, problems)
+    polygons, names, bad_countries = _read_countries(geodata, problems)
     codes = set(names)
-    nodes = _read_nodes(geodata, codes, keys, problems)
-    links = _read_links(geodata, nodes, codes, keys, problems)
+    nodes, bad_nodes = _read_nodes(geodata, codes, keys, problems, bad_countries)
+    links = _read_links(geodata, nodes, codes, keys, problems, bad_nodes, bad_countries)
     _check_nodes_in_countries(nodes, polygons, geodata, problems)
     _check_link_countries(links, polygons, geodata, problems)
     _check_transfers(nodes, links, geodata, problems)
-    demand = _read_demand(geodata, nodes, keys, problems)
+    demand = _read_demand(geodata, nodes, keys, problems, bad_nodes)
     parameters = _read_parameters(geodata, problems)
-    return Layers(geodata, nodes, links, names, demand, parameters), problems
+    return Layers(geodata, nodes, links, names, demand, parameters, tuple(problems.notes)), problems
 
 
 def validate_geodata(geodata: str | Path | None = None) -> list[Problem]:
@@ -782,6 +1171,16 @@ def validate_geodata(geodata: str | Path | None = None) -> list[Problem]:
     return _collect(Path(geodata) if geodata is not None else default_geodata())[1]
 
 
+def check_geodata(geodata: str | Path | None = None) -> tuple[Layers, list[Problem]]:
+    """Check a geodata folder; return the layers read and every problem found.
+
+    Like :func:`validate_geodata`, but the :class:`Layers` (with their ``notes``, such as
+    a layer reprojected from another CRS) come back too, for ``corridors validate``.
+    """
+    layers, problems = _collect(Path(geodata) if geodata is not None else default_geodata())
+    return layers, list(problems)
+
+
 def load_layers(geodata: str | Path | None = None) -> Layers:
     """Read and validate a geodata folder.
 
@@ -792,6 +1191,8 @@ def load_layers(geodata: str | Path | None = None) -> Layers:
         further problems; ``corridors validate`` lists them all).
     """
     layers, problems = _collect(Path(geodata) if geodata is not None else default_geodata())
+    for note in layers.notes:
+        _log.warning("%s", note)
     if problems:
         more = f" (+{len(problems) - 1} more problems; run 'corridors validate')" if len(problems) > 1 else ""
         raise LayerError(f"{problems[0]}{more}")

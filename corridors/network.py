@@ -89,26 +89,27 @@ class CostParameters:
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], *, source: str = "parameters") -> CostParameters:
-        """Build parameters from a (possibly nested) mapping such as ``parameters.toml``."""
-        flat: dict[str, Any] = {}
-        for key, value in data.items():
-            if isinstance(value, dict):
-                flat.update(value)
-            else:
-                flat[key] = value
-        known = {f for f in cls.__dataclass_fields__}
-        unknown = sorted(set(flat) - known)
-        if unknown:
-            raise LayerError(f"{source}: unknown parameter '{unknown[0]}'{suggest(unknown[0], known)}")
-        kwargs = {}
-        for key, value in flat.items():
-            default = getattr(cls, key)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise LayerError(f"{source}: parameter '{key}': expected a number >= 0, got {value!r}")
-            kwargs[key] = type(default)(value)
-        if kwargs.get("k_routes", 1) < 1:
-            raise LayerError(f"{source}: parameter 'k_routes': must be at least 1")
-        return cls(**kwargs)
+        """Build parameters from a (possibly nested) mapping such as ``parameters.toml``.
+
+        Every value must be a finite number in the range of :data:`corridors.layers.PARAMETERS`
+        (``k_routes``, ``candidate_factor`` and ``year`` integral; ``2027.0`` counts).
+
+        Raises
+        ------
+        LayerError
+            For an unknown key or a bad value: one line naming ``source``, the key and the
+            valid range.
+        """
+        from corridors.layers import MAX_SEARCH_DEPTH, check_parameters, search_depth_message
+
+        values, problems = check_parameters(data, source)
+        if problems:
+            more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise LayerError(f"{problems[0]}{more}")
+        params = cls(**values)
+        if params.k_routes * params.candidate_factor > MAX_SEARCH_DEPTH:
+            raise LayerError(f"{source}: {search_depth_message(params.k_routes, params.candidate_factor)}")
+        return params
 
     def as_dict(self) -> dict[str, Any]:
         """Return the parameters as a plain dict."""
@@ -478,7 +479,10 @@ def _load_validated(geodata: Path) -> tuple[Layers, str | None]:
 
     if not _cache.enabled():
         return load_layers(geodata), None
-    key = _fingerprint(geodata)
+    try:
+        key = _fingerprint(geodata)
+    except (OSError, MemoryError):  # an unreadable file: validation names it in one line
+        return load_layers(geodata), None
     name = f"layers-{key}.pickle"
     layers = _cache.read(name)
     if isinstance(layers, Layers):

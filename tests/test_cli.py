@@ -305,3 +305,343 @@ def test_link_end_of_wrong_type_is_a_problem(capsys, tmp_path):
     code, out, err = run(capsys, "validate", folder)
     assert code == 2 and "Traceback" not in err
     assert "link 'xian-khorgos': field 'from'" in err
+
+
+# --------------------------------------------------------------------------- hardening (issue 13)
+
+
+def assert_usage_error(code_or_exit, err, *words):
+    """An argparse refusal: exit 2, the last line names the option, no traceback."""
+    assert code_or_exit == 2
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert "error:" in last and err.count("error:") == 1
+    for word in words:
+        assert word in last
+
+
+def run_exit(capsys, *argv):
+    """Run the CLI where argparse may exit; return (code, out, err)."""
+    try:
+        code = main([str(a) for a in argv])
+    except SystemExit as exc:
+        code = exc.code
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["route", "xian", "warsaw", "--k", "100000"],
+        ["route", "xian", "warsaw", "--k", "0"],
+        ["route", "xian", "warsaw", "--k", "nan"],
+        ["sweep", "baseline-2024-uncertainty", "--seed", "-1"],
+        ["sweep", "baseline-2024-uncertainty", "--draws", "2000000000"],
+        ["sweep", "baseline-2024-uncertainty", "--draws", "0"],
+        ["sweep", "baseline-2024-uncertainty", "--draws", "1e3"],
+        ["sweep", "baseline-2024-uncertainty", "--scheduler", "tcp://[bad"],
+        ["sweep", "baseline-2024-uncertainty", "--scheduler", "tcp://host:99999"],
+        ["sweep", "baseline-2024-uncertainty", "--scheduler", "not an address"],
+        ["sweep", "baseline-2024-uncertainty", "--workers", "-3"],
+        ["scenario", "run", "baseline-2024", "--links", "-1"],
+        ["calibrate", "--year", "1e9"],
+        ["validate-model", "--year", "inf"],
+        ["layers", "--params", "x.toml"],
+        ["layers", "--scenario", "x"],
+        ["validate", "--params", "x.toml"],
+        ["validate", "--scenario", "x"],
+        ["calibrate", "--scenario", "x"],
+    ],
+)
+def test_absurd_options_refused_before_work(capsys, toy_geodata, monkeypatch, argv):
+    import corridors.network
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("work started")
+
+    monkeypatch.setattr(corridors.network, "load_network", no_work)
+    code, out, err = run_exit(capsys, *argv, "--geodata", toy_geodata)
+    assert_usage_error(code, err)
+
+
+def test_good_scheduler_addresses_parse():
+    from corridors.commands.core import scheduler_address
+
+    for text in ("tcp://127.0.0.1:8786", "127.0.0.1:8786", "tls://scheduler.example.org:8786", "tcp://[::1]:8786",
+                 "localhost"):
+        assert scheduler_address(text) == text
+
+
+def _params(tmp_path, text):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[route_choice]\nlogit_theta_per_usd = nan\n",
+        "[cost]\nvalue_of_time_usd_per_teu_h = inf\n",
+        "[route_choice]\nmax_detour = 0\n",
+        "[route_choice]\nmax_detour = 1\n",
+        "[route_choice]\nk_routes = 1e9\n",
+        "[route_choice]\nk_routes = nan\n",
+        "[model]\nyear = inf\n",
+        "[model]\nyear = '2030'\n",
+        "[cost]\nvalue_of_tme = 3\n",
+        "x = " + "[" * 50_000 + "]" * 50_000 + "\n",
+    ],
+)
+def test_bad_params_file_one_line_no_output(capsys, toy_geodata, tmp_path, text):
+    target = tmp_path / "flows.csv"
+    code, out, err = run(capsys, "assign", "-o", target, "--params", _params(tmp_path, text), "--geodata",
+                         toy_geodata)
+    assert_one_line_error(code, out, err, "bad.toml")
+    assert not target.exists()
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["[route_choice]\nk_routes = 1e9\n", "[cost]\nvalue_of_tme = 3\n", "[route_choice]\nlogit_theta_per_usd = nan\n"],
+)
+def test_validate_checks_parameters_like_model_commands(capsys, tmp_path, text):
+    folder = write_geodata(tmp_path / "toy", parameters=text)
+    code, out, err = run(capsys, "validate", folder)
+    assert code == 2 and "parameters.toml" in err and "Traceback" not in err
+    code, out, err = run(capsys, "share", "--geodata", folder)
+    assert_one_line_error(code, out, err, "parameters.toml")
+
+
+def test_validate_checks_self_loops(capsys, tmp_path):
+    links = copy.deepcopy(LINKS)
+    links["belt_and_road"][2]["properties"]["to"] = "dostyk"
+    folder = write_geodata(tmp_path / "toy", links=links)
+    code, out, err = run(capsys, "validate", folder)
+    assert code == 2 and "same node" in err
+
+
+def test_validate_checks_scenarios_of_the_folder(capsys, tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    (folder / "scenarios").mkdir()
+    (folder / "scenarios" / "ok.toml").write_text('title = "ok"\n[[close]]\nlinks = ["khorgos-dostyk"]\n')
+    code, out, err = run(capsys, "validate", folder)
+    assert code == 0 and "1 scenario(s) checked" in out, err
+    (folder / "scenarios" / "bad.toml").write_text('title = "bad"\n[[close]]\nlinks = ["khorgos-dostyk-x"]\n')
+    code, out, err = run(capsys, "validate", folder)
+    assert code == 2 and "bad.toml" in err and "khorgos-dostyk-x" in err
+    code, out, err = run(capsys, "validate", folder, "--json")
+    report = json.loads(out)
+    assert code == 2 and report["valid"] is False and report["scenarios_checked"] == 2
+    assert len(report["problems"]) == 1 and "bad.toml" in report["problems"][0]["text"]
+
+
+def test_validate_one_folder(capsys, toy_geodata, tmp_path):
+    code, out, err = run(capsys, "validate", toy_geodata, "--geodata", toy_geodata)
+    assert code == 0
+    code, out, err = run(capsys, "validate", toy_geodata, "--geodata", tmp_path)
+    assert_one_line_error(code, out, err, "two folders")
+
+
+def test_validate_and_layers_json(capsys, toy_geodata):
+    code, out, err = run(capsys, "validate", toy_geodata, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["valid"] is True and report["problems"] == [] and report["notes"] == []
+    code, out, err = run(capsys, "layers", "--geodata", toy_geodata, "--json")
+    table = json.loads(out)["layers"]
+    assert code == 0 and table == {"nodes": len(NODES), "links/belt_and_road": N_LINKS, "countries": 4,
+                                   "demand rows": 2}
+
+
+def test_demand_of_1e308_refused(capsys, tmp_path):
+    demand = [dict(origin="xian", destination="warsaw", teu="1e308", year=2024, segment="s", basis="A1")] * 3
+    folder = write_geodata(tmp_path / "toy", demand=demand)
+    code, out, err = run(capsys, "share", "--geodata", folder)
+    assert_one_line_error(code, out, err, "demand.csv", "teu")
+
+
+@pytest.mark.parametrize("target", ["/dev/null", "folder", "socket"])
+def test_non_regular_output_refused(capsys, toy_geodata, tmp_path, target):
+    import socket
+    import stat
+
+    if target == "folder":
+        path = tmp_path / "flows.csv"
+        path.mkdir()
+    elif target == "socket":
+        path = tmp_path / "s.csv"
+        sock = socket.socket(socket.AF_UNIX)
+        sock.bind(str(path))
+    else:
+        if not Path(target).exists():
+            pytest.skip("no /dev/null")
+        path = tmp_path / "flows.csv"  # a link to a device: the device is what would be replaced
+        path.symlink_to(target)
+    mode = path.stat().st_mode
+    code, out, err = run(capsys, "assign", "-o", path, "--geodata", toy_geodata)
+    assert_one_line_error(code, out, err, "regular file")
+    assert path.stat().st_mode == mode and not stat.S_ISREG(mode)
+
+
+def test_disk_full_is_one_line(capsys, toy_geodata, tmp_path, monkeypatch):
+    import errno
+
+    import pandas as pd
+
+    def full(self, path, *args, **kwargs):
+        Path(path).write_text("half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(pd.DataFrame, "to_csv", full)
+    target = tmp_path / "out" / "flows.csv"
+    target.parent.mkdir()
+    target.write_text("previous")
+    code, out, err = run(capsys, "assign", "-o", target, "--geodata", toy_geodata)
+    assert_one_line_error(code, out, err, "flows.csv", "disk full")
+    assert target.read_text() == "previous" and [p.name for p in target.parent.iterdir()] == ["flows.csv"]
+
+
+_WRITER = """
+import sys, time
+from corridors._io import atomic_path
+with atomic_path(sys.argv[1]) as tmp:
+    tmp.write_text("half")
+    print("writing", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGINT"])
+def test_signal_leaves_no_temporary_file(tmp_path, sig):
+    import signal
+
+    target = tmp_path / "out.csv"
+    target.write_text("previous")
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(target)], stdout=subprocess.PIPE, env=env,
+                            stderr=subprocess.DEVNULL)
+    assert proc.stdout.readline().strip() == b"writing"
+    proc.send_signal(getattr(signal, sig))
+    assert proc.wait(timeout=30) != 0
+    assert target.read_text() == "previous"
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"]
+
+
+def test_leftovers_of_a_killed_writer_are_removed(tmp_path):
+    target = tmp_path / "out.csv"
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    proc = subprocess.Popen([sys.executable, "-c", _WRITER, str(target)], stdout=subprocess.PIPE, env=env)
+    assert proc.stdout.readline().strip() == b"writing"
+    proc.kill()
+    proc.wait(timeout=30)
+    assert len(list(tmp_path.iterdir())) == 1  # SIGKILL cannot be caught: the temporary folder stays
+    from corridors._io import atomic_path
+
+    with atomic_path(target) as tmp:
+        tmp.write_text("new")
+    assert [p.name for p in tmp_path.iterdir()] == ["out.csv"] and target.read_text() == "new"
+
+
+def test_geojson_layer_name_is_the_target_name(capsys, toy_geodata, tmp_path):
+    target = tmp_path / "flows.geojson"
+    code, out, err = run(capsys, "assign", "-o", target, "--geodata", toy_geodata)
+    assert code == 0
+    assert json.loads(target.read_text()).get("name") in (None, "flows")
+
+
+# --------------------------------------------------------------------------- the cache
+
+
+def _cache_entries():
+    from corridors import _cache
+
+    return sorted(p for p in _cache.cache_dir().iterdir() if p.name.endswith(".entry"))
+
+
+def test_cache_info_and_clear(capsys, toy_geodata):
+    code, out, err = run(capsys, "share", "--geodata", toy_geodata)
+    assert code == 0 and _cache_entries()
+    code, out, err = run(capsys, "cache", "info", "--json")
+    info = json.loads(out)
+    assert code == 0 and info["entries"] == len(_cache_entries()) and info["size_bytes"] > 0
+    code, out, err = run(capsys, "cache", "clear")
+    assert code == 0 and _cache_entries() == []
+    code, out, err = run(capsys, "cache", "info")
+    assert code == 0 and "entries:      0" in out
+
+
+def test_corrupted_cache_entry_is_recomputed(capsys, toy_geodata, caplog):
+    import logging
+
+    code, first, _ = run(capsys, "share", "--geodata", toy_geodata, "--json")
+    for path in _cache_entries():
+        blob = bytearray(path.read_bytes())
+        blob[len(blob) // 2] ^= 0xFF
+        path.write_bytes(bytes(blob))
+    with caplog.at_level(logging.DEBUG, logger="corridors._cache"):
+        code, again, err = run(capsys, "share", "--geodata", toy_geodata, "--json")
+    assert code == 0 and json.loads(again) == json.loads(first) and err == ""
+    assert any("corrupted" in r.getMessage() for r in caplog.records)
+    code, third, _ = run(capsys, "share", "--geodata", toy_geodata, "--json")  # and the cache works again
+    assert code == 0 and json.loads(third) == json.loads(first)
+
+
+class _Planted:
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.marker), "pwned"))
+
+
+def test_planted_pickle_is_never_loaded(capsys, toy_geodata, tmp_path):
+    import pickle
+
+    from corridors import _cache
+
+    code, first, _ = run(capsys, "share", "--geodata", toy_geodata, "--json")
+    marker = tmp_path / "marker"
+    payload = pickle.dumps(_Planted(marker))
+    for path in _cache_entries():
+        # A raw pickle, and one in the entry format with a forged (zero) digest.
+        path.write_bytes(payload)
+    code, again, _ = run(capsys, "share", "--geodata", toy_geodata, "--json")
+    assert code == 0 and not marker.exists()
+    for path in _cache_entries():
+        header = path.read_bytes()[: path.read_bytes().index(b"\n") + 1]
+        path.write_bytes(header + bytes(32) + payload)
+    code, again, _ = run(capsys, "share", "--geodata", toy_geodata, "--json")
+    assert code == 0 and not marker.exists() and json.loads(again) == json.loads(first)
+    # A key others can read is no secret: it is replaced, and entries signed with it are void.
+    key = _cache.cache_dir() / "key"
+    key.chmod(0o644)
+    assert _cache.read("anything") is None
+    _cache.write("x", {"a": 1})
+    assert key.stat().st_mode & 0o077 == 0 and _cache.read("x") == {"a": 1}
+
+
+def test_cache_is_bounded(monkeypatch):
+    import time
+
+    from corridors import _cache
+
+    monkeypatch.setenv("CORRIDORS_CACHE_MAX_MB", "0.25")  # 262,144 bytes
+    for i in range(6):
+        _cache.write(f"big-{i}", bytes(100_000))
+        time.sleep(0.01)
+        os.utime(_cache._entry_path(f"big-{i}"), (1000 + i, 1000 + i))
+    names = [p.name for p in _cache_entries()]
+    assert len(names) == 2 and _cache.read("big-5") == bytes(100_000) and _cache.read("big-0") is None
+    assert _cache.info().size_bytes <= _cache.max_bytes()
+
+
+def test_cache_format_version_in_names():
+    from corridors import _cache
+
+    _cache.write("thing", [1, 2])
+    (path,) = _cache_entries()
+    assert path.name.startswith(f"v{_cache.FORMAT_VERSION}-")
+    (_cache.cache_dir() / "layers-old.pickle").write_bytes(b"\x80\x04K\x01.")  # an old-format entry
+    assert _cache.info().other_files == 1
+    assert _cache.clear() == 2

@@ -125,13 +125,39 @@ def test_projected_coordinates_missing_crs(tmp_path):
     _check(folder, LINKS_FILE, "link 'kuznica-warsaw'", "geometry", "not lon/lat", "EPSG:4326")
 
 
-def test_declared_non_4326_crs(tmp_path):
+def test_declared_non_4326_crs_is_reprojected_with_one_note(tmp_path):
+    # A layer saved by QGIS/GeoPandas in Web Mercator loads as if saved in EPSG:4326.
+    from pyproj import Transformer
+
+    from corridors.layers import check_geodata
+
     folder = write_geodata(tmp_path / "toy")
-    path = folder / "links" / "belt_and_road.geojson"
+    to_3857 = Transformer.from_crs("EPSG:4326", "EPSG:3857", always_xy=True)
+    for path in (folder / "nodes.geojson", folder / "links" / "belt_and_road.geojson"):
+        data = json.loads(path.read_text())
+        data["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
+        for feature in data["features"]:
+            geom = feature["geometry"]
+            if geom["type"] == "Point":
+                geom["coordinates"] = list(to_3857.transform(*geom["coordinates"]))
+            else:
+                geom["coordinates"] = [list(to_3857.transform(*c)) for c in geom["coordinates"]]
+        path.write_text(json.dumps(data))
+    layers, problems = check_geodata(folder)
+    assert problems == []
+    assert len(layers.notes) == 2 and all("EPSG:3857" in n and "reprojected" in n for n in layers.notes)
+    assert layers.nodes["xian"]["lon"] == pytest.approx(2.0)
+
+
+def test_unknown_crs_is_one_problem(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    path = folder / "nodes.geojson"
     data = json.loads(path.read_text())
-    data["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
+    data["crs"] = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::999999"}}
     path.write_text(json.dumps(data))
-    _check(folder, LINKS_FILE, None, "crs", "3857", "EPSG:4326")
+    problems = validate_geodata(folder)
+    assert len(problems) == 1, problems
+    assert problems[0].field == "crs" and "EPSG:4326" in problems[0].message
 
 
 def test_crs84_declaration_is_accepted(tmp_path):
@@ -392,7 +418,7 @@ FURTHER = [
      "belt_and_road"),
     ("route", _set_link("xian-khorgos", route=""), LINKS_FILE, "link 'xian-khorgos'", "missing"),
     ("speed_kmh", _set_link("xian-khorgos", speed_kmh=None), LINKS_FILE, "link 'xian-khorgos'", "running_h"),
-    ("speed_kmh", _set_link("xian-khorgos", speed_kmh=0), LINKS_FILE, "link 'xian-khorgos'", "> 0"),
+    ("speed_kmh", _set_link("xian-khorgos", speed_kmh=0), LINKS_FILE, "link 'xian-khorgos'", ">= 0.5"),
     ("tariff_usd_per_teu_km", _set_link("xian-khorgos", tariff_usd_per_teu_km=None), LINKS_FILE,
      "link 'xian-khorgos'", "tariff_usd"),
     ("tariff_usd", _set_link("xian-khorgos", tariff_usd="cheap"), LINKS_FILE, "link 'xian-khorgos'", "'cheap'"),
@@ -458,3 +484,306 @@ def test_missing_file(tmp_path):
     folder = write_geodata(tmp_path / "toy")
     (folder / "nodes.geojson").unlink()
     _check(folder, NODES_FILE, None, None, "not found")
+
+
+# --------------------------------------------------------------------------- hardening (issue 13)
+# Each case is a bad input; the checks are that it gives problems (never an exception),
+# that the first names the file, feature and field, and that no other file is blamed.
+
+
+def _only(folder, file_suffix, feature, field, *words):
+    """The folder has exactly one problem, and it is this one."""
+    problems = validate_geodata(folder)
+    assert len(problems) == 1, "\n".join(map(str, problems))
+    _find(problems, file_suffix, feature, field, *words)
+    with pytest.raises(LayerError):
+        load_layers(folder)
+
+
+_BAD_NUMBERS = [
+    ("dwell_h", float("nan")),
+    ("dwell_h", float("inf")),
+    ("dwell_h", 1e308),
+    ("dwell_h", -1.0),
+    ("dwell_h", 10**400),
+    ("dwell_h", True),
+    ("dwell_h", "10"),
+    ("dwell_h", [1]),
+    ("handling_usd", 1e12),
+    ("transfer_h", float("-inf")),
+    ("capacity_teu", 0),
+    ("capacity_teu", 1e300),
+]
+
+
+@pytest.mark.parametrize(("field", "value"), _BAD_NUMBERS)
+def test_node_numbers_finite_and_in_range(tmp_path, field, value):
+    nodes = _nodes()
+    props = _node(nodes, "dostyk")["properties"]
+    props[field] = value
+    if field == "transfer_h":
+        props["transfer_usd"] = 100.0
+    path = tmp_path / "toy"
+    write_geodata(path, nodes=nodes)  # json.dumps writes NaN, Infinity and long integers as given
+    # No cascade: the links of dostyk and the demand rows are not blamed.
+    _only(path, NODES_FILE, "node 'dostyk'", field)
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("speed_kmh", 1e-320), ("speed_kmh", float("nan")), ("speed_kmh", 1e6), ("running_h", 0),
+     ("frequency_per_week", float("inf")), ("tariff_usd_per_teu_km", -0.1), ("tariff_usd", 1e308),
+     ("capacity_teu", -5)],
+)
+def test_link_numbers_finite_and_in_range(tmp_path, field, value):
+    links = _links()
+    _link(links, "dostyk-kaz_west")["properties"][field] = value
+    folder = write_geodata(tmp_path / "toy", links=links)
+    _only(folder, LINKS_FILE, "link 'dostyk-kaz_west'", field)
+
+
+def test_integral_floats_are_integers(tmp_path):
+    # GeoPandas writes integer columns with nulls as floats: 2027.0, 1435.0.
+    nodes, links = _nodes(), _links()
+    _node(nodes, "warsaw")["properties"].update(status="planned", opening_year=2027.0)
+    _link(links, "xian-khorgos")["properties"].update(gauge_mm=1435.0, status="planned", opening_year=2026.0)
+    demand = [dict(origin="xian", destination="warsaw", teu=1000, year="2024.0", segment="s", basis="A1")]
+    folder = write_geodata(tmp_path / "toy", nodes=nodes, links=links, demand=demand)
+    assert validate_geodata(folder) == []
+    layers = load_layers(folder)
+    assert layers.nodes["warsaw"]["opening_year"] == 2027 and isinstance(layers.nodes["warsaw"]["opening_year"], int)
+    gauge = layers.links["xian-khorgos"]["gauge_mm"]
+    assert gauge == 1435 and isinstance(gauge, int)
+    assert layers.demand[0]["year"] == 2024
+
+
+@pytest.mark.parametrize("year", [2027.5, float("nan"), float("inf"), "2027", 1e9, True])
+def test_non_integral_year_refused(tmp_path, year):
+    nodes = _nodes()
+    _node(nodes, "warsaw")["properties"].update(status="planned", opening_year=year)
+    folder = write_geodata(tmp_path / "toy", nodes=nodes)
+    _only(folder, NODES_FILE, "node 'warsaw'", "opening_year", "expected a year")
+
+
+@pytest.mark.parametrize(("teu", "year"), [("1e308", 2024), ("nan", 2024), ("inf", 2024), ("-1", 2024),
+                                           ("1000", "2024.5"), ("1000", "1e9"), ("1000", "inf"), ("", 2024)])
+def test_demand_numbers(tmp_path, teu, year):
+    demand = [dict(origin="xian", destination="warsaw", teu=teu, year=year, segment="s", basis="A1")]
+    folder = write_geodata(tmp_path / "toy", demand=demand)
+    problems = validate_geodata(folder)
+    assert len(problems) == 1, problems
+    assert problems[0].file.endswith(DEMAND_FILE) and problems[0].field in ("teu", "year")
+
+
+def test_demand_bom_and_crlf_accepted(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    text = (folder / DEMAND_FILE).read_text().replace("\r\n", "\n").replace("\n", "\r\n")
+    (folder / DEMAND_FILE).write_bytes(b"\xef\xbb\xbf" + text.encode())
+    assert validate_geodata(folder) == []
+    assert len(load_layers(folder).demand) == 2
+
+
+def test_geojson_bom_accepted(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    path = folder / NODES_FILE
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    assert validate_geodata(folder) == []
+
+
+def test_csv_field_over_128_kib(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    with (folder / DEMAND_FILE).open("a") as handle:
+        handle.write('xian,warsaw,1,2024,"' + "x" * 200_000 + '",A1\n')
+    _only(folder, DEMAND_FILE, "line 4", None, "field larger")
+
+
+def test_deep_json(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    (folder / NODES_FILE).write_text("[" * 100_000 + "]" * 100_000)
+    _only(folder, NODES_FILE, None, None, "nested deeper")
+
+
+def test_deep_toml(tmp_path):
+    folder = write_geodata(tmp_path / "toy", parameters="x = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    _only(folder, "parameters.toml", None, None, "not valid TOML")
+
+
+def test_huge_json_integer(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    text = (folder / NODES_FILE).read_text().replace('"dwell_h": 20.0', '"dwell_h": 1' + "0" * 5000, 1)
+    (folder / NODES_FILE).write_text(text)
+    _only(folder, NODES_FILE, None, None, "not valid JSON")
+
+
+def test_unreadable_file(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    folder = write_geodata(tmp_path / "toy")
+    real = Path.read_text
+
+    def read_text(self, *args, **kwargs):
+        if self.name == "nodes.geojson":
+            raise PermissionError(13, "Permission denied")
+        return real(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", read_text)
+    _only(folder, NODES_FILE, None, None, "cannot read", "Permission denied")
+
+
+@pytest.mark.parametrize("props", [[1, 2], "text", 3])
+def test_properties_not_an_object(tmp_path, props):
+    folder = write_geodata(tmp_path / "toy")
+    path = folder / "countries.geojson"
+    data = json.loads(path.read_text())
+    data["features"].append({"type": "Feature", "properties": props, "geometry": None})
+    path.write_text(json.dumps(data))
+    _only(folder, "countries.geojson", "feature #4", "properties", "expected an object")
+
+
+def test_node_properties_list_no_cascade(tmp_path):
+    nodes = _nodes()
+    nodes.append({"type": "Feature", "properties": ["id", "x"], "geometry": None})
+    folder = write_geodata(tmp_path / "toy", nodes=nodes)
+    _only(folder, NODES_FILE, f"feature #{len(nodes) - 1}", "properties")
+
+
+def test_duplicate_country_reported_once(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    path = folder / "countries.geojson"
+    data = json.loads(path.read_text())
+    data["features"].append(copy.deepcopy(data["features"][1]))
+    data["features"][-1]["geometry"]["coordinates"][0][0][0] += 50  # a different, wrong outline
+    path.write_text(json.dumps(data))
+    _only(folder, "countries.geojson", "country 'KAZ'", "iso_a3", "duplicate")
+
+
+def test_broken_nodes_file_does_not_blame_links_or_demand(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    (folder / NODES_FILE).write_text("{ not json")
+    _only(folder, NODES_FILE, None, None, "not valid JSON")
+
+
+def test_broken_country_geometry_does_not_blame_nodes(tmp_path):
+    folder = write_geodata(tmp_path / "toy")
+    path = folder / "countries.geojson"
+    data = json.loads(path.read_text())
+    data["features"][1]["geometry"] = {"type": "Point", "coordinates": [0, 0]}
+    path.write_text(json.dumps(data))
+    _only(folder, "countries.geojson", "country 'KAZ'", "geometry")
+
+
+def test_self_loop_link(tmp_path):
+    links = _links()
+    props = _link(links, "dostyk-kaz_west")["properties"]
+    props["to"] = "dostyk"
+    _link(links, "dostyk-kaz_west")["geometry"]["coordinates"] = [[10.05, 45], [12, 46], [10.05, 45]]
+    folder = write_geodata(tmp_path / "toy", links=links)
+    _find(validate_geodata(folder), LINKS_FILE, "link 'dostyk-kaz_west'", "to", "same node")
+
+
+def test_projected_layer_is_one_problem(tmp_path):
+    # A whole layer in metres without a CRS: one problem for the file, not one per feature
+    # plus one per link and demand row naming its nodes.
+    nodes = _nodes()
+    for feature in nodes:
+        lon, lat = feature["geometry"]["coordinates"]
+        feature["geometry"]["coordinates"] = [lon * 111_000.0, lat * 111_000.0]
+    folder = write_geodata(tmp_path / "toy", nodes=nodes)
+    _only(folder, NODES_FILE, None, "geometry", "not lon/lat")
+
+
+_BAD_PARAMETERS = [
+    ("max_detour", "1.0"), ("max_detour", "0"), ("k_routes", "1e9"), ("k_routes", "nan"), ("k_routes", "6.5"),
+    ("k_routes", "0"), ("k_routes", "101"), ("value_of_time_usd_per_teu_h", "inf"),
+    ("logit_theta_per_usd", "nan"), ("logit_theta_per_usd", "0"), ("year", "inf"), ("year", "2024.5"),
+    ("year", '"2030"'), ("queue_beta", "5"), ("bpr_beta", "1e308"), ("max_overlap", "1.5"),
+    ("path_size_beta", "-1"), ("candidate_factor", "1e6"), ("candidate_factor", "11"), ("border_penalty_usd", "true"),
+    ("speed", "3.0"),
+]
+
+
+@pytest.mark.parametrize(("key", "value"), _BAD_PARAMETERS)
+def test_bad_parameter_is_one_problem(tmp_path, key, value):
+    from corridors.network import CostParameters
+
+    folder = write_geodata(tmp_path / "toy", parameters=f"[route_choice]\n{key} = {value}\n")
+    _only(folder, "parameters.toml", "[route_choice]", None, f"'{key}'")
+    with pytest.raises(LayerError, match=f"'{key}'"):
+        CostParameters.from_mapping({"route_choice": {key: __import__("tomllib").loads(f"v = {value}")["v"]}})
+
+
+def test_parameters_integral_float_accepted(tmp_path):
+    from corridors.network import CostParameters
+
+    params = CostParameters.from_mapping({"k_routes": 4.0, "year": 2027.0})
+    assert params.k_routes == 4 and isinstance(params.k_routes, int) and params.year == 2027
+
+
+def test_parameter_table_matches_cost_parameters():
+    from dataclasses import fields
+
+    from corridors.layers import PARAMETERS
+    from corridors.network import CostParameters
+
+    assert set(PARAMETERS) == {f.name for f in fields(CostParameters)}
+    defaults = CostParameters().as_dict()
+    for key, value in defaults.items():  # the defaults are valid values
+        assert CostParameters.from_mapping({key: value}).as_dict()[key] == value
+
+
+def test_shipped_layers_survive_a_geopandas_round_trip(tmp_path):
+    """Every shipped layer read with GeoPandas and written back unchanged (GeoJSON) validates."""
+    import shutil
+
+    import geopandas as gpd
+
+    from corridors.layers import default_geodata, geodata_files
+
+    folder = tmp_path / "geodata"
+    shutil.copytree(default_geodata(), folder)
+    layers = [p for p in geodata_files(folder) if p.suffix == ".geojson"]
+    assert len(layers) >= 6
+    for path in layers:
+        gpd.read_file(path).to_file(path, driver="GeoJSON")
+    assert validate_geodata(folder) == []
+
+
+def test_shipped_layers_in_web_mercator_are_reprojected(tmp_path):
+    import shutil
+
+    import geopandas as gpd
+
+    from corridors.layers import check_geodata, default_geodata
+
+    folder = tmp_path / "geodata"
+    shutil.copytree(default_geodata(), folder)
+    paths = [folder / "nodes.geojson", *sorted((folder / "links").glob("*.geojson"))]
+    for path in paths:
+        gpd.read_file(path).to_crs(3857).to_file(path, driver="GeoJSON")
+    layers, problems = check_geodata(folder)
+    assert problems == []
+    assert len(layers.notes) == len(paths) and all("EPSG:3857" in n for n in layers.notes)
+
+
+def test_line_breaks_in_input_stay_escaped(tmp_path):
+    demand = [dict(origin="xi\nan", destination="war\u2028saw", teu=1, year=2024, segment="s", basis="A1")]
+    folder = write_geodata(tmp_path / "toy", demand=demand)
+    problems = validate_geodata(folder)
+    assert problems and all("\n" not in str(p) and "\u2028" not in str(p) for p in problems)
+    assert "xi\\nan" in str(problems[0])
+    with pytest.raises(LayerError) as info:
+        load_layers(folder)
+    assert "\n" not in str(info.value)
+
+
+def test_route_search_depth_is_bounded(tmp_path):
+    from corridors.layers import MAX_SEARCH_DEPTH
+    from corridors.network import CostParameters
+
+    assert CostParameters.from_mapping({"k_routes": 100}).k_routes == 100  # x 3 = 300
+    with pytest.raises(LayerError, match=f"at most {MAX_SEARCH_DEPTH} paths deep"):
+        CostParameters.from_mapping({"k_routes": 100, "candidate_factor": 4})
+    with pytest.raises(LayerError, match="at most"):
+        CostParameters.from_mapping({"candidate_factor": 10, "cost": {"k_routes": 31}})
+    folder = write_geodata(tmp_path / "toy", parameters="k_routes = 40\ncandidate_factor = 10\n")
+    _only(folder, "parameters.toml", None, None, "40 x 10 = 400")

@@ -13,4 +13,5 @@ COMMAND_MODULES = (
     "corridors.commands.tntp",
     "corridors.commands.scenario",
     "corridors.commands.calibrate",
+    "corridors.commands.cache",
 )

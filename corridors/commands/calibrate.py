@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from corridors.commands.core import add_geodata_option
+from corridors.commands.core import YEAR_TYPE, add_geodata_option, check_output
 
 
 def register(subparsers) -> None:
@@ -17,7 +17,7 @@ def register(subparsers) -> None:
         "least_squares within sourced bounds) to the observed figures of geodata/observed.csv; print the fit, "
         "the parameters and their sensitivity, and optionally write a parameter file for --params.",
     )
-    p.add_argument("--year", type=int, default=None, help="base year (default: the model year, 2024)")
+    p.add_argument("--year", type=YEAR_TYPE, default=None, help="base year (default: the model year, 2024)")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
                    help="write the calibrated parameters to this TOML file (usable with --params)")
     p.add_argument("--observed", metavar="FILE", default=None,
@@ -32,7 +32,7 @@ def register(subparsers) -> None:
                    help="also write the calibrated values into the geodata folder's parameters.toml (comments and "
                    "other values are kept), making them the default of every command")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    add_geodata_option(p)
+    add_geodata_option(p, scenario=False)
     p.set_defaults(handler=run_calibrate)
 
     p = subparsers.add_parser(
@@ -41,7 +41,7 @@ def register(subparsers) -> None:
         "the model output that measures the same thing: absolute and relative error, and why a figure cannot be "
         "matched. Optionally write a self-contained HTML report with a bar chart per gateway and the flow map.",
     )
-    p.add_argument("--year", type=int, default=None, help="base year (default: the model year, 2024)")
+    p.add_argument("--year", type=YEAR_TYPE, default=None, help="base year (default: the model year, 2024)")
     p.add_argument("--observed", metavar="FILE", default=None,
                    help="observed-figures CSV (default: observed.csv in the geodata folder)")
     p.add_argument("--method", default="logit", choices=("shortest", "logit", "ue", "sue"),
@@ -49,7 +49,7 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="FILE", default=None, help="write an HTML report to this file")
     p.add_argument("--no-map", action="store_true", help="leave the flow map out of the HTML report")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    add_geodata_option(p)
+    add_geodata_option(p, scenario=False)
     p.set_defaults(handler=run_validate_model)
 
 
@@ -71,6 +71,8 @@ def run_calibrate(args: argparse.Namespace) -> int:
     from corridors.report import params_toml, update_parameters_file, write_report
     from corridors.validation import validate_model
 
+    check_output(args.output)
+    check_output(args.report)
     network = _network(args)
     result = calibrate(network, args.observed, fit=[f for f in args.fit.split(",") if f.strip()])
     if args.json:
@@ -96,6 +98,7 @@ def run_validate_model(args: argparse.Namespace) -> int:
     from corridors.report import write_report
     from corridors.validation import validate_model
 
+    check_output(args.output)
     validation = validate_model(_network(args), args.observed, method=args.method)
     if args.json:
         print(json.dumps(validation.to_dict(), indent=2))

@@ -4,25 +4,110 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 
-from corridors._errors import CorridorsError, QueryError
+from corridors._errors import QueryError
+
+#: Largest ``route --k``: distinct routes between two nodes (the busiest pair of the shipped
+#: network has 26 within any sensible detour); the same bound as the ``k_routes`` parameter.
+MAX_ROUTE_K = 100
+#: Largest ``sweep --draws`` (one million draws take about an hour in one process and a
+#: per-draw table of a few hundred MB).
+MAX_DRAWS = 1_000_000
+#: Largest random seed (NumPy seeds are non-negative; 2**63 - 1 keeps them 64-bit).
+MAX_SEED = 2**63 - 1
+#: Largest number of local Dask workers.
+MAX_WORKERS = 256
 
 
-def add_geodata_option(parser: argparse.ArgumentParser) -> None:
-    """Add the ``--geodata DIR`` option every command takes."""
+def bounded_int(lo: int, hi: int, what: str = "an integer"):
+    """An argparse ``type``: an integer in ``[lo, hi]``, refused in one line otherwise."""
+
+    span = f"{lo:,} and {hi:,}" if hi >= 10_000 else f"{lo} and {hi}"
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text.strip().replace("_", ""))
+        except (ValueError, AttributeError):
+            raise argparse.ArgumentTypeError(f"expected {what} between {span}, got {text!r}") from None
+        if not lo <= value <= hi:
+            raise argparse.ArgumentTypeError(f"expected {what} between {span}, got {text}")
+        return value
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def finite_float(lo: float, hi: float, what: str = "a number"):
+    """An argparse ``type``: a finite number in ``[lo, hi]`` (NaN and inf refused)."""
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what} between {lo:g} and {hi:g}, got {text!r}") from None
+        if not lo <= value <= hi:  # NaN fails too
+            raise argparse.ArgumentTypeError(f"expected {what} between {lo:g} and {hi:g}, got {text}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _year_type() -> object:
+    from corridors.layers import YEAR_RANGE
+
+    return bounded_int(YEAR_RANGE[0], YEAR_RANGE[1], "a year")
+
+
+#: argparse ``type`` of ``--year`` options: an integer year in the range layers accept.
+YEAR_TYPE = _year_type()
+
+_SCHEDULER = re.compile(
+    r"^(?:(?:tcp|tls|ws|wss|ucx|inproc)://)?"  # scheme (Dask's default is tcp)
+    r"(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?)"  # host or [IPv6]
+    r"(?::(?P<port>\d{1,5}))?/?$"
+)
+
+
+def scheduler_address(text: str) -> str:
+    """An argparse ``type``: a Dask scheduler address such as ``tcp://127.0.0.1:8786``."""
+    match = _SCHEDULER.match(text.strip())
+    if not match or (match["port"] is not None and not 0 < int(match["port"]) < 65536):
+        raise argparse.ArgumentTypeError(
+            f"expected a Dask scheduler address such as tcp://127.0.0.1:8786, got {text!r}"
+        )
+    return text.strip()
+
+
+def check_output(path) -> None:
+    """Refuse an output path that cannot be written, before any work (one line)."""
+    if path is not None:
+        from corridors._io import check_target
+
+        check_target(path)
+
+
+def add_geodata_option(parser: argparse.ArgumentParser, *, model: bool = True, scenario: bool = True) -> None:
+    """Add ``--geodata DIR``; for model commands also ``--params FILE`` and (if ``scenario``)
+    ``--scenario``.  A command is only offered the options it uses."""
     parser.add_argument(
         "--geodata",
         metavar="DIR",
         default=None,
         help="geodata folder with the layout of the shipped one (default: the shipped data)",
     )
+    if not model:
+        return
     parser.add_argument(
         "--params",
         metavar="FILE",
         default=None,
         help="TOML file of model parameters overriding geodata/parameters.toml (e.g. from 'corridors calibrate')",
     )
+    if not scenario:
+        return
     parser.add_argument(
         "--scenario",
         metavar="NAME_OR_PATH",
@@ -60,7 +145,12 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("route", help="best routes between two nodes with legs, days and USD/TEU")
     p.add_argument("origin", help="origin node id, e.g. xian")
     p.add_argument("destination", help="destination node id, e.g. duisburg")
-    p.add_argument("--k", type=int, default=3, help="number of distinct routes (default 3)")
+    p.add_argument(
+        "--k",
+        type=bounded_int(1, MAX_ROUTE_K),
+        default=3,
+        help=f"number of distinct routes, 1-{MAX_ROUTE_K} (default 3)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     add_geodata_option(p)
     p.set_defaults(handler=run_route)
@@ -79,12 +169,21 @@ def register(subparsers) -> None:
     p.set_defaults(handler=run_assign)
 
     p = subparsers.add_parser("layers", help="list the geo layers and their feature counts")
-    add_geodata_option(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_geodata_option(p, model=False)
     p.set_defaults(handler=run_layers)
 
-    p = subparsers.add_parser("validate", help="check a geodata folder and report every problem")
-    p.add_argument("path", nargs="?", default=None, help="geodata folder (default: the shipped one)")
-    add_geodata_option(p)
+    p = subparsers.add_parser(
+        "validate",
+        help="check a geodata folder and report every problem",
+        description="Check a geodata folder as every model command does: layers, demand tables, "
+        "parameters.toml and the scenarios in its scenarios/ folder. Lists every problem (one line each, "
+        "naming file, feature and field) and exits 2 if there is any; a folder that passes loads.",
+    )
+    p.add_argument("path", nargs="?", default=None, metavar="DIR", help="geodata folder (default: the shipped one)")
+    p.add_argument("--json", action="store_true", help="print one JSON object (problems and notes)")
+    p.add_argument("--geodata", metavar="DIR", default=None,
+                   help="the same as DIR, as other commands name it (giving both with different folders is an error)")
     p.set_defaults(handler=run_validate)
 
 
@@ -92,21 +191,28 @@ def load_params_file(path):
     """Read a parameter TOML file into a dict (``None`` passes through)."""
     if path is None:
         return None
-    import tomllib
     from pathlib import Path
 
     from corridors._errors import LayerError
+    from corridors.layers import check_parameters, parse_toml
 
     try:
-        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        text = Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         raise LayerError(f"{path}: parameter file not found") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise LayerError(f"{path}: not valid TOML ({exc})") from None
     except UnicodeDecodeError as exc:
         raise LayerError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except OSError as exc:  # a directory, no permission, ...
         raise LayerError(f"{path}: cannot read the parameter file ({exc.strerror or exc})") from None
+    try:
+        data = parse_toml(text)
+    except ValueError as exc:
+        raise LayerError(f"{path}: not valid TOML ({exc})") from None
+    problems = check_parameters(data, str(path))[1]
+    if problems:
+        more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise LayerError(f"{problems[0]}{more}")
+    return data
 
 
 def _network(args):
@@ -185,56 +291,119 @@ _FORMATS = {".gpkg": "GPKG", ".parquet": "parquet", ".geojson": "GeoJSON", ".jso
 def run_assign(args) -> int:
     from pathlib import Path
 
-    from corridors._io import atomic_path
+    from corridors._io import atomic_path, check_target
     from corridors.assignment import assign
 
     target = Path(args.output)
     fmt = _FORMATS.get(target.suffix.lower())
     if fmt is None:
         raise QueryError(f"{target}: unknown output format '{target.suffix}'; use .gpkg, .parquet, .geojson or .csv")
-    if target.is_dir():
-        raise QueryError(f"{target}: is a folder; give the output file name")
+    check_target(target)  # before the assignment, not after it
     result = assign(_network(args), method=args.method)
     flows = result.link_flows
     # Lists and tuples do not fit every format; keep scalar columns only.
     flows = flows[[c for c in flows.columns if c not in ("coords",)]]
-    try:
-        with atomic_path(target) as tmp:
-            if fmt == "csv":
-                flows.drop(columns="geometry").to_csv(tmp, index=False)
-            elif fmt == "parquet":
-                flows.to_parquet(tmp)
-            else:
-                flows.to_file(tmp, driver=fmt, layer="link_flows" if fmt == "GPKG" else None)
-    except OSError as exc:  # the folder is a file, no permission, disk full, ...
-        raise CorridorsError(f"{target}: cannot write the output ({exc.strerror or exc})") from None
+    with atomic_path(target) as tmp:
+        if fmt == "csv":
+            flows.drop(columns="geometry").to_csv(tmp, index=False)
+        elif fmt == "parquet":
+            flows.to_parquet(tmp)
+        else:
+            flows.to_file(tmp, driver=fmt, layer="link_flows" if fmt == "GPKG" else None)
     print(f"wrote {len(flows)} links with assigned TEU/year ({args.method}) to {target}", file=sys.stderr)
     return 0
 
 
 def run_layers(args) -> int:
-    network = _network(args)
+    from corridors.network import load_network
+
+    network = load_network(args.geodata)
     counts: dict[str, int] = {}
     for link in network.link_records.values():
         counts[link["layer"]] = counts.get(link["layer"], 0) + 1
+    rows = [("nodes", len(network.node_records))]
+    rows += [(f"links/{layer}", count) for layer, count in sorted(counts.items())]
+    rows += [("countries", len(network.country_names)), ("demand rows", len(network.demand_rows))]
+    if args.json:
+        print(json.dumps({"geodata": str(network.geodata), "layers": dict(rows)}, indent=2))
+        return 0
     print(f"{'layer':<28} {'features':>8}")
-    print(f"{'nodes':<28} {len(network.node_records):>8}")
-    for layer, count in sorted(counts.items()):
-        print(f"{'links/' + layer:<28} {count:>8}")
-    print(f"{'countries':<28} {len(network.country_names):>8}")
-    print(f"{'demand rows':<28} {len(network.demand_rows):>8}")
+    for name, count in rows:
+        print(f"{name:<28} {count:>8}")
     return 0
 
 
-def run_validate(args) -> int:
-    from corridors.layers import validate_geodata
+def _validate_folder(args):
+    from pathlib import Path
 
-    folder = args.path or args.geodata
-    problems = validate_geodata(folder)
-    for problem in problems:
-        print(problem, file=sys.stderr)
-    if problems:
-        print(f"{len(problems)} problem(s) found", file=sys.stderr)
+    if args.path is not None and args.geodata is not None:
+        same = Path(args.path).resolve() == Path(args.geodata).resolve()
+        if not same:
+            raise QueryError(
+                f"validate: two folders given ({args.path} and --geodata {args.geodata}); name the geodata folder once"
+            )
+    return args.path if args.path is not None else args.geodata
+
+
+def _scenario_problems(geodata) -> tuple[list[dict], int]:
+    """Load and apply every scenario of ``<geodata>/scenarios`` as ``scenario run`` would."""
+    from corridors._errors import CorridorsError
+    from corridors.network import load_network
+    from corridors.scenarios import apply_scenario, load_scenario
+
+    folder = geodata / "scenarios"
+    paths = sorted(folder.glob("*.toml")) if folder.is_dir() else []
+    if not paths:
+        return [], 0
+    network = load_network(geodata)
+    found = []
+    for path in paths:
+        try:
+            apply_scenario(network, load_scenario(path, geodata=geodata))
+        except CorridorsError as exc:
+            text = str(exc)
+        except (OSError, RecursionError) as exc:  # the scenario loader lets these through
+            text = f"{path}: cannot read the scenario ({getattr(exc, 'strerror', None) or type(exc).__name__})"
+        else:
+            continue
+        found.append({"file": str(path), "feature": None, "field": None, "message": text, "text": text})
+    return found, len(paths)
+
+
+def run_validate(args) -> int:
+    from corridors.layers import check_geodata
+
+    layers, problems = check_geodata(_validate_folder(args))
+    found = [
+        {"file": p.file, "feature": p.feature, "field": p.field, "message": p.message, "text": str(p)}
+        for p in problems
+    ]
+    scenarios = 0
+    if not found:
+        # Scenarios are checked against the network, so only once the layers load.
+        extra, scenarios = _scenario_problems(layers.geodata)
+        found += extra
+    if args.json:
+        print(
+            json.dumps(
+                {
+                    "geodata": str(layers.geodata),
+                    "valid": not found,
+                    "problems": found,
+                    "notes": list(layers.notes),
+                    "scenarios_checked": scenarios,
+                },
+                indent=2,
+            )
+        )
+        return 2 if found else 0
+    for note in layers.notes:
+        print(note, file=sys.stderr)
+    for problem in found:
+        print(problem["text"], file=sys.stderr)
+    if found:
+        print(f"{len(found)} problem(s) found", file=sys.stderr)
         return 2
-    print("geodata is valid")
+    extra = f" ({scenarios} scenario(s) checked)" if scenarios else ""
+    print(f"geodata is valid{extra}")
     return 0

@@ -14,6 +14,8 @@ import argparse
 import json
 import sys
 
+from corridors.commands.core import MAX_DRAWS, MAX_SEED, MAX_WORKERS, bounded_int, check_output, scheduler_address
+
 METHODS = ("shortest", "logit", "ue", "sue")
 
 
@@ -46,7 +48,8 @@ def register(subparsers) -> None:
     q.set_defaults(handler=run_list)
     q = sub.add_parser("run", help="run a scenario and compare it with the baseline")
     q.add_argument("scenario_name", metavar="NAME_OR_PATH", help="bundled scenario name or path to a .toml file")
-    q.add_argument("--links", type=int, default=10, metavar="N", help="number of biggest link changes (default 10)")
+    q.add_argument("--links", type=bounded_int(0, 100_000), default=10, metavar="N",
+                   help="number of biggest link changes (default 10)")
     _common(q)
     q.set_defaults(handler=run_run)
     p.set_defaults(handler=lambda args, parser=p: _usage(parser))
@@ -58,12 +61,14 @@ def register(subparsers) -> None:
         "of workers. Writes one row per draw (inputs and outputs) to Parquet and prints p5/p50/p95.",
     )
     p.add_argument("scenario_name", metavar="NAME_OR_PATH", help="bundled scenario name or path to a .toml file")
-    p.add_argument("--draws", type=int, default=1000, help="number of draws (default 1000)")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    p.add_argument("--draws", type=bounded_int(1, MAX_DRAWS), default=1000,
+                   help=f"number of draws, 1-{MAX_DRAWS:,} (default 1000)")
+    p.add_argument("--seed", type=bounded_int(0, MAX_SEED, "a seed"), default=0,
+                   help="random seed, a non-negative integer (default 0)")
     where = p.add_mutually_exclusive_group()
-    where.add_argument("--workers", type=int, default=None, metavar="W",
+    where.add_argument("--workers", type=bounded_int(0, MAX_WORKERS), default=None, metavar="W",
                        help="workers of the local Dask cluster (default min(4, CPUs); 0: in this process)")
-    where.add_argument("--scheduler", default=None, metavar="ADDRESS",
+    where.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
                        help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
     p.add_argument("-o", "--output", metavar="FILE", default=None, help="Parquet file of the per-draw table")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -118,6 +123,7 @@ def run_sweep(args) -> int:
         raise QueryError(f"--workers must be >= 0, got {args.workers}")
     if args.output and not args.output.lower().endswith(".parquet"):
         raise QueryError(f"{args.output}: the sweep table is written as Parquet; use a .parquet file name")
+    check_output(args.output)
     network = _network(args)
     result = sweep(args.scenario_name, draws=args.draws, seed=args.seed, method=args.method, workers=args.workers,
                    scheduler=args.scheduler, network=network, geodata=args.geodata, through=args.through,
