@@ -331,7 +331,7 @@ def test_cli_output_is_atomic(tmp_path, capsys, monkeypatch):
     code, out, err = run_cli(["tntp", "SiouxFalls", "--max-iter", "2", "-o", str(target)],
                              capsys)
     assert code == 2
-    assert err.strip() == f"corridors: error: {target}: cannot write: No space left on device"
+    assert err.strip() == f"corridors: error: {target}: cannot write the output (disk full)"
     assert target.read_text() == "previous results\n"
     assert [p.name for p in tmp_path.iterdir()] == ["flows.csv"]  # no temporary file left
     # --out stays as a hidden alias of -o
