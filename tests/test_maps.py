@@ -673,3 +673,23 @@ def test_shipped_network_map_has_every_link():
     assert len(link_features(m)) == len(network.links)
     assert len(node_features(m)) == len(network.nodes)
     assert maps.external_assets(maps.map_html(m)) == []
+
+
+@pytest.mark.skipif(not (REPO / "geodata" / "nodes.geojson").exists(), reason="shipped geodata not present")
+def test_figures_quoted_in_docs_maps_come_from_the_current_model():
+    """docs/maps.md quotes the headline share and the size of the shipped network: they must be
+    the current model's (this caught a stale "78%")."""
+    text = (REPO / "docs" / "maps.md").read_text(encoding="utf-8")
+    network = corridors.load_network()
+    share = corridors.assign(network, method="logit").share_through("KAZ", from_="CHN", to="EU")
+    headline = re.search(
+        r"through Kazakhstan: (\d+)% of\s+China–EU land TEU\* \(([\d,]+) of ([\d,]+)\s+TEU/yr\)", text
+    )
+    assert headline, "docs/maps.md no longer quotes the headline share"
+    assert int(headline.group(1)) == round(100 * share.share)
+    assert headline.group(2) == f"{share.through_teu:,.0f}" and headline.group(3) == f"{share.total_teu:,.0f}"
+    # every percentage in the page is that headline (a new figure needs a check here)
+    assert set(re.findall(r"(\d+(?:\.\d+)?) ?%", text)) == {headline.group(1)}
+    sizes = re.search(r"shipped data: (\d+) links, (\d+) nodes, (\d+) countries", text)
+    assert sizes, "docs/maps.md no longer quotes the benchmark's network size"
+    assert [int(x) for x in sizes.groups()] == [len(network.links), len(network.nodes), len(network.countries)]
