@@ -8,6 +8,12 @@ Three map kinds, each a plain function returning a :class:`folium.Map`:
   the headline share ("through Kazakhstan: NN% of China–EU land TEU") in a title box;
 - :func:`compare_map`: the difference between two assignments on a diverging scale.
 
+Every kind has a toggleable layer of name labels for hubs, ports and gateways (border and
+gauge-change nodes; overlapping labels give way to the more important ones until zoomed in),
+compact tooltips (the full attributes are in the popup) and credits in the attribution line
+(Natural Earth outlines, the sources of ``geodata/SOURCES.md``).  Country outlines are
+simplified for display (:data:`COUNTRY_SIMPLIFY_DEG`), so any outline resolution works.
+
 Maps are *self-contained* by default: Leaflet and jQuery are read at run time from the
 installed ``XStatic-Leaflet`` / ``XStatic-jQuery`` packages and inlined, Leaflet's images are
 inlined as ``data:`` URIs, and folium's other default assets (Bootstrap, Font Awesome,
@@ -1020,8 +1026,9 @@ def network_map(
     Each corridor family (``links/<family>.geojson``) is one toggleable layer in the layer
     control, drawn in its own colour; links that are planned or under construction are
     dashed.  Nodes are circle markers styled by kind (hub, port, border crossing, gauge
-    change, junction) with a tooltip (name, country, kind, dwell time, capacity, sources)
-    and a popup with the remaining attributes.  Every text from the data is HTML-escaped.
+    change, junction) with a short tooltip (name, kind, country, dwell time) and a popup
+    with every attribute; hubs, ports and gateways are named in a toggleable "Labels" layer.
+    Every text from the data is HTML-escaped.
 
     Parameters
     ----------
