@@ -1,6 +1,6 @@
 """Progress bars for long steps (tqdm on stderr) and the switch the command line sets.
 
-A bar shows only when stderr is a terminal, so pipes, CI logs and notebooks redirected to
+A bar shows only when stderr is a terminal (or a Jupyter kernel's), so pipes, CI logs and
 files stay clean, and never after ``corridors -q``.  Modules call :func:`progress_bar` for
 any loop that can take more than a few seconds (calibration, sweeps, TNTP iterations,
 backcasts, building choice sets with an empty cache)::
@@ -52,15 +52,20 @@ def progress_enabled() -> bool:
     """Return whether a progress bar made now would show.
 
     ``CORRIDORS_PROGRESS=0`` in the environment hides bars as ``-q`` does; otherwise bars
-    follow :func:`set_progress`, else whether stderr is a terminal.
+    follow :func:`set_progress`, else whether stderr is a terminal or a Jupyter kernel's.
     """
     if os.environ.get("CORRIDORS_PROGRESS", "").strip() == "0":
         return False
     if _FORCED is not None:
         return _FORCED
     stream = sys.stderr
+    if stream is None:
+        return False
+    # A Jupyter kernel's stderr is not a tty but is watched by a person: show bars there too.
+    if type(stream).__module__.startswith("ipykernel"):
+        return True
     try:
-        return bool(stream is not None and stream.isatty())
+        return bool(stream.isatty())
     except (AttributeError, ValueError):  # closed or replaced stream
         return False
 

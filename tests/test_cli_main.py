@@ -135,6 +135,16 @@ def test_progress_bar_only_on_a_terminal_and_never_when_quiet(capsys):
     assert capsys.readouterr().err == ""
 
 
+def test_progress_bars_show_in_a_jupyter_kernel(monkeypatch):
+    import io
+
+    kernel_stream = type("OutStream", (io.StringIO,), {"__module__": "ipykernel.iostream"})
+    monkeypatch.setattr(sys, "stderr", kernel_stream())
+    assert _progress.progress_enabled()
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert not _progress.progress_enabled()
+
+
 def test_progress_environment_switch(monkeypatch):
     _progress.set_progress(True)
     monkeypatch.setenv("CORRIDORS_PROGRESS", "0")
