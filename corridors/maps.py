@@ -8,6 +8,12 @@ Three map kinds, each a plain function returning a :class:`folium.Map`:
   the headline share ("through Kazakhstan: NN% of China–EU land TEU") in a title box;
 - :func:`compare_map`: the difference between two assignments on a diverging scale.
 
+Every kind has a toggleable layer of name labels for hubs, ports and gateways (border and
+gauge-change nodes; overlapping labels give way to the more important ones until zoomed in),
+compact tooltips (the full attributes are in the popup) and credits in the attribution line
+(Natural Earth outlines, the sources of ``geodata/SOURCES.md``).  Country outlines are
+simplified for display (:data:`COUNTRY_SIMPLIFY_DEG`), so any outline resolution works.
+
 Maps are *self-contained* by default: Leaflet and jQuery are read at run time from the
 installed ``XStatic-Leaflet`` / ``XStatic-jQuery`` packages and inlined, Leaflet's images are
 inlined as ``data:`` URIs, and folium's other default assets (Bootstrap, Font Awesome,
@@ -57,6 +63,8 @@ __all__ = [
     "external_assets",
     "escape",
     "tip_html",
+    "attribution_html",
+    "LABEL_KINDS",
 ]
 
 #: The map kinds of ``corridors map --kind``.
@@ -96,6 +104,14 @@ _OTHER_NODE = {"radius": 3.5, "fillColor": "#ffffff", "color": "#34495e", "label
 #: Dash pattern by link status (None: solid).
 _DASHES = {"operating": None, "under_construction": "4 6", "planned": "10 8"}
 
+#: Node kinds that get a name label, in order of priority when labels overlap.
+LABEL_KINDS = ("port", "hub", "gauge_change", "border")
+
+#: Tolerance of the simplification of country outlines for display, degrees (about 1 km):
+#: below a pixel up to zoom 7, and it keeps a Natural Earth 1:50m file as light as 1:110m.
+COUNTRY_SIMPLIFY_DEG = 0.01
+_COUNTRY_DECIMALS = 3
+
 _LAND = "#f7f5f0"
 _NO_FLOW = "#a6acaf"
 _MIN_WIDTH = 1.5
@@ -118,11 +134,21 @@ _BASE_CSS = """
 .corridors-legend .row { display: flex; align-items: center; gap: 6px; margin: 1px 0; }
 .corridors-legend .ramp { height: 10px; width: 220px; border: 1px solid #99a3a4; }
 .corridors-legend .ticks { display: flex; justify-content: space-between; width: 222px; }
+.corridors-tip { font-size: 11px; line-height: 1.3; width: max-content; max-width: 290px;
+  white-space: normal; }
 .corridors-tip table { border-collapse: collapse; margin-top: 2px; }
-.corridors-tip th { text-align: left; font-weight: normal; color: #566573; padding-right: 8px;
-  vertical-align: top; }
-.corridors-tip td { font-weight: 600; }
-.corridors-tip b { font-size: 13px; }
+.corridors-tip th { text-align: left; font-weight: normal; color: #566573; padding: 0 6px 0 0;
+  vertical-align: top; white-space: nowrap; }
+.corridors-tip td { font-weight: 600; padding: 0; overflow-wrap: break-word; }
+.corridors-tip b { font-size: 12px; }
+.leaflet-tooltip.corridors-tooltip { padding: 4px 7px; white-space: normal; max-width: 300px; }
+.leaflet-popup-content .corridors-tip { max-width: none; }
+.corridors-label { white-space: nowrap; font-size: 11px; line-height: 1; color: #1c2833;
+  margin: -6px 0 0 7px; pointer-events: none; background: none; border: none;
+  text-shadow: -1px -1px 0 #fff, 1px -1px 0 #fff, -1px 1px 0 #fff, 1px 1px 0 #fff, 0 0 3px #fff; }
+.corridors-label-hub, .corridors-label-port { font-weight: 700; }
+.corridors-label-border, .corridors-label-gauge_change { font-style: italic; color: #4d3319; }
+.leaflet-control-attribution { font-size: 10px; max-width: 70%; }
 """
 
 
@@ -387,21 +413,34 @@ def _html_element(markup: str, *, header: bool = False):
     return element
 
 
-def _round_geometries(geoseries: gpd.GeoSeries) -> list[dict]:
-    """Return GeoJSON geometry dicts with coordinates rounded to ~10 m."""
+def _round_geometries(
+    geoseries: gpd.GeoSeries, *, decimals: int = _COORD_DECIMALS, simplify: float | None = None
+) -> list[dict]:
+    """Return GeoJSON geometry dicts with coordinates rounded (4 decimals: about 10 m).
+
+    ``simplify`` (degrees) first simplifies each geometry (topology-preserving
+    Douglas-Peucker), for display only.
+    """
     import numpy as np
     import shapely
 
-    geoms = shapely.transform(
-        np.asarray(geoseries.values, dtype=object),
-        lambda xy: np.round(xy, _COORD_DECIMALS),
-    )
-    return [shapely.geometry.mapping(g) if g is not None else None for g in geoms]
+    geoms = np.asarray(geoseries.values, dtype=object)
+    if simplify:
+        geoms = shapely.simplify(geoms, simplify, preserve_topology=True)
+    geoms = shapely.transform(geoms, lambda xy: np.round(xy, decimals))
+    return [shapely.geometry.mapping(g) if g is not None and not g.is_empty else None for g in geoms]
 
 
-def _feature_collection(geoseries: gpd.GeoSeries, properties: list[dict]) -> dict:
+def _feature_collection(
+    geoseries: gpd.GeoSeries,
+    properties: list[dict],
+    *,
+    decimals: int = _COORD_DECIMALS,
+    simplify: float | None = None,
+) -> dict:
     features = []
-    for fid, geom, props in zip(geoseries.index, _round_geometries(geoseries), properties, strict=True):
+    geometries = _round_geometries(geoseries, decimals=decimals, simplify=simplify)
+    for fid, geom, props in zip(geoseries.index, geometries, properties, strict=True):
         if geom is None:
             continue
         features.append({"type": "Feature", "id": str(fid), "geometry": geom, "properties": props})
@@ -413,7 +452,9 @@ _BIND_JS = """function(feature, layer) {
     var tip = function (extra) {
         return '<div class="corridors-tip"><b>' + p.title + '</b><table>' + p.rows + extra + '</table></div>';
     };
-    if (p.rows !== undefined) { layer.bindTooltip(tip(""), {sticky: true}); }
+    if (p.rows !== undefined) {
+        layer.bindTooltip(tip(""), {sticky: true, className: "corridors-tooltip"});
+    }
     if (p.more !== undefined) { layer.bindPopup(tip(p.more), {maxWidth: 380}); }
     if (%(highlight)s && p.style) {
         layer.on("mouseover", function () {
@@ -500,6 +541,8 @@ def _base_map(
     m.get_root().header.add_child(Element(f"<style>{_BASE_CSS}</style>"), name="corridors_css")
     CustomPane("corridors_countries", z_index=350, pointer_events=True).add_to(m)
     CustomPane("corridors_nodes", z_index=450, pointer_events=True).add_to(m)
+    # labels never catch the mouse: hovering a node or link under a label still works
+    CustomPane("corridors_labels", z_index=460, pointer_events=False).add_to(m)
     m.fit_bounds([[miny, minx], [maxy, maxx]], padding=(40, 40))
     return m
 
@@ -537,7 +580,11 @@ def _add_countries(
             prop.update(_tip(escape(names[code]), rows))
         props.append(prop)
     frame = countries.set_axis(codes, axis=0) if len(codes) == len(countries) else countries
-    data = _feature_collection(frame.geometry, props)
+    # Outlines are simplified for display whatever the resolution of the file (Natural Earth
+    # 1:110m or 1:50m): ~1 km is below a pixel up to zoom 7 and keeps the page light.
+    data = _feature_collection(
+        frame.geometry, props, decimals=_COUNTRY_DECIMALS, simplify=COUNTRY_SIMPLIFY_DEG
+    )
     folium.GeoJson(
         data,
         name="Countries",
@@ -550,18 +597,12 @@ def _add_countries(
 
 
 def _node_rows(node: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """Tooltip rows of a node: kind and country, dwell time (the rest is in the popup)."""
     kind = str(node.get("kind"))
-    rows = [
-        ("Country", escape(node.get("country"))),
-        ("Kind", escape(NODE_STYLES.get(kind, {}).get("label", kind))),
+    return [
+        ("Kind", escape(NODE_STYLES.get(kind, {}).get("label", kind)) + ", " + escape(node.get("country"))),
         ("Dwell time", _num(node.get("dwell_h"), "h", 1)),
-        (
-            "Capacity",
-            _num(node.get("capacity_teu"), "TEU/yr") if not _missing(node.get("capacity_teu")) else "not binding",
-        ),
-        ("Sources", escape(node.get("sources"))),
     ]
-    return rows
 
 
 def _add_nodes(
@@ -587,11 +628,16 @@ def _add_nodes(
         if through_teu is not None:
             rows.insert(0, ("Passing through", _num(through_teu.get(node_id, 0.0), "TEU/yr")))
         more = [
+            (
+                "Capacity",
+                _num(node.get("capacity_teu"), "TEU/yr") if not _missing(node.get("capacity_teu")) else "not binding",
+            ),
             ("Handling", _num(node.get("handling_usd"), "USD/TEU")),
             ("Transfer", _num(node.get("transfer_h"), "h", 1) + " / " + _num(node.get("transfer_usd"), "USD/TEU")),
             ("Status", escape(node.get("status"))),
             ("Opening year", escape(_int_or(node.get("opening_year")))),
             ("Local name", escape(node.get("name_local"))),
+            ("Sources", escape(node.get("sources"))),
             ("Id", escape(node_id)),
         ]
         title = escape(node.get("name", node_id))
@@ -623,6 +669,156 @@ def _add_nodes(
     ).add_to(m)
 
 
+_LABELS_JS = """
+(function (map, group, labels) {
+    var markers = labels.map(function (l) {
+        return L.marker([l[0], l[1]], {
+            icon: L.divIcon({className: "corridors-label corridors-label-" + l[3], html: l[2], iconSize: null}),
+            interactive: false, keyboard: false, pane: "corridors_labels"
+        }).addTo(group);
+    });
+    // Labels come in order of priority; one that would overlap a label already shown is
+    // hidden until zooming in makes room for it.
+    var declutter = function () {
+        if (!map.hasLayer(group)) { return; }
+        var shown = [];
+        markers.forEach(function (marker) {
+            var el = marker.getElement();
+            if (!el) { return; }
+            el.style.visibility = "visible";
+            var r = el.getBoundingClientRect();
+            var hit = shown.some(function (o) {
+                return r.left < o.right + 2 && r.right + 2 > o.left && r.top < o.bottom && r.bottom > o.top;
+            });
+            if (hit) { el.style.visibility = "hidden"; } else { shown.push(r); }
+        });
+    };
+    map.on("zoomend overlayadd", declutter);
+    map.whenReady(function () { setTimeout(declutter, 0); });
+})(%(map)s, %(group)s, %(labels)s);
+"""
+
+
+def _label_layer(labels: list[list[Any]], name: str = "Labels"):
+    """Return a toggleable folium layer of permanent name labels.
+
+    ``labels`` rows are ``[lat, lon, escaped text, kind]`` in order of priority.
+    """
+    import json
+
+    from branca.element import Template
+    from folium.map import Layer
+
+    class _Labels(Layer):
+        _template = Template(
+            "{% macro script(this, kwargs) %}var {{ this.get_name() }} = L.layerGroup();"
+            "{{ this.code }}{% endmacro %}"
+        )
+
+    layer = _Labels(name=name, overlay=True, control=True, show=True)
+    # JSON of escaped text: no "<" or quote reaches the script, see escape()
+    layer.code = _LABELS_JS % {
+        "map": "{{MAP}}",
+        "group": layer.get_name(),
+        "labels": json.dumps(labels, ensure_ascii=False).replace("</", "<\\/"),
+    }
+    return layer
+
+
+def _add_labels(
+    m: folium.Map,
+    nodes: gpd.GeoDataFrame | None,
+    *,
+    weight: Mapping[str, float] | None = None,
+) -> int:
+    """Add the toggleable name labels of hubs, ports and gateways (border and gauge-change
+    nodes); return their number.
+
+    Priority when labels overlap: kind (ports, hubs, gauge changes, borders), then
+    ``weight`` (e.g. TEU/year through the node), larger first.
+    """
+    if nodes is None or len(nodes) == 0 or "kind" not in nodes.columns:
+        return 0
+    nodes = _to_4326(nodes)
+    rank = {kind: i for i, kind in enumerate(LABEL_KINDS)}
+    rows = []
+    for node_id, node in nodes.iterrows():
+        kind = str(node.get("kind"))
+        point = node.geometry
+        if kind not in rank or point is None or point.is_empty:
+            continue
+        name = node.get("name")
+        text = escape(node_id if _missing(name) else name)
+        order = (rank[kind], -float((weight or {}).get(str(node_id), 0.0)), text)
+        rows.append((order, [round(point.y, _COORD_DECIMALS), round(point.x, _COORD_DECIMALS), text, _css_class(kind)]))
+    rows.sort(key=lambda row: row[0])
+    layer = _label_layer([row for _, row in rows])
+    layer.code = layer.code.replace("{{MAP}}", m.get_name())
+    layer.add_to(m)
+    return len(rows)
+
+
+def _source_summary(geodata: Any) -> tuple[str | None, int]:
+    """The Natural Earth product named in ``geodata/SOURCES.md`` (e.g. "1:50m") and the number
+    of published sources listed there (0 when the file is absent)."""
+    if geodata is None:
+        return None, 0
+    try:
+        text = (Path(geodata) / "SOURCES.md").read_text(encoding="utf-8")
+    except OSError:
+        return None, 0
+    scale = re.search(r"Natural Earth\s+(1:\d+\s*m)", text)
+    natural_earth = scale.group(1).replace(" ", "") if scale else ("" if "Natural Earth" in text else None)
+    sources = set(re.findall(r"^\|\s*(S\d+)\s*\|", text, flags=re.M))
+    return natural_earth, len(sources)
+
+
+def attribution_html(network: Any) -> str:
+    """Return the map credits: Natural Earth outlines and the data sources of the geodata.
+
+    Parameters
+    ----------
+    network : Network or None
+        Its ``geodata`` folder's ``SOURCES.md`` says which Natural Earth product the country
+        outlines come from and how many published sources the data rest on.
+
+    Returns
+    -------
+    str
+        Trusted HTML for Leaflet's attribution control (links are plain ``<a href>``, not
+        assets: nothing is fetched).
+    """
+    natural_earth, n_sources = _source_summary(getattr(network, "geodata", None))
+    parts = []
+    if natural_earth is not None:
+        product = f" {natural_earth}" if natural_earth else ""
+        parts.append(
+            f'Outlines: made with <a href="https://www.naturalearthdata.com/">Natural Earth</a>{product} '
+            "(public domain), simplified"
+        )
+    if n_sources:
+        plural = "s" if n_sources != 1 else ""
+        parts.append(f"Network, costs and demand: corridors geodata, {n_sources} published source{plural} (SOURCES.md)")
+    else:
+        parts.append("Network, costs and demand: corridors geodata")
+    return " | ".join(parts)
+
+
+def _add_attribution(m: folium.Map, network: Any) -> None:
+    """Add the credits of :func:`attribution_html` to the map's attribution control."""
+    import json
+
+    from branca.element import MacroElement, Template
+
+    credits = json.dumps(attribution_html(network)).replace("</", "<\\/")
+    element = MacroElement()
+    element._template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+    element.code = (
+        f"(function () {{ var c = {m.get_name()}.attributionControl; if (c) {{ c.addAttribution({credits}); }} }})();"
+    )
+    m.add_child(element, name="corridors_attribution")
+
+
 def _int_or(value: Any) -> Any:
     if _missing(value):
         return None
@@ -637,25 +833,25 @@ def _link_title(link: Mapping[str, Any], node_names: Mapping[str, str]) -> str:
     return f"{escape(node_names.get(a, a))} – {escape(node_names.get(b, b))}"
 
 
-def _link_rows(link: Mapping[str, Any]) -> list[tuple[str, str]]:
+def _link_rows(link: Mapping[str, Any], *, brief: bool = False) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """Tooltip rows and popup-only rows of a link's attributes.
+
+    ``brief`` (flow and compare maps, whose tooltips lead with their own figures) keeps only
+    the corridor in the tooltip and moves mode, status and length to the popup.
+    """
     gauge = link.get("gauge_mm")
-    return [
-        ("Corridor", escape(corridor_label(str(link.get("corridor")))) + " / " + escape(link.get("route"))),
-        ("Mode", escape(link.get("mode")) + ("" if _missing(gauge) else f", {int(gauge)} mm")),
-        (
-            "Status",
-            escape(link.get("status"))
-            + ("" if _missing(link.get("opening_year")) else f" ({escape(_int_or(link.get('opening_year')))})"),
-        ),
-        ("Length", _num(link.get("length_km"), "km")),
-        (
-            "Capacity",
-            _num(link.get("capacity_teu"), "TEU/yr per direction")
-            if not _missing(link.get("capacity_teu"))
-            else "not binding",
-        ),
-        ("Sources", escape(link.get("sources"))),
-    ]
+    status = escape(link.get("status")) + (
+        "" if _missing(link.get("opening_year")) else f" ({escape(_int_or(link.get('opening_year')))})"
+    )
+    corridor = ("Corridor", escape(corridor_label(str(link.get("corridor")))) + " / " + escape(link.get("route")))
+    mode = ("Mode", escape(link.get("mode")) + ("" if _missing(gauge) else f", {int(gauge)} mm") + " · " + status)
+    length = ("Length", _num(link.get("length_km"), "km"))
+    cap = link.get("capacity_teu")
+    capacity = ("Capacity", "not binding" if _missing(cap) else _num(cap, "TEU/yr per direction"))
+    more = [capacity, ("Sources", escape(link.get("sources")))]
+    if brief:
+        return [corridor], [mode, length, *more]
+    return [corridor, mode, length], more
 
 
 def _add_link_layers(
@@ -666,11 +862,15 @@ def _add_link_layers(
     style_of: Any,
     rows_of: Any,
     highlight: bool = True,
+    swatch: bool = True,
 ) -> dict[str, int]:
     """Add one toggleable GeoJson layer per corridor family; return features per family.
 
     ``style_of(link_id, link) -> dict`` gives colour/weight/dash; ``rows_of(link_id, link)``
-    gives the leading tooltip rows (escaped values).
+    gives the leading tooltip rows (escaped values); when it gives any, the link's own
+    attributes are cut to the corridor in the tooltip (the rest is in the popup).
+    ``swatch`` puts the corridor colour in the layer control: only where the lines are drawn
+    in it (not on compare maps).
     """
     import folium
 
@@ -695,8 +895,11 @@ def _add_link_layers(
                 f"corridors-link corridors-link-{_css_class(family)} corridors-link-id-{_css_class(link_id)}"
             )
             title = _link_title(link, node_names)
-            rows = list(rows_of(link_id, link)) + _link_rows(link)
+            lead = list(rows_of(link_id, link))
+            own, extra = _link_rows(link, brief=bool(lead))
+            rows = lead + own
             more = [
+                *extra,
                 ("Country", escape(link.get("country"), missing="– (water)")),
                 ("From / to", escape(link.get("from")) + " → " + escape(link.get("to"))),
                 ("Id", escape(link_id)),
@@ -709,13 +912,15 @@ def _add_link_layers(
             )
         data = _feature_collection(subset.geometry, props)
         counts[family] = len(data["features"])
-        swatch = (
+        mark = (
             f'<span style="display:inline-block;width:22px;height:4px;margin:0 4px 3px 2px;'
             f'vertical-align:middle;background:{colours[family]}"></span>'
+            if swatch
+            else ""
         )
         folium.GeoJson(
             data,
-            name=f"{swatch}{escape(corridor_label(family))} ({counts[family]})",
+            name=f"{mark}{escape(corridor_label(family))} ({counts[family]})",
             style=_js(_STYLE_JS),
             on_each_feature=_bind(highlight),
             smooth_factor=0.5,
@@ -821,8 +1026,9 @@ def network_map(
     Each corridor family (``links/<family>.geojson``) is one toggleable layer in the layer
     control, drawn in its own colour; links that are planned or under construction are
     dashed.  Nodes are circle markers styled by kind (hub, port, border crossing, gauge
-    change, junction) with a tooltip (name, country, kind, dwell time, capacity, sources)
-    and a popup with the remaining attributes.  Every text from the data is HTML-escaped.
+    change, junction) with a short tooltip (name, kind, country, dwell time) and a popup
+    with every attribute; hubs, ports and gateways are named in a toggleable "Labels" layer.
+    Every text from the data is HTML-escaped.
 
     Parameters
     ----------
@@ -858,6 +1064,8 @@ def network_map(
         rows_of=lambda _id, _link: [],
     )
     _add_nodes(m, nodes)
+    _add_labels(m, nodes)
+    _add_attribution(m, network)
     colours = _corridor_colours(counts)
     corridors_html = "".join(
         _row(_line_symbol(colours[f]), f"{escape(corridor_label(f))} ({n})") for f, n in counts.items()
@@ -1010,8 +1218,10 @@ def flow_map(
     def rows_of(link_id: str, link: Mapping[str, Any]) -> list[tuple[str, str]]:
         util = link.get("utilisation")
         rows = [
-            ("TEU/year", _num(link.get("teu"), "TEU/yr")),
-            ("→ / ←", _num(link.get("teu_ab")) + " / " + _num(link.get("teu_ba"))),
+            (
+                "TEU/year",
+                _num(link.get("teu"), "TEU/yr") + f" (→ {_num(link.get('teu_ab'))} / ← {_num(link.get('teu_ba'))})",
+            ),
             (f"Share of {od_label} TEU", _pct(on_link.get(link_id, 0.0) / od_total) if od_total > 0 else "–"),
             ("Utilisation", _pct(util, 0) + " of capacity" if not _missing(util) else "capacity not binding"),
         ]
@@ -1033,6 +1243,8 @@ def flow_map(
     counts = _add_link_layers(m, links, node_names=node_names, style_of=style_of, rows_of=rows_of)
     if nodes is not None:
         _add_nodes(m, nodes, through_teu=through_node, scale=0.75)
+        _add_labels(m, nodes, weight=through_node)
+    _add_attribution(m, network)
 
     colours = _corridor_colours(counts)
     samples = _legend_samples(max_teu)
@@ -1136,9 +1348,12 @@ def compare_map(
         _bounds(base, _to_4326(nodes) if nodes is not None else None), tiles=tiles, self_contained=self_contained
     )
     _add_countries(m, _countries_of(network), over_tiles=bool(tiles))
-    _add_link_layers(m, base, node_names=_node_names(network), style_of=style_of, rows_of=rows_of)
+    # lines are drawn in gain/loss colours: no corridor colour in the layer control
+    _add_link_layers(m, base, node_names=_node_names(network), style_of=style_of, rows_of=rows_of, swatch=False)
     if nodes is not None:
         _add_nodes(m, nodes, scale=0.75)
+        _add_labels(m, nodes)
+    _add_attribution(m, network)
     samples = _legend_samples(vmax)
     width_html = "".join(
         _row(_line_symbol("#566573", round(width(s), 1)), _compact(s, "TEU/yr")) for s in samples

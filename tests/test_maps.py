@@ -309,8 +309,12 @@ def test_network_map_layers_styles_and_tooltips(toy):
     assert len(names) == 1 and names[0].endswith(f"Belt and Road ({len(network.links)})")
     (dostyk,) = [f for f in node_features(m) if f["id"] == "dostyk"]
     tip = tooltip(dostyk)
-    for text in ("Dostyk", "KAZ", "Gauge change", "20.0 h", "not binding", "S1"):
+    for text in ("Dostyk", "KAZ", "Gauge change", "20.0 h"):
         assert text in tip
+    # the tooltip stays short: capacity and sources are in the popup only
+    assert "not binding" not in tip and "S1" not in tip
+    for text in ("Dostyk", "Gauge change", "not binding", "S1", "dostyk"):
+        assert text in popup(dostyk)
     style = dostyk["properties"]["style"]
     assert style["fillColor"] == maps.NODE_STYLES["gauge_change"]["fillColor"]
     (link,) = [f for f in links if f["id"] == "dostyk-kaz_west"]
@@ -320,6 +324,132 @@ def test_network_map_layers_styles_and_tooltips(toy):
     assert "southern" in tooltip(link)
     page = maps.map_html(m)
     assert "Eurasian freight corridors" in page and "Border crossing" in page
+
+
+def test_tooltips_are_compact(toy):
+    """At most four rows in any tooltip; everything else is in the popup."""
+    for kind in maps.MAP_KINDS:
+        m = build(kind, toy)
+        for feature in link_features(m) + node_features(m):
+            rows = tooltip(feature).count("<tr>")
+            assert 1 <= rows <= 4, (kind, feature["id"], tooltip(feature))
+            assert popup(feature).count("<tr>") > rows
+            assert "Sources" not in tooltip(feature) and "Sources" in popup(feature)
+
+
+def label_rows(m) -> list[list]:
+    """The [lat, lon, text, kind] rows of the label layer."""
+    (layer,) = [c for c in m._children.values() if getattr(c, "layer_name", None) == "Labels"]
+    match = re.search(r"\}\)\(map_\w+, \w+, (\[.*\])\);\s*$", layer.code, re.S)
+    return json.loads(match.group(1).replace("<\\/", "</"))
+
+
+@pytest.mark.parametrize("kind", maps.MAP_KINDS)
+def test_labels_for_hubs_ports_and_gateways_in_a_toggleable_layer(kind, toy):
+    network = toy["network"]
+    m = build(kind, toy)
+    rows = label_rows(m)
+    nodes = network.nodes
+    expected = nodes[nodes["kind"].isin(maps.LABEL_KINDS)]
+    assert sorted(r[2] for r in rows) == sorted(expected["name"])
+    assert "junction" not in {r[3] for r in rows}
+    # ports and hubs before gateways: they win when labels overlap
+    ranks = [maps.LABEL_KINDS.index(r[3]) for r in rows]
+    assert ranks == sorted(ranks)
+    page = maps.map_html(m)
+    assert "corridors_labels" in page and "declutter" in page
+    # the label layer is in the layer control (an overlay named Labels)
+    assert re.search(r'"Labels"\s*:\s*\w+', page)
+
+
+def test_label_text_is_escaped(toy_geodata, tmp_path):
+    folder = hostile_geodata(toy_geodata, tmp_path / "hostile", "dostyk")
+    m = maps.network_map(corridors.load_network(folder))
+    texts = [r[2] for r in label_rows(m)]
+    assert maps.escape(HOSTILE) in texts
+    assert HOSTILE not in maps.map_html(m)
+
+
+def test_flow_map_labels_busiest_nodes_first(toy):
+    result = toy["logit"]
+    m = maps.flow_map(result)
+    rows = label_rows(m)
+    through = result.node_flows["teu"]
+    names = toy["network"].nodes["name"]
+    for kind in {r[3] for r in rows}:
+        order = [r[2] for r in rows if r[3] == kind]
+        teu = [float(through[names[names == text].index[0]]) for text in order]
+        assert teu == sorted(teu, reverse=True), kind
+
+
+@pytest.mark.parametrize("kind", maps.MAP_KINDS)
+def test_attribution_credits_natural_earth_and_sources(kind, toy):
+    page = maps.map_html(build(kind, toy))
+    credits = maps.attribution_html(toy["network"])
+    assert "corridors geodata" in credits
+    assert f"addAttribution({json.dumps(credits)})" in page.replace("<\\/", "</")
+    assert maps.external_assets(page) == []
+
+
+@pytest.mark.skipif(not (REPO / "geodata" / "SOURCES.md").exists(), reason="shipped geodata not present")
+def test_shipped_attribution_credits_natural_earth():
+    credits = maps.attribution_html(corridors.load_network())
+    assert "Natural Earth</a> 1:" in credits and "public domain" in credits
+    assert re.search(r"\d{2,} published sources", credits)
+
+
+def test_attribution_reads_the_geodata_sources(tmp_path):
+    class Fake:
+        geodata = tmp_path
+
+    (tmp_path / "SOURCES.md").write_text(
+        "| S1 | Natural Earth 1:50m Cultural Vectors | Natural Earth | 2024 | u | x |\n"
+        "| S2 | Another | P | 2024 | u | y |\n| S2 | dup | P | 2024 | u | y |\n"
+    )
+    credits = maps.attribution_html(Fake())
+    assert "Natural Earth</a> 1:50m" in credits and "2 published sources" in credits
+    (tmp_path / "SOURCES.md").write_text("| S7 | a fact | P | 2024 | u | y |\n")
+    credits = maps.attribution_html(Fake())
+    assert "Natural Earth" not in credits and "1 published source " in credits
+
+
+def test_compare_layer_control_has_no_corridor_colours(toy):
+    compare = [name for name in geojson_layers(build("compare", toy)) if "Belt and Road" in name]
+    network = [name for name in geojson_layers(build("network", toy)) if "Belt and Road" in name]
+    assert compare and "background:" not in compare[0] and maps.CORRIDOR_COLOURS["belt_and_road"] not in compare[0]
+    assert maps.CORRIDOR_COLOURS["belt_and_road"] in network[0]
+
+
+def test_country_outlines_are_simplified_whatever_the_resolution(toy_geodata, tmp_path):
+    """A finer outline file (as Natural Earth 1:50m is to 1:110m) gives a page about as light."""
+    import geopandas as gpd
+    import numpy as np
+    import shapely
+
+    def countries_layer(folder):
+        m = maps.network_map(corridors.load_network(folder))
+        (layer,) = [d for name, d in geojson_layers(m).items() if name == "Countries"]
+        return layer, len(maps.map_html(m))
+
+    coarse, coarse_size = countries_layer(toy_geodata)
+    fine_folder = tmp_path / "fine"
+    shutil.copytree(toy_geodata, fine_folder)
+    frame = gpd.read_file(fine_folder / "countries.geojson")
+    # a vertex every ~1 km, each moved by up to ~200 m: detail the display need not show
+    # (a function of the position, so that rings stay closed)
+    dense = shapely.segmentize(frame.geometry.values, 0.01)
+    frame["geometry"] = shapely.transform(dense, lambda xy: xy + 0.002 * np.sin(977.0 * xy[:, ::-1]))
+    frame.to_file(fine_folder / "countries.geojson", driver="GeoJSON")
+    assert (fine_folder / "countries.geojson").stat().st_size > 20 * (toy_geodata / "countries.geojson").stat().st_size
+    fine, fine_size = countries_layer(fine_folder)
+    assert [f["id"] for f in fine["features"]] == [f["id"] for f in coarse["features"]]
+    assert fine_size < 1.5 * coarse_size
+
+    def vertices(layer):
+        return sum(len(shapely.get_coordinates(shapely.geometry.shape(f["geometry"]))) for f in layer["features"])
+
+    original = sum(len(shapely.get_coordinates(g)) for g in frame.geometry)
+    assert vertices(fine) < original / 20
 
 
 def test_planned_links_are_dashed(toy_geodata, tmp_path):
@@ -543,3 +673,23 @@ def test_shipped_network_map_has_every_link():
     assert len(link_features(m)) == len(network.links)
     assert len(node_features(m)) == len(network.nodes)
     assert maps.external_assets(maps.map_html(m)) == []
+
+
+@pytest.mark.skipif(not (REPO / "geodata" / "nodes.geojson").exists(), reason="shipped geodata not present")
+def test_figures_quoted_in_docs_maps_come_from_the_current_model():
+    """docs/maps.md quotes the headline share and the size of the shipped network: they must be
+    the current model's (this caught a stale "78%")."""
+    text = (REPO / "docs" / "maps.md").read_text(encoding="utf-8")
+    network = corridors.load_network()
+    share = corridors.assign(network, method="logit").share_through("KAZ", from_="CHN", to="EU")
+    headline = re.search(
+        r"through Kazakhstan: (\d+)% of\s+China–EU land TEU\* \(([\d,]+) of ([\d,]+)\s+TEU/yr\)", text
+    )
+    assert headline, "docs/maps.md no longer quotes the headline share"
+    assert int(headline.group(1)) == round(100 * share.share)
+    assert headline.group(2) == f"{share.through_teu:,.0f}" and headline.group(3) == f"{share.total_teu:,.0f}"
+    # every percentage in the page is that headline (a new figure needs a check here)
+    assert set(re.findall(r"(\d+(?:\.\d+)?) ?%", text)) == {headline.group(1)}
+    sizes = re.search(r"shipped data: (\d+) links, (\d+) nodes, (\d+) countries", text)
+    assert sizes, "docs/maps.md no longer quotes the benchmark's network size"
+    assert [int(x) for x in sizes.groups()] == [len(network.links), len(network.nodes), len(network.countries)]

@@ -81,6 +81,24 @@ LEAFLET_MAP_JS = """
 """
 
 
+# [left, top, right, bottom] of every label shown
+VISIBLE_LABELS_JS = """
+() => Array.from(document.querySelectorAll('.corridors-label'))
+    .filter(el => el.style.visibility !== 'hidden' && el.offsetParent !== null)
+    .map(el => { const r = el.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; })
+"""
+
+# [width, height] in px of the shown tooltip that contains a text
+TOOLTIP_SIZE_JS = """
+(text) => {
+    const tip = Array.from(document.querySelectorAll('.leaflet-tooltip'))
+        .find(t => t.offsetParent !== null && t.innerText.includes(text));
+    const r = tip.getBoundingClientRect();
+    return [Math.round(r.width), Math.round(r.height)];
+}
+"""
+
+
 # ---------------------------------------------------------------------------
 # browser fixtures
 # ---------------------------------------------------------------------------
@@ -275,6 +293,8 @@ def built(geodata_dir, tmp_path_factory) -> dict:
             "n_links": len(frame),
             "n_nodes": len(network.nodes),
             "candidates": [(str(i), expected) for i, expected in candidates[kind]],
+            "n_labels": int(network.nodes["kind"].isin(maps.LABEL_KINDS).sum()),
+            "natural_earth": "Natural Earth" in maps.attribution_html(network),
         }
     result["shots"] = tmp_path_factory.mktemp("screenshots")
     result["logit"] = logit
@@ -298,8 +318,20 @@ def test_map_kind_in_offline_browser(kind, browser, built):
         for family, n in info["families"].items():
             assert opened.count(f"path.corridors-link-{maps._css_class(family)}") == n, family
         assert opened.count("path.corridors-node") == info["n_nodes"]
-        assert opened.count(".leaflet-control-layers-overlays input") == len(info["families"]) + 1
+        # corridor families, nodes and labels
+        assert opened.count(".leaflet-control-layers-overlays input") == len(info["families"]) + 2
         assert opened.count(".corridors-legend") == 1
+        # labels of hubs, ports and gateways: drawn, some shown, none overlapping another
+        assert opened.count(".corridors-label") == info["n_labels"]
+        boxes = opened.page.evaluate(VISIBLE_LABELS_JS)
+        assert 0 < len(boxes) <= info["n_labels"]
+        for i, a in enumerate(boxes):
+            for b in boxes[i + 1 :]:
+                assert not (a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]), (a, b)
+        credits = opened.page.inner_text(".leaflet-control-attribution")
+        assert "corridors geodata" in credits and "Leaflet" in credits
+        if info["natural_earth"]:
+            assert "Natural Earth" in credits
         _screenshot(opened, built["shots"], kind)
         # a tooltip with the expected text on hover (the first candidate link not hidden
         # under a node marker or a control)
@@ -310,6 +342,8 @@ def test_map_kind_in_offline_browser(kind, browser, built):
             text = opened.hover(selector, expected[0])
             for part in expected:
                 assert part in text, f"{part!r} not in tooltip {text!r}"
+            width, height = opened.page.evaluate(TOOLTIP_SIZE_JS, expected[0])
+            assert width <= 320 and height <= 160, f"tooltip of {width} x {height} px: {text!r}"
             break
         else:
             pytest.fail(f"none of the candidate links can be hovered: {[c[0] for c in info['candidates']]}")
@@ -336,6 +370,31 @@ def test_layer_control_toggles_a_corridor(browser, built):
         opened.page.locator(".leaflet-control-layers-overlays label").first.click()
         assert opened.count(f"path.corridors-link-{maps._css_class(family)}") == 0
         assert opened.count("path.corridors-link") == before - n
+        opened.assert_clean()
+    finally:
+        opened.close()
+
+
+def test_labels_layer_toggles_and_zoom_reveals_more(browser, built):
+    opened = Opened(browser, built["network"]["path"])
+    try:
+        shown = len(opened.page.evaluate(VISIBLE_LABELS_JS))
+        opened.page.evaluate(
+            """() => {
+                const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map);
+                window[key].setZoom(window[key].getZoom() + 2, {animate: false});
+            }"""
+        )
+        opened.page.evaluate("() => new Promise(r => requestAnimationFrame(() => setTimeout(r, 300)))")
+        zoomed = opened.page.evaluate(VISIBLE_LABELS_JS)
+        in_view = [b for b in zoomed if b[2] > 0 and b[3] > 0 and b[0] < 1280 and b[1] < 860]
+        assert in_view, "no label in view after zooming in"
+        label = opened.page.locator(".leaflet-control-layers-overlays label", has_text="Labels")
+        label.click()
+        assert opened.count(".corridors-label") == 0
+        label.click()
+        assert opened.count(".corridors-label") == built["network"]["n_labels"]
+        assert shown > 0
         opened.assert_clean()
     finally:
         opened.close()

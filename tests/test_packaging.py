@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import subprocess
 import sys
 import textwrap
@@ -126,3 +127,61 @@ def test_declared_scipy_floor_has_yen():
     floor = re.search(r">=\s*([\d.]+)", spec)
     assert floor, spec
     assert tuple(int(x) for x in floor.group(1).split(".")[:2]) >= (1, 14), spec
+
+
+def test_wheel_ships_py_typed_and_the_license(installed):
+    import zipfile
+
+    python, purelib, env, tmp = installed
+    (wheel,) = (tmp / "wheels").glob("corridors-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "corridors/py.typed" in names
+    licences = [n for n in names if re.search(r"\.dist-info/(licenses/)?LICENSE$", n)]
+    assert licences, [n for n in names if ".dist-info/" in n]
+    assert "MIT License" in zipfile.ZipFile(wheel).read(licences[0]).decode("utf-8")
+    assert (purelib / "corridors" / "py.typed").is_file()
+
+
+def _project() -> dict:
+    import tomllib
+
+    return tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+
+
+def test_license_file_matches_pyproject():
+    assert _project()["license"] == "MIT"
+    text = (REPO / "LICENSE").read_text(encoding="utf-8")
+    assert text.startswith("MIT License") and "Copyright (c)" in text and "corridors contributors" in text
+    assert "THE SOFTWARE IS PROVIDED \"AS IS\"" in text
+
+
+def test_citation_cff_is_valid_and_current():
+    yaml = pytest.importorskip("yaml", reason="PyYAML (a dependency of dask) reads CITATION.cff")
+    import corridors
+
+    cff = yaml.safe_load((REPO / "CITATION.cff").read_text(encoding="utf-8"))
+    # the keys CFF 1.2.0 requires, and the ones that must agree with the package
+    for key in ("cff-version", "message", "title", "authors"):
+        assert cff.get(key), key
+    assert cff["cff-version"] == "1.2.0"
+    assert cff["type"] == "software"
+    assert all(isinstance(a, dict) and (a.get("name") or a.get("family-names")) for a in cff["authors"])
+    assert str(cff["version"]) == _project()["version"] == corridors.__version__
+    assert cff["license"] == _project()["license"]
+    allowed = {
+        "abstract", "authors", "cff-version", "commit", "contact", "date-released", "doi", "identifiers",
+        "keywords", "license", "license-url", "message", "preferred-citation", "references", "repository",
+        "repository-artifact", "repository-code", "title", "type", "url", "version",
+    }
+    assert set(cff) <= allowed, set(cff) - allowed
+
+
+def test_changelog_follows_keep_a_changelog():
+    text = (REPO / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert text.startswith("# Changelog")
+    versions = re.findall(r"^## \[([^\]]+)\](?: - (\d{4}-\d{2}-\d{2}))?$", text, flags=re.M)
+    assert versions[0] == ("Unreleased", "")
+    assert ("0.1.0" in [v for v, _ in versions]) and versions[-1][0] == "0.1.0" and versions[-1][1]
+    assert _project()["version"] in [v for v, _ in versions]
+    sections = set(re.findall(r"^### (\w+)$", text, flags=re.M))
+    assert sections <= {"Added", "Changed", "Deprecated", "Removed", "Fixed", "Security"}, sections

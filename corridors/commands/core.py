@@ -135,7 +135,8 @@ def register(subparsers) -> None:
         "country or region, with the breakdown by corridor and by border crossing (gateway).",
     )
     p.add_argument("--through", default="KAZ", help="ISO3 code or region the routes pass through (default KAZ)")
-    p.add_argument("--from", dest="from_", default="CHN", help="origin country or region (default CHN)")
+    p.add_argument("--from", dest="from_", metavar="REGION", default="CHN",
+                   help="origin country or region (default CHN)")
     p.add_argument("--to", default="EU", help="destination country or region: EU, EUROPE, RUS ... (default EU)")
     add_method_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")

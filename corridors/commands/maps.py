@@ -1,6 +1,6 @@
 """The ``map`` command: write an interactive, self-contained HTML map.
 
-``corridors map --kind network|flows|compare [-o PATH] [--geodata DIR] [--method M]
+``corridors map --kind network|flows|compare [-o PATH] [--geodata DIR] [--params FILE] [--method M]
 [--baseline-method M] [--scenario NAME_OR_PATH] [--through KAZ --from CHN --to EU] [--tiles NAME]
 [--self-contained/--no-self-contained]``
 
@@ -38,6 +38,12 @@ def register(subparsers) -> None:
         help="geodata folder with the layout of the shipped one (default: the shipped data)",
     )
     p.add_argument(
+        "--params",
+        metavar="FILE",
+        default=None,
+        help="TOML file of model parameters overriding geodata/parameters.toml (e.g. from 'corridors calibrate')",
+    )
+    p.add_argument(
         "--method",
         default=None,
         choices=METHODS,
@@ -56,9 +62,13 @@ def register(subparsers) -> None:
         help="bundled scenario name or .toml file (see 'corridors scenario list'): network and flows show the "
         "scenario, compare shows scenario minus its baseline",
     )
-    p.add_argument("--through", default="KAZ", help="country or region of the headline share (default KAZ)")
-    p.add_argument("--from", dest="from_", default="CHN", help="origin of the headline share (default CHN)")
-    p.add_argument("--to", default="EU", help="destination of the headline share (default EU)")
+    p.add_argument(
+        "--through", metavar="REGION", default="KAZ", help="country or region of the headline share (default KAZ)"
+    )
+    p.add_argument(
+        "--from", dest="from_", metavar="REGION", default="CHN", help="origin of the headline share (default CHN)"
+    )
+    p.add_argument("--to", metavar="REGION", default="EU", help="destination of the headline share (default EU)")
     p.add_argument(
         "--tiles",
         metavar="NAME",
@@ -96,43 +106,63 @@ def _run_scenario(args, network):
 
 def run_map(args) -> int:
     """Build the requested map and write it atomically."""
+    from corridors._progress import progress_bar
     from corridors.assignment import assign
+    from corridors.commands.core import load_params_file
     from corridors.maps import compare_map, flow_map, network_map, save_map
     from corridors.network import load_network
 
-    network = load_network(args.geodata)
-    common = {"tiles": args.tiles, "self_contained": args.self_contained}
-    query = {"through": args.through, "from_": args.from_, "to": args.to}
-    if args.kind == "network":
-        if args.scenario:
-            from corridors.scenarios import apply_scenario, load_scenario
+    steps = {"network": 3, "flows": 4, "compare": 5}[args.kind]
+    with progress_bar(total=steps, desc=f"map {args.kind}", unit="step") as bar:
+        bar.set_postfix_str("loading the network")
+        network = load_network(args.geodata, params=load_params_file(args.params))
+        bar.update()
+        common = {"tiles": args.tiles, "self_contained": args.self_contained}
+        query = {"through": args.through, "from_": args.from_, "to": args.to}
+        if args.kind == "network":
+            if args.scenario:
+                from corridors.scenarios import apply_scenario, load_scenario
 
-            network = apply_scenario(network, load_scenario(args.scenario, geodata=network.geodata))
-        m = network_map(network, **common)
-    elif args.kind == "flows":
-        if args.scenario:
-            result = _run_scenario(args, network).result
+                network = apply_scenario(network, load_scenario(args.scenario, geodata=network.geodata))
+            bar.set_postfix_str("drawing")
+            m = network_map(network, **common)
+        elif args.kind == "flows":
+            bar.set_postfix_str("assigning the demand")
+            if args.scenario:
+                result = _run_scenario(args, network).result
+            else:
+                result = assign(network, method=args.method or "logit")
+            bar.update()
+            bar.set_postfix_str("drawing")
+            m = flow_map(result, **query, **common)
         else:
-            result = assign(network, method=args.method or "logit")
-        m = flow_map(result, **query, **common)
-    else:
-        if args.scenario:
-            run = _run_scenario(args, network)
-            result, baseline = run.result, run.baseline
-            labels = (run.scenario.name, f"{run.baseline_name} ({run.method})")
-        else:
-            method = args.method or "logit"
-            if method == args.baseline_method:
-                raise QueryError(
-                    f"--kind compare: --method and --baseline-method are both '{method}'; "
-                    "pass --scenario NAME_OR_PATH or a different --baseline-method"
-                )
-            result = assign(network, method=method)
-            baseline = assign(network, method=args.baseline_method)
-            labels = (method, args.baseline_method)
-        m = compare_map(result, baseline, labels=labels, **query, **common)
-    output = Path(args.output) if args.output else Path("maps") / f"{args.kind}.html"
-    path = save_map(m, output, check=args.self_contained)
+            if args.scenario:
+                bar.set_postfix_str("running the scenario and its baseline")
+                run = _run_scenario(args, network)
+                result, baseline = run.result, run.baseline
+                labels = (run.scenario.name, f"{run.baseline_name} ({run.method})")
+                bar.update(2)
+            else:
+                method = args.method or "logit"
+                if method == args.baseline_method:
+                    raise QueryError(
+                        f"--kind compare: --method and --baseline-method are both '{method}'; "
+                        "pass --scenario NAME_OR_PATH or a different --baseline-method"
+                    )
+                bar.set_postfix_str(f"assigning the demand ({method})")
+                result = assign(network, method=method)
+                bar.update()
+                bar.set_postfix_str(f"assigning the demand ({args.baseline_method})")
+                baseline = assign(network, method=args.baseline_method)
+                bar.update()
+                labels = (method, args.baseline_method)
+            bar.set_postfix_str("drawing")
+            m = compare_map(result, baseline, labels=labels, **query, **common)
+        bar.update()
+        bar.set_postfix_str("writing")
+        output = Path(args.output) if args.output else Path("maps") / f"{args.kind}.html"
+        path = save_map(m, output, check=args.self_contained)
+        bar.update()
     size_kb = path.stat().st_size / 1024
     assets = "self-contained" if args.self_contained else "CDN assets"
     print(f"wrote {path} ({args.kind} map, {size_kb:,.0f} kB, {assets})")

@@ -29,7 +29,8 @@ def _common(p: argparse.ArgumentParser, *, query: bool = True) -> None:
         p.add_argument("--method", default=None, choices=METHODS,
                        help="route choice (default: the scenario's 'method', else logit)")
         p.add_argument("--through", default="KAZ", help="country or region of the share (default KAZ)")
-        p.add_argument("--from", dest="from_", default="CHN", help="origin country or region (default CHN)")
+        p.add_argument("--from", dest="from_", metavar="REGION", default="CHN",
+                       help="origin country or region (default CHN)")
         p.add_argument("--to", default="EU", help="destination country or region (default EU)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
