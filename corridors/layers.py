@@ -38,6 +38,9 @@ MODES = ("rail", "road", "ferry")
 GAUGES = (1435, 1520)
 STATUSES = ("operating", "under_construction", "planned")
 DEMAND_COLUMNS = ("origin", "destination", "teu", "year", "segment", "basis")
+#: Optional demand columns, passed through when present: direction (``from_china``/``to_china``),
+#: service (``cr_express``, ``china_central_asia``) and the mode the service runs on.
+DEMAND_OPTIONAL = ("direction", "service", "mode")
 
 #: How far (km) a single-country link may stray outside its country's polygon.  Natural
 #: Earth 1:110m borders are generalised by tens of km, and border stations sit on them.
@@ -714,6 +717,9 @@ def _read_demand_file(
                 for key in basis:
                     if key not in keys:
                         problems.append(Problem(label, feat, "basis", f"key '{key}' is not defined in SOURCES.md"))
+            if row.get("mode") and row["mode"] not in MODES:
+                problems.append(Problem(label, feat, "mode", f"expected one of {', '.join(MODES)}, got {row['mode']!r}"))
+                ok = False
             if ok:
                 rows.append(
                     {
@@ -724,6 +730,7 @@ def _read_demand_file(
                         "segment": row["segment"],
                         "basis": row["basis"],
                     }
+                    | {c: row[c] for c in DEMAND_OPTIONAL if row.get(c)}
                 )
     return rows
 

@@ -377,35 +377,108 @@ def hub_trains() -> dict[str, float]:
     return trains
 
 
+# A21 (revised): China <-> EU by direction from the ERAI/UTLC ERA transit figures (S35, S36) plus the
+# other land routes; Russia/Belarus is the directional residual of the CR Express total (S2).
+ERAI_WEST_TEU_2024 = 330_700   # [S35] China -> Europe transit through KZ, RU and BY, 2024
+ERAI_EAST_TEU_2024 = 49_700    # [S35] Europe -> China, same definition
+MC_CHINA_TRAINS_2024 = 310     # [S207] container block trains from China through Baku port, 2024
+NORTHERN_EU_SHARE = 0.01       # [A23] EU-bound share of CR Express TEU via Mongolia/Trans-Siberia
+XIAN_EU_SHARE = 0.30           # [S37] KTZ Xi'an terminal: 30 % of container trains to Europe via KZ
+DEMAND_FIELDS = ["origin", "destination", "teu", "year", "segment", "basis", "direction", "service", "mode"]
+
+
+def direction_teu() -> dict[str, float]:
+    """A21: CR Express TEU by direction, split in the train ratio (S2)."""
+    return {"from_china": CRX_TEU_2024 * CRX_OUT_TRAINS / CRX_TRAINS_2024,
+            "to_china": CRX_TEU_2024 * CRX_IN_TRAINS / CRX_TRAINS_2024}
+
+
+def eu_teu() -> dict[str, float]:
+    """A23 (revised): China <-> EU/Turkiye TEU by direction.
+
+    ERAI transit through KZ-RU-BY, plus the Middle Corridor block trains from China and an
+    EU-bound share of CR Express via Mongolia and the Trans-Siberian (westbound); the same other
+    routes carry back the ERAI backhaul ratio eastbound.
+    """
+    crx = direction_teu()
+    other_west = MC_CHINA_TRAINS_2024 * TEU_PER_TRAIN + NORTHERN_EU_SHARE * crx["from_china"]
+    backhaul = ERAI_EAST_TEU_2024 / ERAI_WEST_TEU_2024
+    return {"from_china": ERAI_WEST_TEU_2024 + other_west, "to_china": ERAI_EAST_TEU_2024 + other_west * backhaul}
+
+
+def origin_split(trains: dict[str, float], xian_share: float | None) -> dict[str, float]:
+    """Share of each origin; with ``xian_share`` Xi'an gets it and the rest go pro rata (A26)."""
+    if xian_share is None:
+        total = sum(trains.values())
+        return {h: n / total for h, n in trains.items()}
+    rest = sum(n for h, n in trains.items() if h != "xian")
+    return {h: xian_share if h == "xian" else (1 - xian_share) * n / rest for h, n in trains.items()}
+
+
 def demand_rows() -> list[dict]:
+    """CR Express 2024 demand by origin, destination, direction and segment (A21-A31)."""
     trains = hub_trains()
-    total_tr = sum(trains.values())
+    crx, eu = direction_teu(), eu_teu()
+    all_split, eu_split = origin_split(trains, None), origin_split(trains, XIAN_EU_SHARE)
+    ru_dests = {d: (1 - MINSK_SHARE_OF_RUBY) * s for d, s in RU_DEST_SHARES.items()} | {"minsk": MINSK_SHARE_OF_RUBY}
     rows = []
-    dir_share = {"out": CRX_OUT_TRAINS / CRX_TRAINS_2024, "in": CRX_IN_TRAINS / CRX_TRAINS_2024}
-    dests = {d: (EU_SHARE * s, "A21,A22,A23,A25,A26,A29,A30") for d, s in EU_DEST_SHARES.items()}
-    for d, s in RU_DEST_SHARES.items():
-        dests[d] = ((1 - EU_SHARE) * (1 - MINSK_SHARE_OF_RUBY) * s, "A21,A22,A23,A24,A26,A29,A30,A31")
-    dests["minsk"] = ((1 - EU_SHARE) * MINSK_SHARE_OF_RUBY, "A21,A22,A23,A24,A26,A29,A30")
     for hub in sorted(trains):
-        hub_teu = CRX_TEU_2024 * trains[hub] / total_tr
-        for dest, (share, basis) in dests.items():
-            for direction, seg in (("out", "china_europe"), ("in", "europe_china")):
-                teu = hub_teu * share * dir_share[direction]
-                o, dd = (hub, dest) if direction == "out" else (dest, hub)
-                rows.append(dict(origin=o, destination=dd, teu=round(teu, 1), year=2024, segment=seg, basis=basis))
+        for direction in ("from_china", "to_china"):
+            hub_eu = eu[direction] * eu_split[hub]
+            hub_ru = crx[direction] * all_split[hub] - hub_eu  # A26: the residual of the origin's trains
+            if hub_ru < 0:
+                raise ValueError(f"{hub} {direction}: EU demand exceeds the origin's CR Express TEU")
+            parts = [(d, hub_eu * s, "eu", "A21,A22,A23,A25,A26,A29,A30") for d, s in EU_DEST_SHARES.items()]
+            parts += [(d, hub_ru * s, "rus_blr", "A21,A22,A23,A24,A26,A29,A30" + (",A31" if d != "minsk" else ""))
+                      for d, s in ru_dests.items()]
+            for dest, teu, segment, basis in parts:
+                o, dd = (hub, dest) if direction == "from_china" else (dest, hub)
+                rows.append(dict(origin=o, destination=dd, teu=round(teu, 1), year=2024, segment=segment,
+                                 basis=basis, direction=direction, service="cr_express", mode="rail"))
     return rows
 
 
-def write_demand() -> None:
-    rows = demand_rows()
+# A205-A207: China-Central Asia trains through the Xinjiang rail ports (demand_central_asia.csv).
+CA_ORIGIN_TRAINS = {  # A22 first version (the origin weights of A207)
+    "xian": 4549, "zhengzhou": 3904, "chengdu": 2701, "chongqing": 2434, "changsha": 1780, "yiwu": 960,
+    "wuhan": 877, "shenyang": 799, "hefei": 589, "harbin": 400, "urumqi": 400,
+}
+CA_DEST_SHARES = {  # A207
+    "almaty": 0.35, "astana": 0.10, "shymkent": 0.10, "aktobe": 0.05, "tashkent": 0.25, "samarkand": 0.05,
+    "andijan": 0.05, "ashgabat": 0.05,
+}
+
+
+def central_asia_rows() -> list[dict]:
+    """A205-A207: Central Asia trains of the A11 chain as TEU, split by A22 weights and A207 shares."""
+    xj = _xj_capacity()
+    # A205 uses whole trains and the rounded 107.1 TEU/train: (1,142 + 5,295) x 107.1 = 689,403 TEU
+    teu = (round(xj["alash_ca"]) + round(xj["horgos_ca"])) * round(TEU_PER_TRAIN, 1)
+    total_tr = sum(CA_ORIGIN_TRAINS.values())
+    dir_share = {"from_china": CRX_OUT_TRAINS / CRX_TRAINS_2024, "to_china": CRX_IN_TRAINS / CRX_TRAINS_2024}  # A206
+    rows = []
+    for hub, n in CA_ORIGIN_TRAINS.items():
+        for dest, s in CA_DEST_SHARES.items():
+            for direction in ("from_china", "to_china"):
+                o, dd = (hub, dest) if direction == "from_china" else (dest, hub)
+                rows.append(dict(origin=o, destination=dd, teu=round(teu * n / total_tr * s * dir_share[direction], 1),
+                                 year=2024, segment="central_asia", basis="A205,A206,A207", direction=direction,
+                                 service="china_central_asia", mode="rail"))
+    return rows
+
+
+def _write_csv(path: Path, rows: list[dict]) -> None:
     import io
     buf = io.StringIO()
-    w = csv.DictWriter(
-        buf, fieldnames=["origin", "destination", "teu", "year", "segment", "basis"], lineterminator="\n"
-    )
+    w = csv.DictWriter(buf, fieldnames=DEMAND_FIELDS, lineterminator="\n")
     w.writeheader()
     w.writerows(rows)
-    atomic_write(GEO / "demand.csv", buf.getvalue())
+    atomic_write(path, buf.getvalue())
+
+
+def write_demand() -> None:
+    _write_csv(GEO / "demand.csv", demand_rows())
+    _write_csv(GEO / "demand_central_asia.csv", central_asia_rows())
 
 
 # ---------------------------------------------------------------------------------------
