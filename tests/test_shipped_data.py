@@ -140,3 +140,25 @@ def test_parameter_assumptions_are_defined():
     cited = set(re.findall(r"\(([SA]\d+)\)", (GEODATA / "parameters.toml").read_text(encoding="utf-8")))
     missing = sorted(cited - defined, key=lambda k: (k[0], int(k[1:])))
     assert not missing, f"parameters.toml cites keys not defined in SOURCES.md: {', '.join(missing)}"
+
+
+def test_rail_demand_reaches_its_destination_without_road(shipped):
+    # CR Express and China-Central Asia trains are rail services: every OD pair must be
+    # connected when road links and rail<->road transfers are left out (issue 10, item 2).
+    import networkx as nx
+
+    net, _, _ = shipped
+    rail_only = net.graph.subgraph([n for n in net.graph if not (len(n) > 2 and n[1] == "road")])
+    pairs = {(r["origin"], r["destination"]) for r in net.demand_rows if r.get("mode", "rail") == "rail"}
+    assert pairs
+    missing = sorted(p for p in pairs if not nx.has_path(rail_only, ("o", p[0]), ("d", p[1])))
+    assert not missing, f"{len(missing)} rail OD pairs need a road link: {missing[:10]}"
+
+
+def test_nothing_opening_after_the_model_year_is_in_the_network(shipped):
+    net, _, _ = shipped
+    year = net.params.year
+    late = {lid for lid, rec in net.link_records.items() if (rec.get("opening_year") or 0) > year}
+    assert late, "the shipped layers have features opening after the model year (e.g. the second track)"
+    in_graph = {d.get("link_id") for _, _, d in net.graph.edges(data=True)}
+    assert not late & in_graph, sorted(late & in_graph)

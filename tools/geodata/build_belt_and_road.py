@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parents[2]
 GEO = ROOT / "geodata"
 GEOD = Geod(ellps="WGS84")
 
-GAUGE_1520 = {"KAZ", "RUS", "BLR", "MNG"}  # S27
+GAUGE_1520 = {"KAZ", "RUS", "BLR", "MNG", "LTU"}  # S27
 EU_GATEWAY_RATE_NOTE = "see A17"
 
 # ---------------------------------------------------------------------------------------
@@ -69,6 +69,12 @@ MANZHOULI_TRAINS_2024 = 5001 * 1.012  # [S22] 2023 count x Jan-May 2024 growth (
 SUIFENHE_TRAINS_2024 = 805 * 366 / 311  # [S24] 805 trains to 6 Nov 2024, pro rata
 ERENHOT_TRAINS_2024 = 3000 * 366 / 321  # [S23] 3,000th train ~16 Nov 2024 (39 days after 8 Oct)
 ZAMYN_UUD_TRAINS_PER_DAY = 8   # [S14] target interchange, trains/day (taken per direction)
+MANZHOULI_CONTAINERS_PER_DAY = 840  # [S38] maximum of the rebuilt reloading yard (40 ft boxes, S25)
+MALA_TRAINS_PER_DAY = 14       # [S40] Malaszewicze normal handling capacity, trains/day
+BRUZGI_TEU_PER_DAY = 304       # [S39] Bruzgi container transshipment
+KALININGRAD_TRAINS_PER_DAY = 4  # [S41] Mamonovo-Braniewo, trains/day "possible" (UTLC)
+EU_ENTRY_TRANSFER_H = 12.0     # [A32] transshipment at the smaller broad-gauge entry points
+EU_EXTERNAL_TRANSIT_H = 6.0    # [A32] EU transit formalities at the Lithuanian and Kaliningrad borders
 
 
 def ll(lat: float, lon: float) -> list[float]:
@@ -89,8 +95,8 @@ def gauge_of(country: str) -> int:
     parts = country.split("|")
     if "CHN" in parts:
         return 1435  # A2: the standard-gauge track runs into the partner station
-    if set(parts) <= GAUGE_1520 or set(parts) == {"BLR", "POL"}:
-        return 1520  # A2: broad-gauge track runs into Malaszewicze
+    if set(parts) <= GAUGE_1520 or set(parts) in ({"BLR", "POL"}, {"RUS", "POL"}):
+        return 1520  # A2, A32: broad-gauge track runs into Malaszewicze, Kuznica and Braniewo
     return 1435
 
 
@@ -193,10 +199,12 @@ def node_attrs(nid: str) -> dict:
                  sources="S5,A1,A3,A4,A5")
     elif nid == "manzhouli":
         a.update(dwell_h=CPMM_RAIL_AVG_BCP_H - DOSTYK_PROCESS_H, handling_usd=CPMM_BCP_USD * half,
-                 sources="S5,A1,A3,A4,A5")
+                 capacity_teu=round(MANZHOULI_CONTAINERS_PER_DAY * 2 * 365, -2), sources="S5,S25,S38,A1,A3,A4,A5,A33")
     elif nid == "suifenhe":
+        # A33: one train transshipped every 1.5 h (S13) around the clock
         a.update(dwell_h=SUIFENHE_CLEARANCE_H - SUIFENHE_TRANSSHIP_H, handling_usd=CPMM_BCP_USD * half,
-                 sources="S13,S5,A1,A3,A4,A5")
+                 capacity_teu=round(24 / SUIFENHE_TRANSSHIP_H * 365 * TEU_PER_TRAIN, -2),
+                 sources="S13,S5,S2,A1,A3,A4,A5,A10,A33")
     elif nid in ("dostyk", "altynkol"):
         a.update(transfer_h=DOSTYK_PROCESS_H, transfer_usd=CPMM_GAUGE_USD["dostyk"] * half,
                  sources="S6,S11,A1,A2,A3" + (",S32,A5" if nid == "altynkol" else ""))
@@ -214,7 +222,19 @@ def node_attrs(nid: str) -> dict:
                  sources="S6,S13,A1,A2,A3,A6")
     elif nid == "malaszewicze":
         a.update(transfer_h=MALA_WAIT_H, transfer_usd=CPMM_GAUGE_USD["dostyk"] * half,
-                 sources="S12,S6,A1,A2,A3,A6,A7")
+                 capacity_teu=round(MALA_TRAINS_PER_DAY * 365 * TEU_PER_TRAIN, -2),
+                 sources="S12,S6,S40,S2,A1,A2,A3,A6,A7,A10,A33")
+    elif nid == "kuznica":
+        a.update(transfer_h=EU_ENTRY_TRANSFER_H, transfer_usd=CPMM_GAUGE_USD["dostyk"] * half,
+                 capacity_teu=round(BRUZGI_TEU_PER_DAY * 365, -2), sources="S6,S39,A1,A2,A3,A6,A32,A33")
+    elif nid == "braniewo":
+        a.update(transfer_h=EU_ENTRY_TRANSFER_H, transfer_usd=CPMM_GAUGE_USD["dostyk"] * half,
+                 capacity_teu=round(KALININGRAD_TRAINS_PER_DAY * 365 * TEU_PER_TRAIN, -2),
+                 sources="S6,S41,S2,A1,A2,A3,A6,A10,A32,A33")
+    elif nid in ("bruzgi", "mamonovo"):
+        a.update(dwell_h=BREST_PROCESS_H, handling_usd=CPMM_BCP_USD * half, sources="S30,S5,A1,A3,A8,A32")
+    elif nid in ("kena", "chernyshevskoye"):
+        a.update(dwell_h=EU_EXTERNAL_TRANSIT_H, sources="A1,A32")
     elif nid == "brest":
         a.update(dwell_h=BREST_PROCESS_H, handling_usd=CPMM_BCP_USD * half, sources="S30,S5,A1,A3,A8")
     elif nid in ("kelebija", "kalotina", "kapikule"):
