@@ -69,6 +69,7 @@ _LINK_NUMERIC = (
     "tariff_usd_per_teu_km",
     "tariff_usd",
     "capacity_teu",
+    "distance_km",  # published (tariff or timetable) running distance, used instead of the drawn length
 )
 
 
@@ -491,7 +492,7 @@ def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] 
                     problems,
                     required=False,
                     nullable=True,
-                    positive=name in ("speed_kmh", "running_h", "frequency_per_week", "capacity_teu"),
+                    positive=name in ("speed_kmh", "running_h", "frequency_per_week", "capacity_teu", "distance_km"),
                 )
             if values["speed_kmh"] is None and values["running_h"] is None:
                 problems.append(Problem(label, feat, "speed_kmh", "needs speed_kmh or running_h"))

@@ -372,3 +372,38 @@ LINKS = [
     ("kapikule", "istanbul", "europe", "TUR",
      [(41.67, 26.57), (41.40, 27.36), (41.28, 28.00), (41.14, 28.46)]),
 ]
+
+
+# Published rail distances (km) of single links: timetable or kilometre-post differences (A34).
+# link id: (km, source keys).  Legs covering several links are split in build_belt_and_road.py.
+DISTANCES = {
+    # Trans-Siberian timetable distances from Moscow via Vladimir (S42): Yekaterinburg 1,778, Omsk 2,676,
+    # Novosibirsk 3,303, Krasnoyarsk 4,065, Irkutsk 5,153, Ulan-Ude 5,609, Chita 6,166, Khabarovsk 8,493,
+    # Ussuriysk 9,147
+    "yekaterinburg-moscow": (1778, "S42"),
+    "omsk-yekaterinburg": (2676 - 1778, "S42"),
+    "novosibirsk-omsk": (3303 - 2676, "S42"),
+    "krasnoyarsk-novosibirsk": (4065 - 3303, "S42"),
+    "irkutsk-krasnoyarsk": (5153 - 4065, "S42"),
+    "ulan_ude-irkutsk": (5609 - 5153, "S42"),
+    "chita-ulan_ude": (6166 - 5609, "S42"),
+    "ussuriysk-khabarovsk": (9147 - 8493, "S42"),
+    # Trans-Mongolian kilometre posts (S43): Ulan-Ude km 5,642 and Naushki km 5,895 from Moscow, border
+    # km 5,900; Mongolian posts from the border: Sukhbaatar km 21, Ulaanbaatar km 404, Zamyn-Uud km 1,113
+    "naushki-ulan_ude": (5895 - 5642, "S43"),
+    "sukhbaatar-naushki": (5900 - 5895 + 21, "S43"),
+    "ulaanbaatar-sukhbaatar": (404 - 21, "S43"),
+    "zamyn_uud-ulaanbaatar": (1113 - 404, "S43"),
+    # Lanzhou-Xinjiang railway: Lanzhou-Urumqi 1,904 km (S44); Zhetygen-Altynkol 293 km (S33)
+    "lanzhou-urumqi": (1904, "S44"),
+    "altynkol-zhetygen": (293, "S33"),
+}
+# Legs whose published length covers several links: split in proportion to the drawn lengths (A34).
+DISTANCE_LEGS = [
+    # Alashankou station at km 2,358 of the Lanzhou-Xinjiang railway (S34), less Lanzhou-Urumqi (S44)
+    (("urumqi-kuytun", "kuytun-jinghe", "jinghe-alashankou"), 2358 - 1904, "S34,S44"),
+    # Dostyk-Moyynty line 836 km (S31)
+    (("dostyk-aktogay", "aktogay-moyynty"), 836, "S31"),
+    # Khabarovsk km 8,493 less Chita km 6,166 (S42), less the drawn Karymskaya-Chita link
+    (("khabarovsk-karymskaya",), None, "S42"),
+]

@@ -289,7 +289,7 @@ sync_with_belt_and_road()
 
 def rail(corridor, route, a, b, country, via, gauge_mm=None, status="operating",
          opening_year=None, capacity_teu=None, sources="A101,A102,A103", id=None,
-         speed_kmh=None, tariff=None, frequency_per_week=None):
+         speed_kmh=None, tariff=None, frequency_per_week=None, distance_km=None):
     cs = country.split("|")
     first = cs[0]
     # short link between paired border stations: slowest speed and dearest tariff of the two
@@ -299,9 +299,8 @@ def rail(corridor, route, a, b, country, via, gauge_mm=None, status="operating",
         speed_kmh=speed_kmh or min(SPEED[c] for c in cs), running_h=None,
         frequency_per_week=frequency_per_week,
         tariff_usd_per_teu_km=max(TARIFF[c] for c in cs) if tariff is None else tariff,
-        tariff_usd=None,
-        capacity_teu=capacity_teu, status=status, opening_year=opening_year,
-        sources=sources, _via=via))
+        tariff_usd=None, capacity_teu=capacity_teu, distance_km=distance_km,
+        status=status, opening_year=opening_year, sources=sources, _via=via))
 
 
 def road(corridor, route, a, b, country, via, sources="A101,A111", id=None,
@@ -310,7 +309,7 @@ def road(corridor, route, a, b, country, via, sources="A101,A111", id=None,
         id=id or f"{a}-{b}-road", **{"from": a, "to": b}, corridor=corridor, route=route,
         mode="road", gauge_mm=None, country=country, speed_kmh=35.0, running_h=None,
         frequency_per_week=None, tariff_usd_per_teu_km=0.60, tariff_usd=None,
-        capacity_teu=None, status=status, opening_year=opening_year, sources=sources,
+        capacity_teu=None, distance_km=None, status=status, opening_year=opening_year, sources=sources,
         _via=via))
 
 
@@ -320,7 +319,7 @@ def ferry(corridor, route, a, b, via, running_h, frequency_per_week, tariff_usd,
         id=f"{a}-{b}", **{"from": a, "to": b}, corridor=corridor, route=route,
         mode="ferry", gauge_mm=None, country=None, speed_kmh=None, running_h=running_h,
         frequency_per_week=frequency_per_week, tariff_usd_per_teu_km=None,
-        tariff_usd=tariff_usd, capacity_teu=capacity_teu, status=status,
+        tariff_usd=tariff_usd, capacity_teu=capacity_teu, distance_km=None, status=status,
         opening_year=opening_year, sources=sources, _via=via))
 
 
@@ -554,8 +553,8 @@ rail(EW, "trans_aral", "aktobe", "shalkar", "KAZ",
 rail(EW, "dostyk_moyynty_2nd", "dostyk", "moyynty", "KAZ",
      [(82.00, 45.55), (81.60, 45.90), (81.00, 46.20), (80.50, 46.50), (79.70, 46.90),
       (78.50, 46.95), (77.35, 46.93), (76.00, 46.90), (75.00, 46.95), (74.20, 47.10)],
-     id="dostyk-moyynty-2nd", capacity_teu=438000, opening_year=2025,
-     sources="S108,A101,A102,A103,A112")
+     id="dostyk-moyynty-2nd", capacity_teu=438000, opening_year=2025, distance_km=836.0,
+     sources="S108,A101,A102,A103,A112,A34")
 # Bakhty - Ayagoz (third KZ-CN crossing), Tacheng - Kuytun feeder
 rail(EW, "bakhty_ayagoz", "tacheng", "bakhty", "CHN|KAZ", [(82.76, 46.68)],
      status="under_construction", opening_year=2027, sources="S109,A101,A102,A103")

@@ -29,7 +29,7 @@ import networkx as nx
 from pyproj import Geod
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from br_data import LINKS, NODES  # noqa: E402
+from br_data import DISTANCE_LEGS, DISTANCES, LINKS, NODES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 GEO = ROOT / "geodata"
@@ -105,15 +105,27 @@ def link_table():
     for a, b, route, country, mids in LINKS:
         coords = link_coords(a, b, mids)
         rows.append(dict(id=f"{a}-{b}", frm=a, to=b, route=route, country=country, coords=coords,
-                         gauge=gauge_of(country), km=length_km(coords)))
+                         gauge=gauge_of(country), km=length_km(coords), distance_km=None, distance_src=None))
+    by_id = {r["id"]: r for r in rows}
+    for lid, (km, src) in DISTANCES.items():
+        by_id[lid].update(distance_km=float(km), distance_src=src)
+    for ids, km, src in DISTANCE_LEGS:  # A34: a published leg split in proportion to the drawn lengths
+        if km is None:  # khabarovsk-karymskaya: Khabarovsk km 8,493 - Chita km 6,166 - drawn karymskaya-chita
+            km = 8493 - 6166 - by_id["karymskaya-chita"]["km"]
+        drawn = sum(by_id[i]["km"] for i in ids)
+        for i in ids:
+            by_id[i].update(distance_km=round(km * by_id[i]["km"] / drawn, 1), distance_src=src)
+    for r in rows:
+        r["run_km"] = r["distance_km"] if r["distance_km"] is not None else r["km"]
     return rows
 
 
 def path_km(rows, a, b, gauge=None):
+    """Running length (published distance where known, A34) of the shortest path from a to b."""
     g = nx.Graph()
     for r in rows:
         if gauge is None or r["gauge"] == gauge:
-            g.add_edge(r["frm"], r["to"], km=r["km"])
+            g.add_edge(r["frm"], r["to"], km=r["run_km"])
     path = nx.shortest_path(g, a, b, weight="km")
     return sum(g[u][v]["km"] for u, v in zip(path, path[1:], strict=False)), path
 
@@ -129,8 +141,8 @@ def derived(rows) -> dict:
     d["r_eu"] = d["r1520"]                                            # A17
     # A14: China speed from the DHL Xi'an->Poland time budget
     l_cn, _ = path_km(rows, "xian", "alashankou", gauge=1435)
-    l_bm = next(r["km"] for r in rows if r["id"] == "brest-malaszewicze")
-    l_ad = next(r["km"] for r in rows if r["id"] == "alashankou-dostyk")
+    l_bm = next(r["run_km"] for r in rows if r["id"] == "brest-malaszewicze")
+    l_ad = next(r["run_km"] for r in rows if r["id"] == "alashankou-dostyk")
     t_fixed = (node_attrs("alashankou")["dwell_h"] + DOSTYK_PROCESS_H + ERAI_DAYS_1520 * 24
                + BREST_PROCESS_H + MALA_WAIT_H + (l_bm + l_ad) / d["v1520"])
     t_cn = DHL_DAYS_TO_POLAND * 24 - t_fixed
@@ -268,11 +280,13 @@ def link_feature(r: dict, d: dict) -> dict:
     if set(parts) & {"MNG"} or r["route"] in ("transsib", "eastern_transsib", "central_mng") and r["gauge"] == 1520:
         src += ",A18"
     src += ",A1,A2,A19"
+    if r["distance_km"] is not None:
+        src += f",{r['distance_src']},A34"
     props = dict(
         id=r["id"], **{"from": r["frm"]}, to=r["to"], corridor="belt_and_road", route=r["route"], mode="rail",
         gauge_mm=r["gauge"], country=r["country"], speed_kmh=round(speed, 1), running_h=None,
         frequency_per_week=None, tariff_usd_per_teu_km=round(tariff, 4), tariff_usd=None, capacity_teu=None,
-        status="operating", opening_year=None, sources=src,
+        distance_km=r["distance_km"], status="operating", opening_year=None, sources=src,
     )
     return {"type": "Feature", "properties": props, "geometry": {"type": "LineString", "coordinates": r["coords"]}}
 
