@@ -185,3 +185,21 @@ def test_every_node_lies_in_its_country():
             if km > 2.0:
                 off.append(f"{props['id']} ({props['country']}) {km:.1f} km outside")
     assert not off, "; ".join(off)
+
+
+def test_demand_rests_on_the_cr_express_and_erai_figures(shipped):
+    # SOURCES.md A21, A23: CR Express 2024 by direction in the train ratio (S2); the EU segment is at
+    # least the ERAI/UTLC transit through KZ-RU-BY of each direction (S35), Russia/Belarus the rest.
+    net, _, _ = shipped
+    teu: dict[tuple[str, str], float] = {}
+    for row in net.demand_rows:
+        key = (row["segment"], row["direction"])
+        teu[key] = teu.get(key, 0.0) + row["teu"]
+        assert row["mode"] == "rail", row
+    from_china = teu["eu", "from_china"] + teu["rus_blr", "from_china"]
+    to_china = teu["eu", "to_china"] + teu["rus_blr", "to_china"]
+    assert from_china + to_china == pytest.approx(2_077_216, abs=5)
+    assert from_china / (from_china + to_china) == pytest.approx(10_546 / 19_392, abs=1e-5)
+    assert 330_700 <= teu["eu", "from_china"] < 1.2 * 330_700
+    assert 49_700 <= teu["eu", "to_china"] < 1.2 * 49_700
+    assert teu["central_asia", "from_china"] + teu["central_asia", "to_china"] == pytest.approx(689_403, abs=5)
