@@ -122,7 +122,7 @@ def _layer_of(link: dict) -> str:
 
 
 def _in_service(record: dict, year: int) -> bool:
-    if record.get("status", "operating") == "operating" and (record.get("opening_year") or 0) <= year:
+    if record.get("status", "operating") == "operating":
         return True
     opening = record.get("opening_year")
     return opening is not None and opening <= year

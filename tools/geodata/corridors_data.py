@@ -512,7 +512,8 @@ rail(EW, "trans_aral", "aktobe", "shalkar", "KAZ",
 rail(EW, "dostyk_moyynty_2nd", "dostyk", "moyynty", "KAZ",
      [(82.00, 45.55), (81.60, 45.90), (81.00, 46.20), (80.50, 46.50), (79.70, 46.90),
       (78.50, 46.95), (77.35, 46.93), (76.00, 46.90), (75.00, 46.95), (74.20, 47.10)],
-     id="dostyk-moyynty-2nd", capacity_teu=438000, opening_year=2025, distance_km=836.0,
+     id="dostyk-moyynty-2nd", capacity_teu=438000, status="under_construction", opening_year=2025,
+     distance_km=836.0,
      sources="S108,A101,A102,A103,A112,A34")
 # Bakhty - Ayagoz (third KZ-CN crossing), Tacheng - Kuytun feeder
 rail(EW, "bakhty_ayagoz", "tacheng", "bakhty", "CHN|KAZ", [(82.76, 46.68)],
