@@ -161,7 +161,7 @@ MINE = [
     # Iletsk-1 at Sol-Iletsk: the Kazakh railways' border station on the Orenburg-Aktobe line,
     # on Russian soil (A119); 1520 mm on both sides, so no gauge change
     border("iletsk", "Iletsk-1 (Sol-Iletsk)", "RUS", 54.99, 51.16, name_local="Илецк-1",
-           sources="S120,A101,A106,A119"),
+           sources="S120,S136,A101,A106,A119"),
     hub("kazan", "Kazan", "RUS", 49.12, 55.79, name_local="Казань"),
     # --- Azerbaijan
     port("alat", "Port of Baku (Alat)", "AZE", 49.40, 39.95, name_local="Ələt",
@@ -502,12 +502,12 @@ road(EW, "we_wc_road", "kazan", "moscow", "RUS",
 # Kandyagash - Emba - Shalkar, joining the Middle Corridor line at Shalkar, so that Aktobe (a
 # Central Asia destination) and Orenburg are reached by rail, not only by the WE-WC road.
 rail(EW, "trans_aral", "samara", "orenburg", "RUS",
-     [(50.63, 53.22), (51.50, 53.05), (52.26, 52.78), (53.60, 52.30)], sources="A101,A102,A103,A119")
-rail(EW, "trans_aral", "orenburg", "iletsk", "RUS", [(55.05, 51.45)], sources="A101,A102,A103,A119")
+     [(50.63, 53.22), (51.50, 53.05), (52.26, 52.78), (53.60, 52.30)], sources="S135,A101,A102,A103,A119")
+rail(EW, "trans_aral", "orenburg", "iletsk", "RUS", [(55.05, 51.45)], sources="S135,A101,A102,A103,A119")
 rail(EW, "trans_aral", "iletsk", "aktobe", "RUS|KAZ", [(55.60, 50.95), (56.40, 50.60)],
-     sources="A101,A102,A103,A119")
+     sources="S135,A101,A102,A103,A119")
 rail(EW, "trans_aral", "aktobe", "shalkar", "KAZ",
-     [(57.42, 49.47), (58.15, 48.83), (59.00, 48.30)], sources="A101,A102,A103,A119")
+     [(57.42, 49.47), (58.15, 48.83), (59.00, 48.30)], sources="S135,A101,A102,A103,A119")
 # Dostyk - Moyynty second track (opened 2025-09-30)
 rail(EW, "dostyk_moyynty_2nd", "dostyk", "moyynty", "KAZ",
      [(82.00, 45.55), (81.60, 45.90), (81.00, 46.20), (80.50, 46.50), (79.70, 46.90),
