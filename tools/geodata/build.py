@@ -79,7 +79,6 @@ MANZHOULI_CONTAINERS_PER_DAY = 840  # [S38] maximum of the rebuilt reloading yar
 MALA_TRAINS_PER_DAY = 14       # [S40] Malaszewicze normal handling capacity, trains/day
 BRUZGI_TEU_PER_DAY = 304       # [S39] Bruzgi container transshipment
 KALININGRAD_TRAINS_PER_DAY = 4  # [S41] Mamonovo-Braniewo, trains/day "possible" (UTLC)
-EU_ENTRY_TRANSFER_H = 12.0     # [A32] transshipment at the smaller broad-gauge entry points
 EU_EXTERNAL_TRANSIT_H = 6.0    # [A32] EU transit formalities at the Lithuanian and Kaliningrad borders
 
 
@@ -242,13 +241,13 @@ def node_attrs(nid: str) -> dict:
         a.update(transfer_h=MALA_WAIT_H, transfer_usd=CPMM_GAUGE_USD["dostyk"] * half,
                  capacity_teu=round(MALA_TRAINS_PER_DAY * 365 * TEU_PER_TRAIN, -2),
                  sources="S12,S6,S40,S2,A1,A2,A3,A6,A7,A10,A33")
-    elif nid == "kuznica":
-        a.update(transfer_h=EU_ENTRY_TRANSFER_H, transfer_usd=CPMM_GAUGE_USD["dostyk"] * half,
-                 capacity_teu=round(BRUZGI_TEU_PER_DAY * 365, -2), sources="S6,S39,A1,A2,A3,A6,A32,A33")
-    elif nid == "braniewo":
-        a.update(transfer_h=EU_ENTRY_TRANSFER_H, transfer_usd=CPMM_GAUGE_USD["dostyk"] * half,
+    elif nid == "kuznica":  # A32: the Polish-side wait of Malaszewicze (S12) applies to both crossings
+        a.update(transfer_h=MALA_WAIT_H, transfer_usd=CPMM_GAUGE_USD["dostyk"] * half,
+                 capacity_teu=round(BRUZGI_TEU_PER_DAY * 365, -2), sources="S6,S12,S39,A1,A2,A3,A6,A7,A32,A33")
+    elif nid == "braniewo":  # A32: the same wait as at the Belarus-Poland crossings (S12)
+        a.update(transfer_h=MALA_WAIT_H, transfer_usd=CPMM_GAUGE_USD["dostyk"] * half,
                  capacity_teu=round(KALININGRAD_TRAINS_PER_DAY * 365 * TEU_PER_TRAIN, -2),
-                 sources="S6,S41,S2,A1,A2,A3,A6,A10,A32,A33")
+                 sources="S6,S12,S41,S2,A1,A2,A3,A6,A7,A10,A32,A33")
     elif nid in ("bruzgi", "mamonovo"):
         a.update(dwell_h=BREST_PROCESS_H, handling_usd=CPMM_BCP_USD * half, sources="S30,S5,A1,A3,A8,A32")
     elif nid in ("kena", "chernyshevskoye"):
