@@ -352,6 +352,14 @@ def write_links(d) -> None:
         by_layer.setdefault(link["corridor"], []).append(
             {"type": "Feature", "properties": corridors_data.resolve_rates(link),
              "geometry": {"type": "LineString", "coordinates": coords}})
+    by_id = {f["properties"]["id"]: f for feats in by_layer.values() for f in feats}
+    for ids, km, src in corridors_data.DISTANCE_LEGS:  # A34: a published leg split by drawn length
+        drawn = {i: length_km(by_id[i]["geometry"]["coordinates"]) for i in ids}
+        for i in ids:
+            props = by_id[i]["properties"]
+            props["distance_km"] = round(km * drawn[i] / sum(drawn.values()), 1)
+            have = props["sources"].split(",")
+            props["sources"] += "".join(f",{k}" for k in (*src.split(","), "A34") if k not in have)
     for layer, feats in by_layer.items():
         feats.sort(key=lambda f: f["properties"]["id"])
         atomic_write(GEO / "links" / f"{layer}.geojson", fc_text(feats))

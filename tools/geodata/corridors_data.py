@@ -584,3 +584,22 @@ ferry(EW, "iran_turkiye", "van", "tatvan", [(43.00, 38.58), (42.60, 38.60)],
 rail(EW, "iran_turkiye", "tatvan", "sivas", "TUR",
      [(41.49, 38.74), (40.55, 38.75), (39.70, 38.62), (39.22, 38.67), (38.32, 38.35),
       (37.95, 38.85), (37.95, 39.25), (37.50, 39.60)], sources=IT_SRC)
+
+
+# Published lengths of lines drawn as one or more links (A34): (link ids, km, source keys).  build.py
+# splits each length over its links in proportion to their drawn lengths and stores it as distance_km.
+DISTANCE_LEGS = [
+    # Uzen-Bereket-Etrek-Gorgan: KAZ 140, TKM 700, IRN 85 km (S114)
+    (("zhanaozen-bolashak",), 140.0, "S114"),
+    (("bolashak-serhetyaka", "serhetyaka-bereket", "bereket-etrek", "etrek-incheh_borun"), 700.0, "S114"),
+    (("incheh_borun-gorgan",), 85.0, "S114"),
+    # Baku-Tbilisi-Kars: GEO 263, TUR 79 km (S105); the Azerbaijani 504 km start in Baku, not at Alat
+    (("gardabani-tbilisi", "tbilisi-marabda", "marabda-akhalkalaki", "akhalkalaki-kartsakhi"), 263.0, "S105"),
+    (("kartsakhi-cildir", "cildir-kars"), 79.0, "S105"),
+    # CKU, Kyrgyz section: 169.6 km of 1435 mm to Makmal, 142.2 km of 1520 mm beyond (S112)
+    (("torugart_kgz-makmal",), 169.6, "S112"),
+    (("makmal-jalal_abad",), 142.2, "S112"),
+    # Bakhty-Ayagoz 272 km (S109); Darbaza-Maktaaral 152 km (S110)
+    (("bakhty-ayagoz",), 272.0, "S109"),
+    (("darbaza-maktaaral",), 152.0, "S110"),
+]
