@@ -92,6 +92,7 @@ def configure_logging(verbose: int = 0, quiet: bool = False) -> logging.Logger:
     handler = TqdmLoggingHandler()
     handler._corridors_cli = True  # type: ignore[attr-defined]
     handler.setFormatter(logging.Formatter("corridors: %(message)s" if verbose < 2 else "%(name)s: %(message)s"))
+    handler.setLevel(level)  # a child logger set lower (caplog, a notebook) must not leak onto stderr
     logger.addHandler(handler)
     logger.setLevel(level)
     set_progress(False if quiet else None)

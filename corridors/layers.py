@@ -44,6 +44,9 @@ MODES = ("rail", "road", "ferry")
 GAUGES = (1435, 1520)
 STATUSES = ("operating", "under_construction", "planned")
 DEMAND_COLUMNS = ("origin", "destination", "teu", "year", "segment", "basis")
+#: Optional demand columns, passed through when present: direction (``from_china``/``to_china``),
+#: service (``cr_express``, ``china_central_asia``) and the mode the service runs on.
+DEMAND_OPTIONAL = ("direction", "service", "mode")
 
 #: How far (km) a single-country link may stray outside its country's polygon.  Natural
 #: Earth 1:110m borders are generalised by tens of km, and border stations sit on them.
@@ -77,6 +80,8 @@ _LINK_NUMERIC = {
     "tariff_usd_per_teu_km": (False, True, 0.0, 100.0, False, "USD per TEU-km"),
     "tariff_usd": (False, True, 0.0, 1e6, False, "USD per TEU"),
     "capacity_teu": (False, True, 0.0, 1e9, True, "TEU/year"),
+    # published (tariff or timetable) running distance, used instead of the drawn length
+    "distance_km": (False, True, 0.0, 20000.0, True, "km"),
 }
 #: Largest TEU/year of one demand row: world container port throughput is under a billion
 #: TEU a year, so a bigger row is a typo (``1e308`` would give inf totals).
@@ -1030,6 +1035,9 @@ def _demand_row(row: dict, line_no: int, label: str, nodes: dict, keys: set[str]
         for key in basis:
             if key not in keys:
                 problems.append(Problem(label, feat, "basis", f"key '{key}' is not defined in SOURCES.md"))
+    if row.get("mode") and row["mode"] not in MODES:
+        problems.append(Problem(label, feat, "mode", f"expected one of {', '.join(MODES)}, got {row['mode']!r}"))
+        ok = False
     if not ok:
         return None
     return {
@@ -1039,7 +1047,7 @@ def _demand_row(row: dict, line_no: int, label: str, nodes: dict, keys: set[str]
         "year": year,
         "segment": row["segment"],
         "basis": row["basis"],
-    }
+    } | {c: row[c] for c in DEMAND_OPTIONAL if row.get(c)}
 
 
 def _read_demand(geodata: Path, nodes: dict, keys: set[str] | None, problems: list[Problem],

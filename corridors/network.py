@@ -139,22 +139,27 @@ def _in_service(record: dict, year: int) -> bool:
     return opening is not None and opening <= year
 
 
+def _run_km(link: dict) -> float:
+    """Running distance in km: the published ``distance_km`` where given, else the drawn length."""
+    return float(link["distance_km"]) if link.get("distance_km") is not None else link["length_km"]
+
+
 def link_time_h(link: dict) -> float:
     """Hours to traverse a link: running time plus half the headway between departures."""
     if link.get("running_h") is not None:
         hours = float(link["running_h"])
     else:
-        hours = link["length_km"] / float(link["speed_kmh"])
+        hours = _run_km(link) / float(link["speed_kmh"])
     if link.get("frequency_per_week"):
         hours += 0.5 * _HOURS_PER_WEEK / float(link["frequency_per_week"])
     return hours
 
 
 def link_money_usd(link: dict) -> float:
-    """USD per TEU to traverse a link: per-km tariff x length + flat leg tariff."""
+    """USD per TEU to traverse a link: per-km tariff x running distance + flat leg tariff."""
     money = float(link.get("tariff_usd") or 0.0)
     if link.get("tariff_usd_per_teu_km") is not None:
-        money += float(link["tariff_usd_per_teu_km"]) * link["length_km"]
+        money += float(link["tariff_usd_per_teu_km"]) * _run_km(link)
     return money
 
 

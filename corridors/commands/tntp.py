@@ -68,7 +68,6 @@ def register(subparsers) -> None:
                    help="write link volumes and costs here (init_node,term_node,volume,cost)")
     p.add_argument("--out", dest="out", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print one JSON object instead of text")
-    p.add_argument("-v", "--verbose", action="store_true", help="print every iteration")
     p.add_argument("--strict", action="store_true",
                    help="exit 1 if the gap is not reached within --max-iter")
     p.set_defaults(handler=run_tntp)
@@ -104,7 +103,7 @@ def run_tntp(args: argparse.Namespace) -> int:
     fixed = net.fixed_cost(toll=args.cost_weights.get("toll", 0.0),
                            distance=args.cost_weights.get("distance", 0.0))
     bar = None
-    if not args.json and not args.verbose and sys.stderr.isatty():
+    if not args.json and not args.verbose and not getattr(args, "quiet", False) and sys.stderr.isatty():
         from tqdm import tqdm
 
         bar = tqdm(total=args.max_iter, file=sys.stderr, unit="it", leave=False,

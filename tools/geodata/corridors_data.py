@@ -1,32 +1,13 @@
-"""Build the Middle Corridor, North-South and East-West layers (geodata agent B).
+"""Data of the Middle Corridor, North-South and East-West layers: nodes and link alignments.
 
-Writes
-  geodata/links/middle_corridor.geojson
-  geodata/links/north_south.geojson
-  geodata/links/east_west.geojson
-  tools/geodata/nodes_b.geojson        (B's own nodes, standalone copy)
-and, with --merge, adds/updates B's own node ids in geodata/nodes.geojson
-(load-modify-save; nodes owned by other agents are never touched).
-
-Nodes that another agent (A) is expected to own are listed in SHARED with fallback
-coordinates.  If geodata/nodes.geojson already holds such an id, its coordinates are used
-and the node is left alone; if not, B adds the fallback node so that the layers stay
-connected (A may later overwrite it with its own version).
-
-Coordinates: hand-digitised from gazetteer knowledge, approximate (+-5 km for stations,
-alignments follow the named intermediate stations).  See SOURCES.md, A101.
-Run:  python tools/geodata/build_b.py [--merge]
+``build.py`` writes them (with the Belt and Road layer of ``belt_and_road_data.py``) into
+``geodata/``.  Positions are (lon, lat), hand-digitised from gazetteer knowledge, approximate
+(+-5 km for stations; alignments follow the named intermediate stations); see SOURCES.md, A101.
+Speeds and tariffs of KAZ/RUS (1520 mm), China and the EU are not set here: ``build.py`` sets
+them from the values it derives for the Belt and Road layer (``set_base_rates``), so that all
+layers cost the same networks alike (A102, A103).
 """
 from __future__ import annotations
-
-import json
-import os
-import sys
-import tempfile
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
-GEO = ROOT / "geodata"
 
 # ----------------------------------------------------------------------------------------
 # Node defaults by kind / situation (assumption keys in SOURCES.md)
@@ -80,24 +61,7 @@ def hub(id, name, country, lon, lat, **kw):
     return node(id, name, country, lon, lat, kind="hub", **kw)
 
 
-# Nodes expected from agent A (fallback only; never overwritten when present).
-SHARED = {n["id"]: n for n in [
-    hub("khorgos", "Khorgos", "CHN", 80.42, 44.21),
-    node("dostyk", "Dostyk", "KAZ", 82.48, 45.25, kind="gauge_change"),
-    node("altynkol", "Altynkol", "KAZ", 80.33, 44.20, kind="gauge_change"),
-    node("aktogay", "Aktogay", "KAZ", 79.66, 46.95),
-    hub("almaty", "Almaty", "KAZ", 76.93, 43.33),
-    node("shu", "Shu", "KAZ", 73.76, 43.60),
-    node("moyynty", "Moyynty", "KAZ", 73.37, 47.22, sources="A101,S108"),
-    hub("urumqi", "Urumqi", "CHN", 87.60, 43.82),
-    node("kuytun", "Kuytun", "CHN", 84.90, 44.43),
-    hub("moscow", "Moscow", "RUS", 37.62, 55.75),
-    hub("istanbul", "Istanbul", "TUR", 28.80, 41.02),
-    hub("budapest", "Budapest", "HUN", 19.10, 47.50),
-    node("svilengrad", "Svilengrad", "BGR", 26.20, 41.77, kind="border"),
-]}
-
-# B's own nodes.
+# Nodes of these layers (the Belt and Road nodes they join are in belt_and_road_data.py).
 MINE = [
     # --- Kazakhstan: TITR west of Shu / Moyynty
     hub("taraz", "Taraz", "KAZ", 71.38, 42.90, name_local="Тараз"),
@@ -120,7 +84,7 @@ MINE = [
     hub("atyrau", "Atyrau", "KAZ", 51.92, 47.10, name_local="Атырау"),
     border("ganyushkino", "Ganyushkino", "KAZ", 49.25, 46.60, name_local="Ганюшкино"),
     hub("aktobe", "Aktobe", "KAZ", 57.17, 50.28, name_local="Ақтөбе"),
-    border("zhaisan", "Zhaisan (road checkpoint)", "KAZ", 56.20, 50.95, name_local="Жайсан",
+    border("zhaisan", "Zhaisan (road checkpoint)", "KAZ", 56.19, 50.89, name_local="Жайсан",
            dwell_h=6.0, sources="A101,A106,A111"),
     border("nur_zholy", "Nur Zholy (Khorgos road checkpoint)", "KAZ", 80.37, 44.19,
            name_local="Нұр жолы", dwell_h=12.0, sources="S132,A101,A106,A111"),
@@ -132,7 +96,7 @@ MINE = [
     gauge("bakhty", "Bakhty", "KAZ", 82.72, 46.67, name_local="Бақты",
           status="under_construction", opening_year=2027, sources="S109,S120,A101,A106,A107"),
     # --- China
-    border("tacheng", "Tacheng (Baketu)", "CHN", 82.80, 46.70, name_local="塔城 (巴克图)",
+    border("tacheng", "Tacheng (Baketu)", "CHN", 82.85, 46.71, name_local="塔城 (巴克图)",
            status="under_construction", opening_year=2027, sources="S109,A101,A106"),
     hub("kashgar", "Kashgar", "CHN", 75.99, 39.47, name_local="喀什"),
     border("torugart_chn", "Torugart (China side)", "CHN", 75.42, 40.50, name_local="吐尔尕特",
@@ -194,6 +158,10 @@ MINE = [
     border("sagarchin", "Sagarchin (road checkpoint)", "RUS", 56.12, 51.02,
            name_local="Сагарчин", dwell_h=6.0, sources="A101,A106,A111"),
     hub("orenburg", "Orenburg", "RUS", 55.10, 51.77, name_local="Оренбург"),
+    # Iletsk-1 at Sol-Iletsk: the Kazakh railways' border station on the Orenburg-Aktobe line,
+    # on Russian soil (A119); 1520 mm on both sides, so no gauge change
+    border("iletsk", "Iletsk-1 (Sol-Iletsk)", "RUS", 54.99, 51.16, name_local="Илецк-1",
+           sources="S120,S136,A101,A106,A119"),
     hub("kazan", "Kazan", "RUS", 49.12, 55.79, name_local="Казань"),
     # --- Azerbaijan
     port("alat", "Port of Baku (Alat)", "AZE", 49.40, 39.95, name_local="Ələt",
@@ -220,7 +188,7 @@ MINE = [
     hub("kars", "Kars", "TUR", 43.09, 40.61),
     hub("ankara", "Ankara", "TUR", 32.85, 39.94),
     node("sivas", "Sivas", "TUR", 37.02, 39.75),
-    border("kapikoy", "Kapıköy", "TUR", 44.45, 38.58, sources="S134,S120,A101,A106"),
+    border("kapikoy", "Kapıköy", "TUR", 44.28, 38.56, sources="S134,S120,A101,A106"),
     port("van", "Van (Lake Van ferry pier)", "TUR", 43.33, 38.50, dwell_h=6.0,
          transfer_h=6.0, transfer_usd=40.0, sources="S133,A101,A118"),
     port("tatvan", "Tatvan (Lake Van ferry pier)", "TUR", 42.29, 38.50, dwell_h=6.0,
@@ -251,28 +219,27 @@ TARIFF = {  # USD per TEU-km (A103; KAZ/RUS/EU/CHN aligned with belt_and_road)
 }
 
 
-def sync_with_belt_and_road() -> None:
-    """Take the KAZ/RUS (1520), EU and CHN speed and tariff from belt_and_road.geojson, the
-    most common value among single-country links of that kind, so that both layers cost the
-    same networks alike even after agent A re-derives them (A102, A103)."""
-    from collections import Counter
-    p = GEO / "links" / "belt_and_road.geojson"
-    if not p.exists():
-        return
-    kinds = {"1520": Counter(), "CHN": Counter(), "EU": Counter()}
-    for f in json.loads(p.read_text(encoding="utf-8"))["features"]:
-        pr = f["properties"]
-        if pr["mode"] != "rail" or "|" in (pr["country"] or "|"):
-            continue
-        key = ("CHN" if pr["country"] == "CHN" else "1520" if pr["gauge_mm"] == 1520
-               else "EU")
-        kinds[key][(pr["speed_kmh"], pr["tariff_usd_per_teu_km"])] += 1
-    for key, countries in (("1520", ("KAZ", "RUS")), ("CHN", ("CHN",)),
-                           ("EU", ("ROU", "BGR", "HUN"))):
-        if kinds[key]:
-            (speed, tariff), _ = kinds[key].most_common(1)[0]
-            for c in countries:
-                SPEED[c], TARIFF[c] = float(speed), float(tariff)
+def set_base_rates(speed_1520: float, tariff_1520: float, speed_cn: float, tariff_cn: float,
+                   speed_eu: float, tariff_eu: float) -> None:
+    """Use the Belt and Road layer's derived speeds (km/h) and tariffs (USD/TEU-km) (A102, A103)."""
+    for c in ("KAZ", "RUS"):
+        SPEED[c], TARIFF[c] = speed_1520, tariff_1520
+    SPEED["CHN"], TARIFF["CHN"] = speed_cn, tariff_cn
+    for c in ("ROU", "BGR", "HUN"):
+        SPEED[c], TARIFF[c] = speed_eu, tariff_eu
+
+
+def resolve_rates(link: dict) -> dict:
+    """Properties of a link with the country speed and tariff filled in where it sets none."""
+    props = {k: v for k, v in link.items() if not k.startswith("_")}
+    if link["mode"] == "rail":
+        cs = link["_countries"]
+        # short link between paired border stations: slowest speed and dearest tariff of the two
+        if props["speed_kmh"] is None:
+            props["speed_kmh"] = min(SPEED[c] for c in cs)
+        if props["tariff_usd_per_teu_km"] is None:
+            props["tariff_usd_per_teu_km"] = max(TARIFF[c] for c in cs)
+    return props
 
 
 GAUGE = {"KAZ": 1520, "RUS": 1520, "UZB": 1520, "TKM": 1520, "KGZ": 1520, "AZE": 1520,
@@ -280,24 +247,19 @@ GAUGE = {"KAZ": 1520, "RUS": 1520, "UZB": 1520, "TKM": 1520, "KGZ": 1520, "AZE":
          "HUN": 1435}
 
 LINKS: list[dict] = []
-sync_with_belt_and_road()
 
 
 def rail(corridor, route, a, b, country, via, gauge_mm=None, status="operating",
          opening_year=None, capacity_teu=None, sources="A101,A102,A103", id=None,
-         speed_kmh=None, tariff=None, frequency_per_week=None):
+         speed_kmh=None, tariff=None, frequency_per_week=None, distance_km=None):
     cs = country.split("|")
-    first = cs[0]
-    # short link between paired border stations: slowest speed and dearest tariff of the two
     LINKS.append(dict(
         id=id or f"{a}-{b}", **{"from": a, "to": b}, corridor=corridor, route=route,
-        mode="rail", gauge_mm=gauge_mm or GAUGE[first], country=country,
-        speed_kmh=speed_kmh or min(SPEED[c] for c in cs), running_h=None,
-        frequency_per_week=frequency_per_week,
-        tariff_usd_per_teu_km=max(TARIFF[c] for c in cs) if tariff is None else tariff,
-        tariff_usd=None,
-        capacity_teu=capacity_teu, status=status, opening_year=opening_year,
-        sources=sources, _via=via))
+        mode="rail", gauge_mm=gauge_mm or GAUGE[cs[0]], country=country,
+        speed_kmh=speed_kmh, running_h=None, frequency_per_week=frequency_per_week,
+        tariff_usd_per_teu_km=tariff, tariff_usd=None, capacity_teu=capacity_teu,
+        distance_km=distance_km, status=status, opening_year=opening_year, sources=sources,
+        _via=via, _countries=cs))
 
 
 def road(corridor, route, a, b, country, via, sources="A101,A111", id=None,
@@ -306,7 +268,7 @@ def road(corridor, route, a, b, country, via, sources="A101,A111", id=None,
         id=id or f"{a}-{b}-road", **{"from": a, "to": b}, corridor=corridor, route=route,
         mode="road", gauge_mm=None, country=country, speed_kmh=35.0, running_h=None,
         frequency_per_week=None, tariff_usd_per_teu_km=0.60, tariff_usd=None,
-        capacity_teu=None, status=status, opening_year=opening_year, sources=sources,
+        capacity_teu=None, distance_km=None, status=status, opening_year=opening_year, sources=sources,
         _via=via))
 
 
@@ -316,7 +278,7 @@ def ferry(corridor, route, a, b, via, running_h, frequency_per_week, tariff_usd,
         id=f"{a}-{b}", **{"from": a, "to": b}, corridor=corridor, route=route,
         mode="ferry", gauge_mm=None, country=None, speed_kmh=None, running_h=running_h,
         frequency_per_week=frequency_per_week, tariff_usd_per_teu_km=None,
-        tariff_usd=tariff_usd, capacity_teu=capacity_teu, status=status,
+        tariff_usd=tariff_usd, capacity_teu=capacity_teu, distance_km=None, status=status,
         opening_year=opening_year, sources=sources, _via=via))
 
 
@@ -536,12 +498,23 @@ road(EW, "we_wc_road", "orenburg", "kazan", "RUS",
 road(EW, "we_wc_road", "kazan", "moscow", "RUS",
      [(48.00, 55.95), (47.25, 56.10), (45.50, 56.15), (44.00, 56.30), (42.10, 56.20),
       (40.40, 56.13), (38.80, 55.90)], sources="S131,A101,A111")
+# Orenburg - Tashkent railway north of the Aral Sea (A119): Samara - Orenburg - Iletsk-1 - Aktobe -
+# Kandyagash - Emba - Shalkar, joining the Middle Corridor line at Shalkar, so that Aktobe (a
+# Central Asia destination) and Orenburg are reached by rail, not only by the WE-WC road.
+rail(EW, "trans_aral", "samara", "orenburg", "RUS",
+     [(50.63, 53.22), (51.50, 53.05), (52.26, 52.78), (53.60, 52.30)], sources="S135,A101,A102,A103,A119")
+rail(EW, "trans_aral", "orenburg", "iletsk", "RUS", [(55.05, 51.45)], sources="S135,A101,A102,A103,A119")
+rail(EW, "trans_aral", "iletsk", "aktobe", "RUS|KAZ", [(55.60, 50.95), (56.40, 50.60)],
+     sources="S135,A101,A102,A103,A119")
+rail(EW, "trans_aral", "aktobe", "shalkar", "KAZ",
+     [(57.42, 49.47), (58.15, 48.83), (59.00, 48.30)], sources="S135,A101,A102,A103,A119")
 # Dostyk - Moyynty second track (opened 2025-09-30)
 rail(EW, "dostyk_moyynty_2nd", "dostyk", "moyynty", "KAZ",
      [(82.00, 45.55), (81.60, 45.90), (81.00, 46.20), (80.50, 46.50), (79.70, 46.90),
       (78.50, 46.95), (77.35, 46.93), (76.00, 46.90), (75.00, 46.95), (74.20, 47.10)],
-     id="dostyk-moyynty-2nd", capacity_teu=438000, opening_year=2025,
-     sources="S108,A101,A102,A103,A112")
+     id="dostyk-moyynty-2nd", capacity_teu=438000, status="under_construction", opening_year=2025,
+     distance_km=836.0,
+     sources="S108,A101,A102,A103,A112,A34")
 # Bakhty - Ayagoz (third KZ-CN crossing), Tacheng - Kuytun feeder
 rail(EW, "bakhty_ayagoz", "tacheng", "bakhty", "CHN|KAZ", [(82.76, 46.68)],
      status="under_construction", opening_year=2027, sources="S109,A101,A102,A103")
@@ -613,137 +586,20 @@ rail(EW, "iran_turkiye", "tatvan", "sivas", "TUR",
       (37.95, 38.85), (37.95, 39.25), (37.50, 39.60)], sources=IT_SRC)
 
 
-# ----------------------------------------------------------------------------------------
-def feature_collection(features):
-    return {"type": "FeatureCollection", "features": features}
-
-
-def node_feature(n):
-    props = {k: v for k, v in n.items() if not k.startswith("_")}
-    return {"type": "Feature", "properties": props,
-            "geometry": {"type": "Point", "coordinates": [round(n["_xy"][0], 5),
-                                                          round(n["_xy"][1], 5)]}}
-
-
-def fc_text(obj) -> str:
-    """One feature per line, the layout used by build_belt_and_road.py (small diffs)."""
-    lines = ['{"type": "FeatureCollection", "features": [']
-    lines.append(",\n".join(json.dumps(f, ensure_ascii=False) for f in obj["features"]))
-    lines.append("]}\n")
-    return "\n".join(lines)
-
-
-def atomic_write(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as f:
-        f.write(fc_text(obj))
-    os.replace(tmp, path)
-
-
-def load_nodes_file():
-    p = GEO / "nodes.geojson"
-    if not p.exists():
-        return None
-    return json.loads(p.read_text(encoding="utf-8"))
-
-
-def main(argv):
-    merge = "--merge" in argv
-    existing = load_nodes_file()
-    exist_xy = {}
-    if existing:
-        for f in existing["features"]:
-            exist_xy[f["properties"]["id"]] = tuple(f["geometry"]["coordinates"][:2])
-    mine = {n["id"]: n for n in MINE}
-    assert len(mine) == len(MINE), "duplicate id in MINE"
-    owned = owned_ids()
-    # ids in MINE that someone else already put into nodes.geojson: theirs wins
-    theirs = {i for i in mine if i in exist_xy and i not in owned}
-    if theirs:
-        print("note: using other agent's version of", sorted(theirs))
-    for i in theirs:
-        mine.pop(i)
-    # fallback shared nodes that A does not (yet) have
-    fallback = {i: n for i, n in SHARED.items() if i not in exist_xy and i not in mine}
-    own_ids = set(mine)
-
-    def xy(i):
-        if i in mine:
-            return mine[i]["_xy"]
-        if i in exist_xy:
-            return exist_xy[i]
-        if i in SHARED:
-            return SHARED[i]["_xy"]
-        raise KeyError(i)
-
-    used = set()
-    by_layer: dict[str, list] = {}
-    ids = set()
-    for L in LINKS:
-        assert L["id"] not in ids, L["id"]
-        ids.add(L["id"])
-        a, b = L["from"], L["to"]
-        used |= {a, b}
-        coords = [xy(a), *L["_via"], xy(b)]
-        coords = [[round(x, 5), round(y, 5)] for x, y in coords]
-        props = {k: v for k, v in L.items() if not k.startswith("_")}
-        by_layer.setdefault(L["corridor"], []).append(
-            {"type": "Feature", "properties": props,
-             "geometry": {"type": "LineString", "coordinates": coords}})
-    for layer, feats in by_layer.items():
-        feats.sort(key=lambda f: f["properties"]["id"])
-        atomic_write(GEO / "links" / f"{layer}.geojson", feature_collection(feats))
-        print(f"{layer}: {len(feats)} links")
-    unused = own_ids - used
-    if unused:
-        print("warning: unused own nodes", sorted(unused))
-    need_fallback = {i: n for i, n in fallback.items() if i in used}
-    b_nodes = ([node_feature(n) for n in mine.values()]
-               + [node_feature(n) for n in need_fallback.values()])
-    b_nodes.sort(key=lambda f: f["properties"]["id"])
-    atomic_write(ROOT / "tools" / "geodata" / "nodes_b.geojson", feature_collection(b_nodes))
-    print(f"nodes_b: {len(b_nodes)} ({len(need_fallback)} fallback for A: "
-          f"{sorted(need_fallback)})")
-    if merge:
-        merge_into_nodes(b_nodes, own_ids)
-
-
-OWNED = ROOT / "tools" / "geodata" / "nodes_b_owned.json"
-
-
-def owned_ids() -> set:
-    """Ids B has written into geodata/nodes.geojson before (B may update these)."""
-    if OWNED.exists():
-        return set(json.loads(OWNED.read_text()))
-    return set()
-
-
-def merge_into_nodes(b_nodes, mine_ids):
-    p = GEO / "nodes.geojson"
-    cur = load_nodes_file()  # re-read right before writing
-    if cur is None:
-        print("nodes.geojson does not exist yet; kept tools/geodata/nodes_b.geojson")
-        return
-    have = {f["properties"]["id"]: f for f in cur["features"]}
-    owned = owned_ids()
-    added, updated = [], []
-    for f in b_nodes:
-        i = f["properties"]["id"]
-        if i in have and i not in owned:
-            continue  # written by someone else in the meantime: theirs wins
-        if i in have:
-            updated.append(i)
-        else:
-            added.append(i)
-        have[i] = f
-        owned.add(i)
-    cur["features"] = sorted(have.values(), key=lambda f: f["properties"]["id"])
-    atomic_write(p, cur)
-    OWNED.write_text(json.dumps(sorted(owned), indent=0) + "\n")
-    print(f"merged into nodes.geojson: added {len(added)}, updated {len(updated)}; "
-          f"total {len(cur['features'])}")
-
-
-if __name__ == "__main__":
-    main(sys.argv[1:])
+# Published lengths of lines drawn as one or more links (A34): (link ids, km, source keys).  build.py
+# splits each length over its links in proportion to their drawn lengths and stores it as distance_km.
+DISTANCE_LEGS = [
+    # Uzen-Bereket-Etrek-Gorgan: KAZ 140, TKM 700, IRN 85 km (S114)
+    (("zhanaozen-bolashak",), 140.0, "S114"),
+    (("bolashak-serhetyaka", "serhetyaka-bereket", "bereket-etrek", "etrek-incheh_borun"), 700.0, "S114"),
+    (("incheh_borun-gorgan",), 85.0, "S114"),
+    # Baku-Tbilisi-Kars: GEO 263, TUR 79 km (S105); the Azerbaijani 504 km start in Baku, not at Alat
+    (("gardabani-tbilisi", "tbilisi-marabda", "marabda-akhalkalaki", "akhalkalaki-kartsakhi"), 263.0, "S105"),
+    (("kartsakhi-cildir", "cildir-kars"), 79.0, "S105"),
+    # CKU, Kyrgyz section: 169.6 km of 1435 mm to Makmal, 142.2 km of 1520 mm beyond (S112)
+    (("torugart_kgz-makmal",), 169.6, "S112"),
+    (("makmal-jalal_abad",), 142.2, "S112"),
+    # Bakhty-Ayagoz 272 km (S109); Darbaza-Maktaaral 152 km (S110)
+    (("bakhty-ayagoz",), 272.0, "S109"),
+    (("darbaza-maktaaral",), 152.0, "S110"),
+]
