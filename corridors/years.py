@@ -272,9 +272,9 @@ def _check_shares(rows: list[dict], group: tuple[str, ...], share: str, label: s
         entry[1] = r["line"]
     for ident, (total, line) in sorted(sums.items()):
         if abs(total - 1.0) > 2 * SUM_TOLERANCE:
-            problems.append(
-                Problem(label, f"row {line}", share, f"shares of {', '.join(map(str, ident))} add up to {total:.4f}, not 1")
-            )
+            group_name = ", ".join(map(str, ident))
+            message = f"shares of {group_name} add up to {total:.4f}, not 1"
+            problems.append(Problem(label, f"row {line}", share, message))
 
 
 def check_year_tables(geodata: str | Path, keys: set[str] | None = None) -> list[Problem]:
