@@ -38,9 +38,13 @@ __all__ = [
 ]
 
 #: Corridor families, one link layer each (``geodata/links/<family>.geojson``).
-CORRIDORS = ("belt_and_road", "middle_corridor", "north_south", "east_west")
+#: ``maritime`` holds the sea lanes and the inland legs to the ports (issue 11); the land
+#: route choice leaves it out (:func:`corridors.network.build_graph`).
+CORRIDORS = ("belt_and_road", "middle_corridor", "north_south", "east_west", "maritime")
 NODE_KINDS = ("hub", "border", "gauge_change", "port", "junction")
-MODES = ("rail", "road", "ferry")
+MODES = ("rail", "road", "ferry", "sea")
+#: The passage a sea lane takes between Asia and Europe.
+PASSAGES = ("suez", "cape")
 GAUGES = (1435, 1520)
 STATUSES = ("operating", "under_construction", "planned")
 DEMAND_COLUMNS = ("origin", "destination", "teu", "year", "segment", "basis")
@@ -81,7 +85,7 @@ _LINK_NUMERIC = {
     "tariff_usd": (False, True, 0.0, 1e6, False, "USD per TEU"),
     "capacity_teu": (False, True, 0.0, 1e9, True, "TEU/year"),
     # published (tariff or timetable) running distance, used instead of the drawn length
-    "distance_km": (False, True, 0.0, 20000.0, True, "km"),
+    "distance_km": (False, True, 0.0, 60000.0, True, "km"),  # sea lanes round the Cape: ~30,000
 }
 #: Largest TEU/year of one demand row: world container port throughput is under a billion
 #: TEU a year, so a bigger row is a typo (``1e308`` would give inf totals).
@@ -198,6 +202,7 @@ def geodata_files(geodata: Path) -> list[Path]:
     files = [geodata / "nodes.geojson", geodata / "countries.geojson"]
     files += sorted((geodata / "links").glob("*.geojson"))
     files += [geodata / "demand.csv", *sorted(geodata.glob("demand_*.csv")), geodata / "parameters.toml"]
+    files += sorted((geodata / "years").glob("*.csv"))
     return [f for f in files if f.is_file()]
 
 
@@ -810,16 +815,18 @@ def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] 
                                 f"(tolerance {ENDPOINT_TOLERANCE_KM:g} km)",
                             )
                         )
-                if mode == "ferry":
+                if mode in ("ferry", "sea"):
                     if country is not None:
                         problems.append(
-                            Problem(label, feat, "country", "a ferry leg crosses water: country must be null")
+                            Problem(label, feat, "country", f"a {mode} leg crosses water: country must be null")
                         )
                     for end, node in (("from", a), ("to", b)):
                         if node["kind"] != "port":
                             problems.append(
-                                Problem(label, feat, end, f"ferry leg ends at '{props[end]}', which is not a port")
+                                Problem(label, feat, end, f"{mode} leg ends at '{props[end]}', which is not a port")
                             )
+                    if mode == "sea":
+                        _check_sea_lane(props, label, feat, problems)
                 elif not isinstance(country, str):
                     problems.append(
                         Problem(
@@ -867,6 +874,16 @@ def _read_links(geodata: Path, nodes: dict, countries: set[str], keys: set[str] 
                 record["layer"] = family
                 links[link_id] = record
     return links
+
+
+def _check_sea_lane(props: dict, label: str, feat: str, problems: list[Problem]) -> None:
+    """A sea lane names its passage and carries its sourced sailing distance (nautical miles)."""
+    if props.get("passage") not in PASSAGES:
+        problems.append(
+            Problem(label, feat, "passage", f"expected one of {', '.join(PASSAGES)}, got {props.get('passage')!r}")
+        )
+    _check_numeric(props, "distance_nm", label, feat, problems, required=True, nullable=False, lo=0.0, hi=30000.0,
+                   lo_open=True, unit="nautical miles")
 
 
 def _projector():
@@ -1163,6 +1180,10 @@ def _collect(geodata: Path) -> tuple[Layers, list[Problem]]:
     _check_transfers(nodes, links, geodata, problems)
     demand = _read_demand(geodata, nodes, keys, problems, bad_nodes)
     parameters = _read_parameters(geodata, problems)
+    if (geodata / "years").is_dir():
+        from corridors.years import check_year_tables
+
+        problems += check_year_tables(geodata, keys)
     return Layers(geodata, nodes, links, names, demand, parameters, tuple(problems.notes)), problems
 
 

@@ -167,7 +167,12 @@ def _crosses_border(link: dict, nodes: dict) -> bool:
     return nodes[link["from"]]["country"] != nodes[link["to"]]["country"]
 
 
-def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostParameters):
+def _land_only(link: dict) -> bool:
+    """True for links of the land route choice: not a sea lane, not a leg of the maritime layer."""
+    return link["mode"] != "sea" and link.get("layer", link.get("corridor")) != "maritime"
+
+
+def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostParameters, *, include_sea: bool = False):
     """Build the virtual-link graph from node and link records.
 
     Parameters
@@ -177,6 +182,10 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
         a scenario).  Records with ``closed=True`` and features not in service in
         ``params.year`` are left out.
     params : CostParameters
+    include_sea : bool
+        Whether the sea lanes and the rest of the ``maritime`` layer (port access legs) are
+        in the graph.  Off by default: the land route choice must not send rail demand to
+        sea until mode choice is modelled (issue 11).
 
     Returns
     -------
@@ -200,6 +209,8 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
 
     for link_id, link in links.items():
         if link.get("closed") or not _in_service(link, params.year):
+            continue
+        if not include_sea and not _land_only(link):
             continue
         a, b = link["from"], link["to"]
         if a not in active_nodes or b not in active_nodes:
@@ -388,6 +399,7 @@ class Network:
                     closed.add((u, v))
             self.memo[key] = frozenset(closed)
         return self.memo[key]
+    include_sea: bool = field(default=False, repr=False)
 
     @functools.cached_property
     def nodes(self):
@@ -451,7 +463,7 @@ class Network:
         nodes = self.node_records if node_records is None else node_records
         links = self.link_records if link_records is None else link_records
         params = self.params if params is None else params
-        graph = build_graph(nodes, links, params)
+        graph = build_graph(nodes, links, params, include_sea=self.include_sea)
         return replace(
             self,
             graph=graph,
@@ -497,7 +509,9 @@ def _load_validated(geodata: Path) -> tuple[Layers, str | None]:
     return layers, key
 
 
-def load_network(geodata: str | Path | None = None, *, params: CostParameters | dict | None = None) -> Network:
+def load_network(
+    geodata: str | Path | None = None, *, params: CostParameters | dict | None = None, include_sea: bool = False
+) -> Network:
     """Load, validate and build the freight network of a geodata folder.
 
     Parameters
@@ -506,6 +520,9 @@ def load_network(geodata: str | Path | None = None, *, params: CostParameters | 
         A folder with the layout of the shipped ``geodata/`` (default: the shipped one).
     params : CostParameters or dict, optional
         Overrides of the parameters in ``geodata/parameters.toml``.
+    include_sea : bool
+        Put the ``maritime`` layer (sea lanes, port access legs) in the graph; off by
+        default (see :func:`build_graph`).
 
     Returns
     -------
@@ -533,7 +550,10 @@ def load_network(geodata: str | Path | None = None, *, params: CostParameters | 
         base = CostParameters.from_mapping({**base.as_dict(), **flat}, source="params")
     elif params is not None:
         base = params
-    graph = build_graph(layers.nodes, layers.links, base)
+    graph = build_graph(layers.nodes, layers.links, base, include_sea=include_sea)
+    if include_sea and fingerprint:
+        # route sets are cached by fingerprint: keep the sea graph's apart from the land graph's
+        fingerprint = hashlib.sha256(f"{fingerprint}/sea".encode()).hexdigest()[:32]
     return Network(
         geodata=folder,
         params=base,
@@ -543,4 +563,5 @@ def load_network(geodata: str | Path | None = None, *, params: CostParameters | 
         country_names=layers.countries,
         demand_rows=layers.demand,
         fingerprint=fingerprint,
+        include_sea=include_sea,
     )

@@ -11,7 +11,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "corridors"
 
 #: The order of docs/DESIGN.md: a module may import its own layer and the layers below.
 LAYERS = {
-    0: ("_errors", "_io", "_cache", "_progress", "regions", "layers"),  # data
+    0: ("_errors", "_io", "_cache", "_progress", "regions", "layers", "years"),  # data
     1: ("network",),
     2: ("routing", "kernel", "_shortest", "equilibrium", "class_ue", "tntp", "share"),  # routing, kernel, queries on route flows
     3: ("assignment",),

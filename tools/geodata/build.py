@@ -393,8 +393,10 @@ def _network_area():
     geoms = [shapely.Point(f["geometry"]["coordinates"])
              for f in json.loads((GEO / "nodes.geojson").read_text(encoding="utf-8"))["features"]]
     for path in sorted((GEO / "links").glob("*.geojson")):
+        # sea lanes cross oceans: only their ports (nodes) need fine coasts
         geoms += [shapely.LineString(f["geometry"]["coordinates"])
-                  for f in json.loads(path.read_text(encoding="utf-8"))["features"]]
+                  for f in json.loads(path.read_text(encoding="utf-8"))["features"]
+                  if f["properties"].get("mode") != "sea"]
     return shapely.union_all(geoms).buffer(NE_NEAR_DEG)
 
 
