@@ -274,8 +274,8 @@ def test_failed_write_leaves_no_partial_file(failing, toy, tmp_path, monkeypatch
     def boom(*args, **kwargs):
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(maps.os, failing, boom)
-    with pytest.raises(CorridorsError, match="cannot write the map"):
+    monkeypatch.setattr(os, failing, boom)
+    with pytest.raises(CorridorsError, match="cannot write the output"):
         maps.save_map(maps.network_map(toy["network"]), target)
     assert target.read_text() == "previous map"
     assert [p.name for p in folder.iterdir()] == ["network.html"]
@@ -550,6 +550,28 @@ def test_cli_default_output_and_cdn_option(toy_geodata, tmp_path, monkeypatch):
     assert main(["map", "--geodata", str(toy_geodata), "--no-self-contained"]) == 0
     page = (tmp_path / "maps" / "network.html").read_text(encoding="utf-8")
     assert "https://cdn.jsdelivr.net/npm/leaflet@1.9.3/dist/leaflet.js" in page
+
+
+@pytest.mark.parametrize("target", ["folder", "/dev/null"])
+def test_cli_refuses_a_bad_output_before_any_work(target, toy_geodata, tmp_path, capsys, monkeypatch):
+    import corridors.network
+
+    def no_work(*args, **kwargs):
+        raise AssertionError("the network was loaded although -o cannot be written")
+
+    monkeypatch.setattr(corridors.network, "load_network", no_work)
+    out = tmp_path if target == "folder" else Path(target)
+    assert main(["map", "--kind", "flows", "--geodata", str(toy_geodata), "-o", str(out)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(out) in err[0] and "regular file" in err[0], err
+
+
+@pytest.mark.parametrize("target", ["folder", "/dev/null"])
+def test_save_map_refuses_a_non_regular_target(target, toy, tmp_path):
+    out = tmp_path if target == "folder" else Path(target)
+    with pytest.raises(CorridorsError, match="regular file"):
+        maps.save_map(maps.network_map(toy["network"]), out)
+    assert out.exists() and not out.is_file()
 
 
 TOY_SCENARIO = """

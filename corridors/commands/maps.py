@@ -106,12 +106,15 @@ def _run_scenario(args, network):
 
 def run_map(args) -> int:
     """Build the requested map and write it atomically."""
+    from corridors._io import check_target
     from corridors._progress import progress_bar
     from corridors.assignment import assign
     from corridors.commands.core import load_params_file
     from corridors.maps import compare_map, flow_map, network_map, save_map
     from corridors.network import load_network
 
+    output = Path(args.output) if args.output else Path("maps") / f"{args.kind}.html"
+    check_target(output)  # a bad -o fails before the network is loaded and assigned
     steps = {"network": 3, "flows": 4, "compare": 5}[args.kind]
     with progress_bar(total=steps, desc=f"map {args.kind}", unit="step") as bar:
         bar.set_postfix_str("loading the network")
@@ -160,7 +163,6 @@ def run_map(args) -> int:
             m = compare_map(result, baseline, labels=labels, **query, **common)
         bar.update()
         bar.set_postfix_str("writing")
-        output = Path(args.output) if args.output else Path("maps") / f"{args.kind}.html"
         path = save_map(m, output, check=args.self_contained)
         bar.update()
     size_kb = path.stat().st_size / 1024
