@@ -38,6 +38,7 @@ CORRIDOR_COLOURS: dict[str, str] = {
     "middle_corridor": "#1f6fb2",
     "north_south": "#1e8449",
     "east_west": "#7d3c98",
+    "maritime": "#0e7c86",
 }
 _EXTRA_COLOURS = ("#d35400", "#117a65", "#b7950b", "#5d6d7e", "#a04000", "#2471a3")
 
@@ -46,7 +47,13 @@ _CORRIDOR_LABELS = {
     "middle_corridor": "Middle Corridor",
     "north_south": "North–South",
     "east_west": "East–West",
+    "maritime": "Maritime",
 }
+
+#: The family of the sea lanes and the inland legs to the ports (links/maritime.geojson):
+#: drawn after the land families, out of the initial view, its sea lanes thin and dashed.
+MARITIME = "maritime"
+_SEA_STYLE = {"weight": 1.5, "dashArray": "6 5", "opacity": 0.7}
 
 #: Marker style and legend label of each node kind.
 NODE_STYLES: dict[str, dict[str, Any]] = {
@@ -601,7 +608,8 @@ def _add_link_layers(
     import folium
 
     links = _to_4326(links)
-    families = list(dict.fromkeys(str(c) for c in links["corridor"]))
+    # land families first: the layer control and the legend lead with the land network
+    families = sorted(dict.fromkeys(str(c) for c in links["corridor"]), key=lambda f: f == MARITIME)
     colours = _corridor_colours(families)
     counts: dict[str, int] = {}
     for family in families:
@@ -615,6 +623,7 @@ def _add_link_layers(
                 "opacity": 0.9,
                 "dashArray": _DASHES.get(str(link.get("status")), "10 8"),
                 "lineCap": "round",
+                **(_SEA_STYLE if _is_sea(link) else {}),
                 **style_of(link_id, link),
             }
             style["className"] = (
@@ -630,6 +639,8 @@ def _add_link_layers(
                 ("From / to", escape(link.get("from")) + " → " + escape(link.get("to"))),
                 ("Id", escape(link_id)),
             ]
+            if not _missing(link.get("lane_ids")):
+                more.append(("Lanes", "both directions: " + escape(link.get("lane_ids"))))
             props.append(
                 {
                     "style": style,
@@ -638,9 +649,13 @@ def _add_link_layers(
             )
         data = _feature_collection(subset.geometry, props)
         counts[family] = len(data["features"])
+        colour = colours[family]
+        fill = (
+            f"repeating-linear-gradient(90deg,{colour} 0 6px,transparent 6px 10px)" if family == MARITIME else colour
+        )
         mark = (
-            f'<span style="display:inline-block;width:22px;height:4px;margin:0 4px 3px 2px;'
-            f'vertical-align:middle;background:{colours[family]}"></span>'
+            f'<span style="display:inline-block;width:22px;height:{2 if family == MARITIME else 4}px;'
+            f'margin:0 4px 3px 2px;vertical-align:middle;background:{fill}"></span>'
             if swatch
             else ""
         )
@@ -706,6 +721,84 @@ def _finish(m: folium.Map, legend: str, title: str | None = None) -> folium.Map:
     if title:
         m.add_child(_html_element(title), name="corridors_title")
     return m
+
+
+def _is_sea(link: Mapping[str, Any]) -> bool:
+    """True for a sea lane (``mode = "sea"``)."""
+    return str(link.get("mode")) == "sea"
+
+
+def merge_sea_lanes(links: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    """Return ``links`` with one sea lane per port pair and passage, and the merged ids.
+
+    The maritime layer has one lane per direction (a→b and b→a, same course).  Drawn both,
+    they would lie on top of each other; the map keeps the lane with the smaller id, adds
+    the other's TEU (``teu``, and ``teu_ab``/``teu_ba`` turned to the kept lane's direction;
+    ``utilisation`` the larger of the two) and lists both ids in ``lane_ids``.
+
+    Returns
+    -------
+    (GeoDataFrame, dict)
+        The links to draw, and ``{dropped id: kept id}``.
+    """
+    if len(links) == 0 or "mode" not in links.columns:
+        return links, {}
+    sea = links["mode"].astype(str) == "sea"
+    if not sea.any():
+        return links, {}
+    passage = links["passage"] if "passage" in links.columns else links["route"]
+    groups: dict[tuple, list[str]] = {}
+    for link_id, a, b, via in zip(
+        links.index[sea], links.loc[sea, "from"], links.loc[sea, "to"], passage[sea], strict=True
+    ):
+        groups.setdefault((frozenset((str(a), str(b))), str(via)), []).append(link_id)
+    frame = links.copy()
+    frame["lane_ids"] = None
+    alias: dict[str, str] = {}
+    flows = {"teu", "teu_ab", "teu_ba"} <= set(frame.columns)
+    for ids in groups.values():
+        if len(ids) < 2:
+            continue
+        kept, *others = sorted(ids, key=str)
+        frame.at[kept, "lane_ids"] = ", ".join(str(i) for i in sorted(ids, key=str))
+        for other in others:
+            alias[other] = kept
+            if not flows:
+                continue
+            same = str(links.at[other, "from"]) == str(links.at[kept, "from"])
+            turned = ("teu_ab", "teu_ba") if same else ("teu_ba", "teu_ab")
+            for column, other_column in (*zip(("teu_ab", "teu_ba"), turned, strict=True), ("teu", "teu")):
+                frame.at[kept, column] = _teu(frame.at[kept, column]) + _teu(links.at[other, other_column])
+            if "utilisation" in frame.columns:
+                values = [v for v in (frame.at[kept, "utilisation"], links.at[other, "utilisation"]) if not _missing(v)]
+                frame.at[kept, "utilisation"] = max(values) if values else None
+    return frame.drop(index=list(alias)), alias
+
+
+def _teu(value: Any) -> float:
+    return 0.0 if _missing(value) else float(value)
+
+
+def _land_bounds(links: gpd.GeoDataFrame, nodes: gpd.GeoDataFrame | None) -> list[float]:
+    """Bounds of the land network (links outside the maritime family, and the nodes).
+
+    The sea lanes reach the Cape of Good Hope; the initial view stays on the corridors and
+    the lanes are a zoom out away.
+    """
+    land = links
+    if len(links) and "corridor" in links.columns:
+        keep = links["corridor"].astype(str) != MARITIME
+        if "mode" in links.columns:
+            keep &= links["mode"].astype(str) != "sea"
+        land = links[keep] if keep.any() else links
+    return _bounds(_to_4326(land), _to_4326(nodes) if nodes is not None else None)
+
+
+def _family_symbol(family: str, colour: str) -> str:
+    """Legend line of a corridor family (the maritime family thin and dashed, as drawn)."""
+    if family == MARITIME:
+        return _line_symbol(colour, _SEA_STYLE["weight"], _SEA_STYLE["dashArray"])
+    return _line_symbol(colour)
 
 
 def _bounds(*frames: Any) -> list[float]:

@@ -57,6 +57,7 @@ from corridors._mapdraw import (
     _NO_FLOW,
     CORRIDOR_COLOURS,
     LABEL_KINDS,
+    MARITIME,
     NODE_STYLES,
     _add_attribution,
     _add_countries,
@@ -64,12 +65,13 @@ from corridors._mapdraw import (
     _add_link_layers,
     _add_nodes,
     _base_map,
-    _bounds,
     _circle_symbol,
     _corridor_colours,
     _countries_of,
     _country_names,
+    _family_symbol,
     _finish,
+    _land_bounds,
     _legend,
     _line_symbol,
     _network_of,
@@ -81,6 +83,7 @@ from corridors._mapdraw import (
     _to_4326,
     attribution_html,
     corridor_label,
+    merge_sea_lanes,
 )
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -102,6 +105,8 @@ __all__ = [
     "attribution_html",
     "LABEL_KINDS",
     "corridor_label",
+    "merge_sea_lanes",
+    "MARITIME",
 ]
 
 #: Re-exported helpers of the split modules (tests and the report use them).
@@ -154,11 +159,12 @@ def network_map(
     >>> save_map(m, "maps/network.html")  # doctest: +SKIP
     """
     links, nodes, countries = network.links, network.nodes, _countries_of(network)
-    m = _base_map(_bounds(_to_4326(links), _to_4326(nodes)), tiles=tiles, self_contained=self_contained)
+    drawn, _ = merge_sea_lanes(links)
+    m = _base_map(_land_bounds(links, nodes), tiles=tiles, self_contained=self_contained)
     _add_countries(m, countries, over_tiles=bool(tiles))
     counts = _add_link_layers(
         m,
-        links,
+        drawn,
         node_names=_node_names(network),
         style_of=lambda _id, _link: {},
         rows_of=lambda _id, _link: [],
@@ -168,7 +174,8 @@ def network_map(
     _add_attribution(m, network)
     colours = _corridor_colours(counts)
     corridors_html = "".join(
-        _row(_line_symbol(colours[f]), f"{escape(corridor_label(f))} ({n})") for f, n in counts.items()
+        _row(_family_symbol(f, colours[f]), f"{escape(corridor_label(f))} ({n})" + _sea_note(f, drawn))
+        for f, n in counts.items()
     )
     status_html = "".join(
         _row(_line_symbol("#566573", 3, dash), label)
@@ -181,11 +188,28 @@ def network_map(
     kinds = [k for k in NODE_STYLES if k in set(nodes["kind"].astype(str))] if len(nodes) else []
     nodes_html = "".join(_row(_circle_symbol(NODE_STYLES[k]), NODE_STYLES[k]["label"]) for k in kinds)
     legend = _legend([("Corridors (links)", corridors_html), ("Link status", status_html), ("Nodes", nodes_html)])
+    sea = _family_mask(links, MARITIME)
     title = _title_box(
         "Eurasian freight corridors",
-        f"{len(links)} links, {len(nodes)} nodes; click a feature for details",
+        f"{int((~sea).sum())} land links, {len(nodes)} nodes"
+        + (f", {int(sea.sum())} maritime links (zoom out for the sea lanes)" if sea.any() else "")
+        + "; click a feature for details",
     )
     return _finish(m, legend, title)
+
+
+def _family_mask(links: Any, family: str) -> Any:
+    """Boolean Series: the links of a corridor family."""
+    return links["corridor"].astype(str) == family
+
+
+def _sea_note(family: str, drawn: Any) -> str:
+    """Legend note of the maritime family: how many of its drawn links are sea lanes."""
+    if family != MARITIME or "mode" not in drawn.columns:
+        return ""
+    family_links = _family_mask(drawn, family)
+    lanes = int((family_links & (drawn["mode"].astype(str) == "sea")).sum())
+    return f": {lanes} sea lanes, {int(family_links.sum()) - lanes} port legs"
 
 
 def _od_link_share(
@@ -290,7 +314,7 @@ def flow_map(
     import branca.colormap as cm
 
     network = _network_of(result, network)
-    links = _to_4326(result.link_flows)
+    links, merged = merge_sea_lanes(_to_4326(result.link_flows))
     nodes = getattr(network, "nodes", None)
     countries = _countries_of(network)
     names = _country_names(countries)
@@ -301,6 +325,8 @@ def flow_map(
     node_country = {str(k): str(v) for k, v in nodes["country"].items()} if nodes is not None else {}
     known = set(names) | set(node_country.values())
     on_link, od_total = _od_link_share(paths, node_country, _region(from_, known), _region(to, known))
+    for dropped, kept in merged.items():  # one drawn sea lane carries both directions
+        on_link[kept] = on_link.get(kept, 0.0) + on_link.pop(dropped, 0.0)
     od_label = f"{_place_name(from_, names)}→{_place_name(to, names)}"
 
     teu = links["teu"].fillna(0.0).astype(float)
@@ -336,9 +362,7 @@ def flow_map(
     vmax = max(transit.values(), default=0.0) or 1.0
     shade = cm.LinearColormap(["#faf6ec", "#f1dfb0", "#dfbd72", "#bf9445"], vmin=0, vmax=vmax)
 
-    m = _base_map(
-        _bounds(links, _to_4326(nodes) if nodes is not None else None), tiles=tiles, self_contained=self_contained
-    )
+    m = _base_map(_land_bounds(links, nodes), tiles=tiles, self_contained=self_contained)
     _add_countries(m, countries, values=transit, colormap=shade, value_label="Transit TEU", over_tiles=bool(tiles))
     counts = _add_link_layers(m, links, node_names=node_names, style_of=style_of, rows_of=rows_of)
     if nodes is not None:
@@ -352,7 +376,8 @@ def flow_map(
         _row(_line_symbol("#566573", round(width(s), 1)), _compact(s, "TEU/yr")) for s in samples
     ) + _row(_line_symbol(_NO_FLOW, 1, "2 4"), "no flow")
     corridors_html = "".join(
-        _row(_line_symbol(colours[f]), f"{escape(corridor_label(f))} ({n})") for f, n in counts.items()
+        _row(_family_symbol(f, colours[f]), f"{escape(corridor_label(f))} ({n})" + _sea_note(f, links))
+        for f, n in counts.items()
     )
     legend = _legend(
         [
@@ -411,7 +436,7 @@ def compare_map(
 
     network = _network_of(result, network) or _network_of(baseline, None)
     names = _country_names(_countries_of(network))
-    new, old = _to_4326(result.link_flows), _to_4326(baseline.link_flows)
+    (new, _), (old, _) = merge_sea_lanes(_to_4326(result.link_flows)), merge_sea_lanes(_to_4326(baseline.link_flows))
     index = new.index.union(old.index, sort=False)
     base = pd.concat([new, old[~old.index.isin(new.index)]])
     base = gpd.GeoDataFrame(base.loc[index], geometry="geometry", crs=new.crs)
@@ -444,9 +469,7 @@ def compare_map(
         ]
 
     nodes = getattr(network, "nodes", None)
-    m = _base_map(
-        _bounds(base, _to_4326(nodes) if nodes is not None else None), tiles=tiles, self_contained=self_contained
-    )
+    m = _base_map(_land_bounds(base, nodes), tiles=tiles, self_contained=self_contained)
     _add_countries(m, _countries_of(network), over_tiles=bool(tiles))
     # lines are drawn in gain/loss colours: no corridor colour in the layer control
     _add_link_layers(m, base, node_names=_node_names(network), style_of=style_of, rows_of=rows_of, swatch=False)

@@ -692,9 +692,65 @@ def test_browser_tests_skip_without_chromium_but_fail_on_ci(ci, outcome, code, t
 def test_shipped_network_map_has_every_link():
     network = corridors.load_network()
     m = maps.network_map(network)
-    assert len(link_features(m)) == len(network.links)
+    links = network.links
+    sea = links[links["mode"] == "sea"]
+    # one drawn sea lane per port pair and passage: the layer has one per direction
+    pairs = {(frozenset((a, b)), via) for a, b, via in zip(sea["from"], sea["to"], sea["passage"], strict=True)}
+    assert len(link_features(m)) == len(links) - len(sea) + len(pairs)
     assert len(node_features(m)) == len(network.nodes)
     assert maps.external_assets(maps.map_html(m)) == []
+
+
+@pytest.mark.skipif(not (REPO / "geodata" / "nodes.geojson").exists(), reason="shipped geodata not present")
+def test_maritime_family_has_its_own_colour_layer_and_legend_entry():
+    network = corridors.load_network()
+    m = maps.network_map(network)
+    page = maps.map_html(m)
+    colour = maps.CORRIDOR_COLOURS[maps.MARITIME]
+    assert colour not in {c for f, c in maps.CORRIDOR_COLOURS.items() if f != maps.MARITIME}
+    sea = [f for f in link_features(m) if "corridors-link-maritime" in f["properties"]["style"]["className"]]
+    assert sea and {f["properties"]["style"]["color"] for f in sea} == {colour}
+    lanes = [f for f in sea if f["properties"]["style"].get("dashArray") == "6 5"]
+    assert lanes and all(f["properties"]["style"]["weight"] < 3 for f in lanes)
+    assert all("both directions" in f["properties"]["more"] for f in lanes)
+    legend = re.search(r'<div class="corridors-box corridors-legend">.*?</div></div>', page, re.S)
+    assert "Maritime (" in page and "sea lanes" in page and legend
+    # the layer control lists the land families before the maritime one
+    names = re.findall(r'"([^"]*?\((\d+)\))"\s*:\s*geo_json_', page)
+    order = [n for n, _ in names]
+    assert order and "Maritime" in order[-1], order
+
+
+def test_merged_sea_lane_carries_both_directions():
+    import geopandas as gpd
+    from shapely.geometry import LineString
+
+    line = LineString([(120, 30), (10, 50)])
+    frame = gpd.GeoDataFrame(
+        {
+            "from": ["shanghai", "rotterdam", "shanghai"],
+            "to": ["rotterdam", "shanghai", "rotterdam"],
+            "mode": ["sea", "sea", "sea"],
+            "passage": ["suez", "suez", "cape"],
+            "route": ["suez", "suez", "cape"],
+            "corridor": ["maritime"] * 3,
+            "teu_ab": [100.0, 30.0, 5.0],
+            "teu_ba": [0.0, 0.0, 0.0],
+            "teu": [100.0, 30.0, 5.0],
+            "utilisation": [0.2, 0.6, None],
+        },
+        index=["s-r-suez", "r-s-suez", "s-r-cape"],
+        geometry=[line, line.reverse(), line],
+        crs=4326,
+    )
+    drawn, merged = maps.merge_sea_lanes(frame)
+    assert merged == {"s-r-suez": "r-s-suez"}
+    assert list(drawn.index) == ["r-s-suez", "s-r-cape"]
+    kept = drawn.loc["r-s-suez"]
+    # the kept lane runs rotterdam -> shanghai: the westbound 100 TEU are its b->a flow
+    assert (kept["teu_ab"], kept["teu_ba"], kept["teu"]) == (30.0, 100.0, 130.0)
+    assert kept["utilisation"] == 0.6 and kept["lane_ids"] == "r-s-suez, s-r-suez"
+    assert drawn.loc["s-r-cape", "teu"] == 5.0
 
 
 @pytest.mark.skipif(not (REPO / "geodata" / "nodes.geojson").exists(), reason="shipped geodata not present")

@@ -19,6 +19,7 @@ import os
 import shutil
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import corridors
@@ -252,6 +253,21 @@ def geodata_dir(tmp_path_factory) -> Path:
     return write_geodata(tmp_path_factory.mktemp("toy") / "geodata")
 
 
+def _drawn(frame):
+    """The links a map draws: every link, but one sea lane per port pair and passage (the
+    maritime layer has a lane per direction on the same course)."""
+    if "mode" not in frame.columns:
+        return frame
+    passage = frame["passage"] if "passage" in frame.columns else frame["route"]
+    keys = [
+        (frozenset((a, b)), via) if mode == "sea" else link_id
+        for link_id, a, b, mode, via in zip(
+            frame.index, frame["from"], frame["to"], frame["mode"], passage, strict=True
+        )
+    ]
+    return frame[~pd.Series(keys, index=frame.index).duplicated()]
+
+
 @pytest.fixture(scope="module")
 def built(geodata_dir, tmp_path_factory) -> dict:
     """Each map kind saved to a temporary folder, with what it should show."""
@@ -268,7 +284,10 @@ def built(geodata_dir, tmp_path_factory) -> dict:
     links = network.links
     flows = logit.link_flows
     diff = logit.link_flows["teu"] - shortest.link_flows["teu"]
-    by_length = links[links["status"] == "operating"]["length_km"].sort_values(ascending=False)
+    # the initial view is the land network: hover its links (the longest are the sea lanes
+    # round the Cape, out of view until zoomed out)
+    land = links[(links["corridor"] != maps.MARITIME) & (links["mode"] != "sea")]
+    by_length = land[land["status"] == "operating"]["length_km"].sort_values(ascending=False)
     by_teu = flows["teu"].sort_values(ascending=False)
     by_change = diff.abs().sort_values(ascending=False)
     # candidate links to hover, best first, each with the texts its tooltip must show
@@ -287,16 +306,20 @@ def built(geodata_dir, tmp_path_factory) -> dict:
     result = {}
     for kind, (m, frame) in built_maps.items():
         path = maps.save_map(m, folder / f"{kind}.html")
+        drawn = _drawn(frame)
         result[kind] = {
             "path": path,
-            "families": frame["corridor"].value_counts().to_dict(),
-            "n_links": len(frame),
+            "families": drawn["corridor"].value_counts().to_dict(),
+            "n_links": len(drawn),
             "n_nodes": len(network.nodes),
             "candidates": [(str(i), expected) for i, expected in candidates[kind]],
             "n_labels": int(network.nodes["kind"].isin(maps.LABEL_KINDS).sum()),
             "natural_earth": "Natural Earth" in maps.attribution_html(network),
         }
     result["shots"] = tmp_path_factory.mktemp("screenshots")
+    result["land_south"] = float(land.total_bounds[1])
+    sea = links[links["mode"] == "sea"]
+    result["sea_south"] = float(sea.total_bounds[1]) if len(sea) else None
     result["logit"] = logit
     return result
 
@@ -362,14 +385,49 @@ def test_flows_title_box_shows_the_headline(browser, built):
         opened.close()
 
 
-def test_layer_control_toggles_a_corridor(browser, built):
+@pytest.mark.parametrize("which", ["land", "maritime"])
+def test_layer_control_toggles_a_corridor(which, browser, built):
+    families = built["network"]["families"]
+    if which == "maritime":
+        if maps.MARITIME not in families:
+            pytest.skip("the geodata has no maritime layer")
+        family = maps.MARITIME
+    else:
+        family = next(f for f in families if f != maps.MARITIME)
+    n = families[family]
     opened = Opened(browser, built["network"]["path"])
     try:
-        family, n = next(iter(built["network"]["families"].items()))
+        labels = opened.page.locator(".leaflet-control-layers-overlays label")
+        # land families come first in the layer control, the maritime one after them
+        assert maps.corridor_label(maps.MARITIME) not in labels.first.inner_text()
         before = opened.count("path.corridors-link")
-        opened.page.locator(".leaflet-control-layers-overlays label").first.click()
+        opened.page.locator(".leaflet-control-layers-overlays label", has_text=maps.corridor_label(family)).click()
         assert opened.count(f"path.corridors-link-{maps._css_class(family)}") == 0
         assert opened.count("path.corridors-link") == before - n
+        opened.assert_clean()
+    finally:
+        opened.close()
+
+
+VIEW_JS = """
+() => {
+    const key = Object.keys(window).find(k => k.startsWith('map_') && window[k] instanceof L.Map);
+    const b = window[key].getBounds();
+    return [b.getSouth(), b.getNorth(), b.getWest(), b.getEast()];
+}
+"""
+
+
+@pytest.mark.parametrize("kind", maps.MAP_KINDS)
+def test_initial_view_is_the_land_network(kind, browser, built):
+    if built["sea_south"] is None:
+        pytest.skip("the geodata has no sea lanes")
+    opened = Opened(browser, built[kind]["path"])
+    try:
+        south, north, west, east = opened.page.evaluate(VIEW_JS)
+        # the land network is in view, the sea lanes round the Cape of Good Hope are not
+        assert south <= built["land_south"] < north
+        assert south > built["sea_south"], (south, built["sea_south"])
         opened.assert_clean()
     finally:
         opened.close()
