@@ -8,6 +8,10 @@ Three map kinds, each a plain function returning a :class:`folium.Map`:
   the headline share ("through Kazakhstan: NN% of China–EU land TEU") in a title box;
 - :func:`compare_map`: the difference between two assignments on a diverging scale.
 
+The ``maritime`` family (sea lanes via Suez and the Cape, port legs) has its own colour and
+layer after the land families; its sea lanes are thin and dashed, one per port pair and
+passage (:func:`merge_sea_lanes`), and every map opens on the land network.
+
 Every kind has a toggleable layer of name labels for hubs, ports and gateways (border and
 gauge-change nodes; overlapping labels give way to the more important ones until zoomed in),
 compact tooltips (the full attributes are in the popup) and credits in the attribution line
@@ -21,7 +25,11 @@ Leaflet.awesome-markers) are not used at all.  The base map is drawn from the sh
 polygons, so a map is meaningful offline; web tiles are opt-in (``tiles=``).
 :func:`save_map` refuses (:class:`~corridors._errors.CorridorsError`) to write a
 self-contained map that still references an external script or stylesheet, and writes
-atomically.
+atomically through :func:`corridors._io.atomic_path`.
+
+This module assembles the map kinds; the drawing blocks are in :mod:`corridors._mapdraw`
+and the escaping, asset inlining and output in :mod:`corridors._mapbase` (their public
+names are re-exported here).
 
 Every string that comes from a data file (names, ids, sources, country names ...) is
 HTML-escaped before it reaches a tooltip, popup, layer name or title, and further escaped
