@@ -60,6 +60,10 @@ MAX_DEMAND_TEU = 1e9
 #: choice sets (18 with the defaults); deeper searches are refused rather than left to
 #: run for minutes or exhaust memory.
 MAX_SEARCH_DEPTH = 300
+#: Largest factor by which a scenario may scale an attribute or a demand (``scale`` tables
+#: and drawn factors of ``[[uncertain]]``): a thousandfold change is beyond any what-if,
+#: and the bound keeps every scaled value finite.
+MAX_FACTOR = 1000.0
 #: Years a layer, demand row or parameter file may name.
 YEAR_RANGE = (1850, 2100)
 #: Deepest nesting of JSON that is read (GeoJSON needs 7 levels for a MultiPolygon).
@@ -243,3 +247,24 @@ def search_depth_message(k_routes: int, candidate_factor: int) -> str:
     )
 
 
+
+
+def attribute_range(name: str) -> tuple[float, float, bool, str] | None:
+    """The valid range of a node or link attribute: ``(lower, upper, lower bound excluded,
+    unit)`` from :data:`_LINK_NUMERIC` (links first) or :data:`_NODE_NUMERIC`; None if
+    ``name`` is neither."""
+    spec = _LINK_NUMERIC.get(name) or _NODE_NUMERIC.get(name)
+    if spec is None:
+        return None
+    return spec[2], spec[3], spec[4], spec[5]
+
+
+def range_problem(value: float, lo: float, hi: float, lo_open: bool = False, unit: str = "") -> str | None:
+    """The message for a number outside ``[lo, hi]`` (``(lo, hi]`` if ``lo_open``) or not
+    finite, or None if it lies inside."""
+    number = _number(value)
+    if number is None:
+        return f"expected a finite number, got {value!r}"
+    if number < lo or (lo_open and number == lo) or number > hi:
+        return f"must be {_range_text(lo, hi, lo_open, unit)}, got {value!r}"
+    return None
