@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from corridors._errors import CorridorsError, QueryError, ScenarioError, suggest
+from corridors.limits import MAX_DEMAND_TEU, attribute_range, range_problem
 from corridors.network import CostParameters, Network, ODClosure, build_graph
 from corridors.scenario_schema import (
     _LINK_SLUG,
@@ -252,6 +253,9 @@ def _scaled_demand(rows: list[dict], spec: _Spec, ctx: _Context) -> list[dict]:
             if match(row):
                 row["teu"] = row["teu"] * change.scale
                 hit = True
+                if row["teu"] > MAX_DEMAND_TEU:
+                    raise ctx.error(f"demand[{i}].scale", f"scales {row['origin']} -> {row['destination']} to "
+                                    f"{row['teu']:g} TEU/year, above {MAX_DEMAND_TEU:g}")
         if not hit:
             raise ctx.error(f"demand[{i}]", "matches no row of the demand table")
     return rows
@@ -426,17 +430,25 @@ def _apply_change(ctx: _Context, change: _Change, key: str) -> None:
             targets = []
             if attr in LINK_ATTRIBUTES:
                 targets += [ctx.links[k] for k in sorted(links)]
+                names = [f"link '{k}'" for k in sorted(links)]
+            else:
+                names = []
             if attr in NODE_ATTRIBUTES:
                 targets += [ctx.nodes[k] for k in sorted(nodes)]
+                names += [f"node '{k}'" for k in sorted(nodes)]
             if not targets:
                 kind = "links" if attr not in NODE_ATTRIBUTES else "nodes" if attr not in LINK_ATTRIBUTES else \
                     "nodes or links"
                 raise ctx.error(f"{key}.{table}.{attr}", f"applies to {kind}, but the selection holds none")
-            for record in targets:
+            for record, name in zip(targets, names, strict=True):
                 if table == "set":
                     record[attr] = float(value)
                 elif record.get(attr) is not None:
                     record[attr] = float(record[attr]) * float(value)
+                    # a scaled value must stay in the layers' range (corridors.limits)
+                    problem = range_problem(record[attr], *attribute_range(attr))
+                    if problem is not None:
+                        raise ctx.error(f"{key}.scale.{attr}", f"{name}: the scaled value {problem}")
     for node_id in nodes:
         r = ctx.nodes[node_id]
         if (r.get("transfer_h") is None) != (r.get("transfer_usd") is None):

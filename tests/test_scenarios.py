@@ -493,6 +493,24 @@ def test_sweep_needs_uncertain_inputs(tmp_path, toy):
         sweep(bad, network=toy, draws=5, workers=0)
 
 
+@pytest.mark.parametrize("method", ["logit", "ue"])
+def test_sweep_never_reports_a_non_finite_draw(tmp_path, toy_geodata, capsys, method):
+    # issue 13: a draw whose share is undefined (its CHN -> EU demand drawn to 0) is refused
+    # in one line, exit 2, and no table is written (chosen over counting failed draws: a
+    # percentile over the other draws would hide that part of the input space gives nothing)
+    path = _write(tmp_path, "zero", "[[uncertain]]\nname = 'dem'\ndistribution = 'uniform'\nlow = 0.0\n"
+                  "high = 0.0\ndemand = { from = 'CHN', to = 'EU' }\n")
+    target = tmp_path / "draws.parquet"
+    code = main(["sweep", str(path), "--geodata", str(toy_geodata), "--draws", "4", "--workers", "0",
+                 "--method", method, "-o", str(target)])
+    captured = capsys.readouterr()
+    assert code == 2 and captured.out == "" and not target.exists()
+    assert captured.err.count("\n") == 1 and "Traceback" not in captured.err
+    assert captured.err.startswith(f"corridors: error: {path}: draw 0 (dem = 0) gives share = nan")
+    assert "4 of 4 draws are not finite" in captured.err
+    assert not list(tmp_path.glob("*draws*"))  # no temporary file left either
+
+
 # --------------------------------------------------------------------------- CLI
 
 
