@@ -230,6 +230,30 @@ def test_bad_ids_are_reported_against_the_network(tmp_path, toy, text, pattern):
     assert re.search(pattern, message), message
 
 
+@pytest.mark.parametrize(
+    ("content", "pattern"),
+    [
+        (b"[" * 100_000 + b"]" * 100_000, r"nested deeper than 64 levels"),
+        (b'{"type": "FeatureCollection", "features": [1e', r"cannot read GeoJSON extra\.geojson"),
+        (b"\xff\xfe", r"extra\.geojson: not UTF-8"),
+        (b'{"type": "FeatureCollection", "features": [7]}', r"only Point \(node\) and LineString"),
+        (b'{"type": "FeatureCollection", "features": [{"geometry": [1, 2]}]}', r"only Point \(node\) and LineString"),
+        (b'{"type": "FeatureCollection", "features": [{"properties": [1], "geometry": {"type": "Point", '
+         b'"coordinates": [70, 45]}}]}', r"node #0: properties: expected an object"),
+        (b'{"type": "FeatureCollection", "features": [{"properties": {"id": "n"}, "geometry": {"type": "Point", '
+         b'"coordinates": [70]}}]}', r"node 'n': expected \[lon, lat\]"),
+    ],
+)
+def test_bad_add_geojson_gives_one_line(tmp_path, toy, content, pattern):
+    (tmp_path / "extra.geojson").write_bytes(content)
+    path = _write(tmp_path, "bad", "add_geojson = ['extra.geojson']\n")
+    with pytest.raises(ScenarioError) as info:
+        apply_scenario(toy, load_scenario(path))
+    message = str(info.value)
+    assert "\n" not in message and message.startswith(str(path))
+    assert re.search(pattern, message), message
+
+
 # --------------------------------------------------------------------------- changes
 
 
