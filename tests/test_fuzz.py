@@ -402,13 +402,30 @@ def _load_refused(path: Path) -> str | None:
     return None
 
 
+_TOY_NETWORK: list = []
+
+
+def _toy_network():
+    """The toy network of conftest, built once for the module (hypothesis examples share it)."""
+    if not _TOY_NETWORK:
+        folder = Path(tempfile.mkdtemp(prefix="corridors-fuzz-")) / "toy"
+        _TOY_NETWORK.append(load_network(write_geodata(folder)))
+    return _TOY_NETWORK[0]
+
+
 @FUZZ_CHEAP
 @given(path=st.sampled_from(_SCENARIO_PATHS), value=hostile_json)
 def test_fuzz_scenario_value(path, value):
+    from corridors.scenario_apply import apply_scenario
+
     with tempfile.TemporaryDirectory() as tmp:
         file = Path(tmp) / "s.toml"
         file.write_text(_toml(_with(SCENARIO, path, value)), encoding="utf-8")
-        _load_refused(file)
+        if _load_refused(file) is None:  # it loads: applying it to a network refuses or succeeds, in one line
+            try:
+                apply_scenario(_toy_network(), load_scenario(file))
+            except CorridorsError as exc:
+                assert _one_line(str(exc)) and str(exc).startswith(str(file)), str(exc)
 
 
 @FUZZ_CHEAP
