@@ -456,11 +456,13 @@ def _check_support(u: _Uncertain, key: str, label: str) -> None:
     else:
         return  # an unknown parameter: reported by _check_spec
     if not hi <= p_hi:
-        raise ScenarioError(f"{label}: {key}.{field}: draws reach {hi:g}; {what} <= {p_hi:g} {unit}".rstrip())
+        raise ScenarioError(f"{label}: {key}.{field}: draws reach {hi:g}; {what} <= {p_hi:g} {unit}".rstrip()
+                            + " (narrow the distribution or clip it with 'max')")
     if lo < p_lo or (lo_open and lo == p_lo):
         low_field = "min" if u.min is not None else {"normal": "sd", "lognormal": "sigma"}.get(u.distribution, "low")
         bound = f"{'>' if lo_open else '>='} {p_lo:g}"
-        raise ScenarioError(f"{label}: {key}.{low_field}: draws reach {lo:g}; {what} {bound} {unit}".rstrip())
+        raise ScenarioError(f"{label}: {key}.{low_field}: draws reach {lo:g}; {what} {bound} {unit}".rstrip()
+                            + " (narrow the distribution or clip it with 'min')")
 
 
 def _check_spec(spec: _Spec, label: str) -> None:
