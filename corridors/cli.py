@@ -12,13 +12,29 @@ import argparse
 import importlib
 import logging
 import sys
+from typing import NoReturn
 
 from corridors import __version__
-from corridors._errors import CorridorsError
+from corridors._errors import CorridorsError, one_line
 from corridors.commands import COMMAND_MODULES
 
 #: Name of the package logger the CLI configures (modules log to children of it).
 LOGGER = "corridors"
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """An argument parser whose refusals are one line on stderr, exit 2.
+
+    argparse prints the usage before the error; every other bad input of the CLI is one
+    line (``corridors: error: ...``), and the usage is one ``--help`` away, which the line
+    names.  Sub-command parsers inherit the class (``add_subparsers`` uses it).
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``corridors: error: [COMMAND: ]MESSAGE (see '... --help')`` and exit 2."""
+        command = self.prog.partition(" ")[2]
+        where = f"{command}: " if command else ""
+        self.exit(2, f"corridors: error: {where}{one_line(message)} (see '{self.prog} --help')\n")
 
 
 def _add_verbosity(parser: argparse.ArgumentParser, *, top: bool) -> None:
@@ -53,7 +69,7 @@ def _add_verbosity_everywhere(parser: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser with every command family registered."""
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="corridors",
         description="Eurasian freight corridors: routes, route shares, maps and scenarios.",
         epilog="Run 'corridors COMMAND --help' for the options of a command.",
@@ -106,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     args.quiet = bool(getattr(args, "quiet", False))
     args.verbose = int(getattr(args, "verbose", 0) or 0)
     handler = getattr(args, "handler", None)
-    if handler is None:
+    if handler is None:  # a bare `corridors`: the list of commands is the answer
         parser.print_help()
         return 2
     configure_logging(args.verbose, args.quiet)

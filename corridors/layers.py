@@ -3,23 +3,58 @@
 Everything the model knows comes through this module, and is checked here once:
 past :func:`load_layers` the rest of the package trusts its input.  Problems are
 collected (``corridors validate`` reports them all) and each names the file, the
-feature and the field.
+feature and the field.  The valid ranges and vocabularies live in
+:mod:`corridors.limits`, the file readers in :mod:`corridors.readers`; their names are
+re-exported here for the modules that import them from ``corridors.layers``.
 """
 
 from __future__ import annotations
 
-import csv
-import json
 import logging
 import math
 import re
-import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from corridors._errors import LayerError, one_line, suggest
+from corridors._errors import LayerError, suggest
+from corridors.limits import (  # noqa: F401  (re-exported: other modules import them from here)
+    _LINK_NUMERIC,
+    _NODE_NUMERIC,
+    CORRIDORS,
+    DEMAND_COLUMNS,
+    DEMAND_OPTIONAL,
+    GAUGES,
+    MAX_DEMAND_TEU,
+    MAX_JSON_DEPTH,
+    MAX_SEARCH_DEPTH,
+    MODES,
+    NODE_KINDS,
+    PARAMETERS,
+    PASSAGES,
+    STATUSES,
+    YEAR_RANGE,
+    Problem,
+    _check_numeric,
+    _integer,
+    _number,
+    _range_text,
+    check_parameters,
+    parameter_problem,
+    search_depth_message,
+)
+from corridors.readers import (  # noqa: F401  (re-exported)
+    _demand_row,
+    _json_depth_ok,
+    _read_demand,
+    _read_demand_file,
+    _read_geojson,
+    _read_text,
+    _rel,
+    _to_lonlat,
+    parse_toml,
+)
 
 _log = logging.getLogger("corridors")
 
@@ -37,21 +72,6 @@ __all__ = [
     "source_keys",
 ]
 
-#: Corridor families, one link layer each (``geodata/links/<family>.geojson``).
-#: ``maritime`` holds the sea lanes and the inland legs to the ports (issue 11); the land
-#: route choice leaves it out (:func:`corridors.network.build_graph`).
-CORRIDORS = ("belt_and_road", "middle_corridor", "north_south", "east_west", "maritime")
-NODE_KINDS = ("hub", "border", "gauge_change", "port", "junction")
-MODES = ("rail", "road", "ferry", "sea")
-#: The passage a sea lane takes between Asia and Europe.
-PASSAGES = ("suez", "cape")
-GAUGES = (1435, 1520)
-STATUSES = ("operating", "under_construction", "planned")
-DEMAND_COLUMNS = ("origin", "destination", "teu", "year", "segment", "basis")
-#: Optional demand columns, passed through when present: direction (``from_china``/``to_china``),
-#: service (``cr_express``, ``china_central_asia``) and the mode the service runs on.
-DEMAND_OPTIONAL = ("direction", "service", "mode")
-
 #: How far (km) a single-country link may stray outside its country's polygon.  Natural
 #: Earth 1:110m borders are generalised by tens of km, and border stations sit on them.
 COUNTRY_TOLERANCE_KM = 25.0
@@ -64,79 +84,6 @@ _ISO3 = re.compile(r"^[A-Z]{3}$")
 # An equidistant conic fitted to Eurasia (standard parallels 35N/60N): distances along
 # the lines we test deviate by a few percent at most, plenty for a 25 km tolerance.
 _EURASIA_EQDC = "+proj=eqdc +lat_0=0 +lon_0=70 +lat_1=35 +lat_2=60 +datum=WGS84 +units=m"
-
-#: Valid ranges of the numeric fields: name -> (required, may be null, lower, upper,
-#: lower bound excluded, unit).  The bounds are sanity limits, far outside any real value
-#: (the shipped layers span dwell 0-48 h, handling 0-108 USD, speeds 18-59 km/h, tariffs
-#: 0.2-0.6 USD/TEU-km, capacities 15,000-1.1 million TEU/year), so that a typo such as
-#: ``1e-320`` km/h or ``1e308`` TEU is caught at load and not as NaN in a result.
-_NODE_NUMERIC = {
-    "dwell_h": (True, False, 0.0, 8760.0, False, "hours"),
-    "handling_usd": (True, False, 0.0, 1e5, False, "USD per TEU"),
-    "transfer_h": (False, True, 0.0, 8760.0, False, "hours"),
-    "transfer_usd": (False, True, 0.0, 1e5, False, "USD per TEU"),
-    "capacity_teu": (False, True, 0.0, 1e9, True, "TEU/year"),
-}
-_LINK_NUMERIC = {
-    "speed_kmh": (False, True, 0.5, 1000.0, False, "km/h"),
-    "running_h": (False, True, 0.01, 8760.0, False, "hours"),
-    "frequency_per_week": (False, True, 0.01, 10000.0, False, "departures per week"),
-    "tariff_usd_per_teu_km": (False, True, 0.0, 100.0, False, "USD per TEU-km"),
-    "tariff_usd": (False, True, 0.0, 1e6, False, "USD per TEU"),
-    "capacity_teu": (False, True, 0.0, 1e9, True, "TEU/year"),
-    # published (tariff or timetable) running distance, used instead of the drawn length
-    "distance_km": (False, True, 0.0, 60000.0, True, "km"),  # sea lanes round the Cape: ~30,000
-}
-#: Largest TEU/year of one demand row: world container port throughput is under a billion
-#: TEU a year, so a bigger row is a typo (``1e308`` would give inf totals).
-MAX_DEMAND_TEU = 1e9
-#: Largest ``k_routes x candidate_factor``: how deep Yen's algorithm searches per OD pair.
-#: At 300 the shipped network's 584 demand rows take about 70 s of CPU to build their
-#: choice sets (18 with the defaults); deeper searches are refused rather than left to
-#: run for minutes or exhaust memory.
-MAX_SEARCH_DEPTH = 300
-#: Years a layer, demand row or parameter file may name.
-YEAR_RANGE = (1850, 2100)
-#: Deepest nesting of JSON that is read (GeoJSON needs 7 levels for a MultiPolygon).
-MAX_JSON_DEPTH = 64
-
-#: The model parameters of ``parameters.toml`` (and ``--params`` files): name ->
-#: (integer, lower, upper, lower bound excluded, unit).  :class:`corridors.network.CostParameters`
-#: has exactly these fields and checks them with :func:`parameter_problem`.
-PARAMETERS: dict[str, tuple[bool, float, float, bool, str]] = {
-    "value_of_time_usd_per_teu_h": (False, 0.0, 1e4, False, "USD per TEU-hour"),
-    "logit_theta_per_usd": (False, 0.0, 10.0, True, "per USD"),
-    "path_size_beta": (False, 0.0, 10.0, False, ""),
-    "k_routes": (True, 1, 100, False, "routes per OD pair"),
-    "max_detour": (False, 1.0, 100.0, True, "x the best route's cost"),
-    "max_overlap": (False, 0.0, 1.0, False, "share of the length"),
-    "candidate_factor": (True, 1, 10, False, ""),
-    "year": (True, YEAR_RANGE[0], YEAR_RANGE[1], False, ""),
-    "bpr_alpha": (False, 0.0, 100.0, False, ""),
-    "bpr_beta": (False, 0.0, 16.0, False, ""),
-    "queue_period_h": (False, 0.0, 8784.0, True, "hours"),
-    "queue_beta": (False, 0.0, 4.0, True, ""),
-    "border_penalty_usd": (False, 0.0, 1e5, False, "USD per TEU"),
-    "transfer_penalty_usd": (False, 0.0, 1e5, False, "USD per TEU"),
-}
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One validation finding: which file, which feature, which field, what is wrong."""
-
-    file: str
-    feature: str | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = self.file
-        if self.feature is not None:
-            where += f": {self.feature}"
-        if self.field is not None:
-            where += f": field '{self.field}'"
-        return one_line(f"{where}: {self.message}")
 
 
 class _Findings(list):
@@ -209,161 +156,6 @@ def geodata_files(geodata: Path) -> list[Path]:
 # --------------------------------------------------------------------------- readers
 
 
-def _rel(path: Path, geodata: Path) -> str:
-    try:
-        return str(Path(geodata.name) / path.relative_to(geodata))
-    except ValueError:
-        return str(path)
-
-
-def _read_text(path: Path, label: str, problems: list[Problem]) -> str | None:
-    """The file's UTF-8 text (a byte-order mark dropped), or None with one Problem."""
-    if not path.is_file():
-        problems.append(Problem(label, None, None, "file not found"))
-        return None
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(label, None, None, f"not UTF-8 text ({exc.reason})"))
-    except MemoryError:
-        problems.append(Problem(label, None, None, "too large to read"))
-    except OSError as exc:  # no permission, a special file, an I/O error
-        problems.append(Problem(label, None, None, f"cannot read the file ({exc.strerror or exc})"))
-    return None
-
-
-def _json_depth_ok(text: str) -> bool:
-    """False if brackets nest deeper than :data:`MAX_JSON_DEPTH` (checked before parsing:
-    deep nesting makes the parser recurse until the interpreter gives up)."""
-    depth = 0
-    for char in re.finditer(r'[\[\]{}]|"(?:[^"\\]|\\.)*"', text):
-        c = char.group()
-        if c in "[{":
-            depth += 1
-            if depth > MAX_JSON_DEPTH:
-                return False
-        elif c in "]}":
-            depth -= 1
-    return True
-
-
-def _read_geojson(path: Path, label: str, problems: list[Problem]) -> list[dict] | None:
-    text = _read_text(path, label, problems)
-    if text is None:
-        return None
-    if not _json_depth_ok(text):
-        problems.append(Problem(label, None, None, f"not a GeoJSON layer (nested deeper than {MAX_JSON_DEPTH} levels)"))
-        return None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        problems.append(
-            Problem(label, None, None, f"not valid JSON (line {exc.lineno}, column {exc.colno}: {exc.msg})")
-        )
-        return None
-    except (ValueError, RecursionError, MemoryError) as exc:  # e.g. an integer of 5,000 digits
-        problems.append(Problem(label, None, None, f"not valid JSON ({str(exc).splitlines()[0][:120]})"))
-        return None
-    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
-        problems.append(Problem(label, None, None, "expected a GeoJSON FeatureCollection"))
-        return None
-    features = data.get("features")
-    if not isinstance(features, list):
-        problems.append(Problem(label, None, "features", "missing or not a list"))
-        return None
-    crs = data.get("crs")
-    if crs is not None and not _to_lonlat(crs, features, label, problems):
-        return None
-    if crs is None and not _lonlat_extent_ok(features):
-        problems.append(
-            Problem(
-                label,
-                None,
-                "geometry",
-                "coordinates are not lon/lat degrees: the layer looks projected and declares no CRS; "
-                "save it in EPSG:4326 or with its CRS",
-            )
-        )
-        return None
-    return features
-
-
-def _positions(geometry: Any):
-    """Yield the coordinate lists ([x, y, ...]) of a GeoJSON geometry, however malformed."""
-    if not isinstance(geometry, dict):
-        return
-    stack = [(geometry.get("coordinates"), 0)]
-    while stack:
-        item, depth = stack.pop()
-        if not isinstance(item, list) or depth > 4:
-            continue
-        if len(item) >= 2 and all(isinstance(c, int | float) and not isinstance(c, bool) for c in item[:2]):
-            yield item
-        else:
-            stack.extend((sub, depth + 1) for sub in item)
-
-
-def _lonlat_extent_ok(features: list) -> bool:
-    """False if most features lie outside lon/lat degrees: a whole layer saved projected
-    (one error for the file); a few stray features are named one by one later."""
-    outside = 0
-    for feature in features:
-        for pos in _positions(feature.get("geometry") if isinstance(feature, dict) else None):
-            # Natural Earth has a vertex at lon 180.00000000000006.
-            if not (abs(pos[0]) <= 180.000001 and abs(pos[1]) <= 90.000001):
-                outside += 1
-                break
-    return outside == 0 or 2 * outside <= len(features)
-
-
-def _crs_name(crs: Any) -> str | None:
-    if isinstance(crs, dict):
-        props = crs.get("properties")
-        if isinstance(props, dict) and isinstance(props.get("name"), str):
-            return props["name"]
-    return None
-
-
-def _to_lonlat(crs: Any, features: list, label: str, problems: list[Problem]) -> bool:
-    """Reproject ``features`` in place from the declared ``crs`` to lon/lat; False on failure.
-
-    A layer saved by QGIS or GeoPandas in another CRS (EPSG:3857, a UTM zone) is read as
-    if saved in EPSG:4326, with one note instead of one error per feature.
-    """
-    name = _crs_name(crs)
-    if name is None:
-        problems.append(Problem(label, None, "crs", f"expected a named CRS, got {json.dumps(crs)[:120]}"))
-        return False
-    upper = name.upper()
-    if upper.endswith(("CRS84", "EPSG::4326", "EPSG:4326")):
-        return True
-    from pyproj import CRS, Transformer
-    from pyproj.exceptions import CRSError
-
-    try:
-        source = CRS.from_user_input(name)
-        transformer = Transformer.from_crs(source, "EPSG:4326", always_xy=True)
-    except CRSError:
-        problems.append(Problem(label, None, "crs", f"unknown CRS {name!r}; save the layer in EPSG:4326"))
-        return False
-    count = 0
-    for feature in features:
-        for pos in _positions(feature.get("geometry") if isinstance(feature, dict) else None):
-            try:
-                x, y = transformer.transform(float(pos[0]), float(pos[1]), errcheck=True)
-            except Exception:  # noqa: BLE001 - pyproj raises ProjError, OverflowError, ...
-                x = y = math.inf
-            # Out-of-area positions come back as inf; the geometry checks then name the feature.
-            pos[0], pos[1] = x, y
-            count += 1
-    code = source.to_authority()
-    shown = ":".join(code) if code else source.name
-    getattr(problems, "notes", []).append(
-        f"note: {label}: layer is in {shown}; reprojected {count} positions to EPSG:4326 (lon/lat) on reading"
-    )
-    return True
-
-
 def _identify(feature: Any, index: int, kind: str, slug: re.Pattern, seen: dict, label: str,
               problems: list[Problem]) -> tuple[str, dict, str] | None:
     """Name a feature and check its properties and id; None (with a Problem) if unusable."""
@@ -402,89 +194,6 @@ def _coords_ok(coords: Any, depth: int) -> bool:
 
 def _in_lonlat_range(points: Iterable) -> bool:
     return all(-180.0 <= p[0] <= 180.0 and -90.0 <= p[1] <= 90.0 for p in points)
-
-
-def _number(value: Any) -> float | None:
-    """``value`` as a finite float, or None (not a number, NaN, inf, or too large a JSON integer)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        number = float(value)
-    except OverflowError:
-        return None
-    return number if math.isfinite(number) else None
-
-
-def _integer(value: Any) -> int | None:
-    """``value`` as an int if it is integral (``2027`` or ``2027.0``, as GeoPandas writes
-    integer columns with nulls), else None."""
-    number = _number(value)
-    if number is None or not number.is_integer():
-        return None
-    return int(number)
-
-
-def _range_text(lo: float, hi: float, lo_open: bool, unit: str) -> str:
-    unit = f" {unit}" if unit else ""
-    return f"{'>' if lo_open else '>='} {lo:g} and <= {hi:g}{unit}"
-
-
-def parameter_problem(key: str, value: Any) -> tuple[str, Any] | None:
-    """Check one model parameter against :data:`PARAMETERS`.
-
-    Returns
-    -------
-    tuple or None
-        ``(message, value)``: the message of the problem (``None`` if the value is
-        valid) and the value converted to ``int``/``float``; or None if ``key`` is not a
-        parameter.
-    """
-    spec = PARAMETERS.get(key)
-    if spec is None:
-        return None
-    integer, lo, hi, lo_open, unit = spec
-    number = _number(value)
-    if number is None:
-        what = "an integer" if integer else "a finite number"
-        return f"expected {what}, got {value!r}", value
-    if integer and not number.is_integer():
-        return f"expected an integer, got {value!r}", value
-    converted: Any = int(number) if integer else number
-    if number < lo or (lo_open and number == lo) or number > hi:
-        return f"must be {_range_text(lo, hi, lo_open, unit)}, got {value!r}", value
-    return None, converted
-
-def _check_numeric(
-    props: dict,
-    name: str,
-    label: str,
-    feat: str,
-    problems: list[Problem],
-    *,
-    required: bool,
-    nullable: bool,
-    lo: float = 0.0,
-    hi: float = math.inf,
-    lo_open: bool = False,
-    unit: str = "",
-) -> float | None:
-    if name not in props:
-        if required:
-            problems.append(Problem(label, feat, name, "missing"))
-        return None
-    value = props[name]
-    if value is None:
-        if not nullable:
-            problems.append(Problem(label, feat, name, "is null; a number is required"))
-        return None
-    number = _number(value)
-    if number is None:
-        problems.append(Problem(label, feat, name, f"expected a finite number, got {value!r}"))
-        return None
-    if number < lo or (lo_open and number == lo) or number > hi:
-        problems.append(Problem(label, feat, name, f"must be {_range_text(lo, hi, lo_open, unit)}, got {value!r}"))
-        return None
-    return number
 
 
 def _check_status(props: dict, label: str, feat: str, problems: list[Problem]) -> int | None:
@@ -975,176 +684,6 @@ def _check_transfers(nodes: dict, links: dict, geodata: Path, problems: list[Pro
                     "1435 mm and 1520 mm lines meet here but no gauge-change time/cost is given",
                 )
             )
-
-
-def _read_demand_file(
-    path: Path, geodata: Path, nodes: dict, keys: set[str] | None, problems: list[Problem],
-    bad_nodes: set[str] | None = frozenset(),
-) -> list[dict]:
-    label = _rel(path, geodata)
-    text = _read_text(path, label, problems)
-    if text is None:
-        return []
-    rows: list[dict] = []
-    import io
-
-    with io.StringIO(text, newline="") as handle:
-        reader = csv.DictReader(handle)
-        try:
-            fieldnames = [(f or "").strip() for f in (reader.fieldnames or [])]
-            reader.fieldnames = fieldnames
-            missing = [c for c in DEMAND_COLUMNS if c not in fieldnames]
-            if missing:
-                problems.append(Problem(label, None, missing[0], f"missing column(s) {', '.join(missing)}"))
-                return []
-            for row in reader:
-                record = _demand_row(row, reader.line_num, label, nodes, keys, bad_nodes, problems)
-                if record is not None:
-                    rows.append(record)
-        except csv.Error as exc:  # a field over csv.field_size_limit() (128 KiB), a NUL byte, ...
-            # line_num counts the lines read before the bad one
-            problems.append(Problem(label, f"line {reader.line_num + 1}", None, f"not a valid CSV row ({exc})"))
-            return []
-    return rows
-
-
-def _demand_row(row: dict, line_no: int, label: str, nodes: dict, keys: set[str] | None,
-                bad_nodes: set[str] | None, problems: list[Problem]) -> dict | None:
-    """Check one demand row; return the record, or None (with Problems) if unusable."""
-    feat = f"row {line_no} ({row.get('origin')} -> {row.get('destination')})"
-    ok = True
-    for end in ("origin", "destination"):
-        value = row[end]
-        if value in nodes:
-            continue
-        ok = False
-        if bad_nodes is None or value in bad_nodes:
-            continue  # nodes.geojson reports this node
-        shown = suggest(value, nodes) if isinstance(value, str) else ""
-        problems.append(Problem(label, feat, end, f"unknown node {value!r}{shown}"))
-    if ok and row["origin"] == row["destination"]:
-        problems.append(Problem(label, feat, "destination", "equals the origin"))
-        ok = False
-    try:
-        teu = float(row["teu"])
-        if not 0 <= teu <= MAX_DEMAND_TEU:  # NaN fails too
-            raise ValueError
-    except (TypeError, ValueError):
-        problems.append(
-            Problem(label, feat, "teu", f"expected a number >= 0 and <= {MAX_DEMAND_TEU:g} (TEU/year), "
-                    f"got {row['teu']!r}")
-        )
-        ok = False
-    try:
-        year = float(row["year"])
-        if not (year.is_integer() and YEAR_RANGE[0] <= year <= YEAR_RANGE[1]):
-            raise ValueError
-        year = int(year)
-    except (TypeError, ValueError, OverflowError):
-        problems.append(
-            Problem(label, feat, "year", f"expected a year {YEAR_RANGE[0]}-{YEAR_RANGE[1]}, got {row['year']!r}")
-        )
-        ok = False
-    basis = [k.strip() for k in (row["basis"] or "").replace(";", ",").split(",") if k.strip()]
-    if not basis:
-        problems.append(Problem(label, feat, "basis", "missing: name the assumption keys of SOURCES.md"))
-    elif keys is not None:
-        for key in basis:
-            if key not in keys:
-                problems.append(Problem(label, feat, "basis", f"key '{key}' is not defined in SOURCES.md"))
-    if row.get("mode") and row["mode"] not in MODES:
-        problems.append(Problem(label, feat, "mode", f"expected one of {', '.join(MODES)}, got {row['mode']!r}"))
-        ok = False
-    if not ok:
-        return None
-    return {
-        "origin": row["origin"],
-        "destination": row["destination"],
-        "teu": teu,
-        "year": year,
-        "segment": row["segment"],
-        "basis": row["basis"],
-    } | {c: row[c] for c in DEMAND_OPTIONAL if row.get(c)}
-
-
-def _read_demand(geodata: Path, nodes: dict, keys: set[str] | None, problems: list[Problem],
-                 bad_nodes: set[str] | None = frozenset()) -> list[dict]:
-    """Read ``demand.csv`` and any extra segment tables ``demand_*.csv`` beside it."""
-    rows = _read_demand_file(geodata / "demand.csv", geodata, nodes, keys, problems, bad_nodes)
-    for extra in sorted(geodata.glob("demand_*.csv")):
-        rows += _read_demand_file(extra, geodata, nodes, keys, problems, bad_nodes)
-    return rows
-
-
-def parse_toml(text: str) -> dict:
-    """Parse TOML text (a byte-order mark dropped); raise ``ValueError`` with a one-line reason.
-
-    Deeply nested arrays make the parser recurse until the interpreter gives up; that
-    and a number too long to convert are reported as invalid TOML too.
-    """
-    text = text.removeprefix("\ufeff")
-    if not _json_depth_ok(text):
-        raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels")
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValueError(str(exc)) from None
-    except (RecursionError, ValueError, MemoryError) as exc:
-        raise ValueError(str(exc).splitlines()[0][:120] if str(exc) else type(exc).__name__) from None
-
-
-def check_parameters(data: Any, label: str) -> tuple[dict[str, Any], list[Problem]]:
-    """Check a parameter mapping (``parameters.toml``, a ``--params`` file, a dict).
-
-    Tables (``[cost]``, ``[route_choice]``) are flattened; every key must be one of
-    :data:`PARAMETERS` and every value a finite number in its range (integers for
-    ``k_routes``, ``candidate_factor`` and ``year``; ``2027.0`` counts as an integer).
-
-    Returns
-    -------
-    values : dict
-        The valid parameters, flattened, converted to int/float.
-    problems : list of Problem
-        One per bad key or value, naming ``label``, the table and the key.
-    """
-    problems: list[Problem] = []
-    values: dict[str, Any] = {}
-    if not isinstance(data, dict):
-        return values, [Problem(label, None, None, f"expected a table of parameters, got {type(data).__name__}")]
-    items: list[tuple[str | None, str, Any]] = []
-    for key, value in data.items():
-        if isinstance(value, dict) and key not in PARAMETERS:
-            items += [(key, sub, v) for sub, v in value.items()]
-        else:
-            items.append((None, key, value))
-    for table, key, value in items:
-        where = f"[{table}]" if table else None
-        checked = parameter_problem(key, value)
-        if checked is None:
-            problems.append(Problem(label, where, None, f"unknown parameter '{key}'{suggest(key, PARAMETERS)}"))
-            continue
-        message, converted = checked
-        if message is not None:
-            problems.append(Problem(label, where, None, f"parameter '{key}': {message}"))
-        elif key in values and values[key] != converted:
-            problems.append(
-                Problem(label, where, None, f"parameter '{key}': given twice with different values ({values[key]!r})")
-            )
-        else:
-            values[key] = converted
-    depth = values.get("k_routes", 1) * values.get("candidate_factor", 1)
-    if depth > MAX_SEARCH_DEPTH:
-        problems.append(Problem(label, None, None, search_depth_message(values["k_routes"],
-                                                                          values["candidate_factor"])))
-    return values, problems
-
-
-def search_depth_message(k_routes: int, candidate_factor: int) -> str:
-    """The message for a route search deeper than :data:`MAX_SEARCH_DEPTH`."""
-    return (
-        f"parameters 'k_routes' x 'candidate_factor' = {k_routes} x {candidate_factor} = "
-        f"{k_routes * candidate_factor}: the route search may go at most {MAX_SEARCH_DEPTH} paths deep"
-    )
 
 
 def _read_parameters(geodata: Path, problems: list[Problem]) -> dict:

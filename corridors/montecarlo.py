@@ -193,6 +193,27 @@ def _run_chunks(model: SweepModel, chunks: list[np.ndarray], method: str, *, wor
             cluster.close()
 
 
+def _refuse_non_finite(table: Any, scenario: Scenario, names: tuple[str, ...], query: Query) -> None:
+    """Raise :class:`QueryError` if any value of the sweep table is NaN or infinite.
+
+    A draw whose share is undefined (none of its TEU from ``from_`` to ``to`` is routed, e.g.
+    a demand factor of 0 or all of it stranded) or whose figures overflow is refused as a
+    whole: a sweep reports finite numbers or nothing (issue 13).
+    """
+    values = table.to_numpy(dtype=np.float64)
+    bad = ~np.isfinite(values)
+    if not bad.any():
+        return
+    rows = np.flatnonzero(bad.any(axis=1))
+    row, col = int(rows[0]), int(np.flatnonzero(bad[rows[0]])[0])
+    column = table.columns[col]
+    drawn = ", ".join(f"{name} = {table[name].iloc[row]:.6g}" for name in names)
+    why = (f"no TEU from {query.from_} to {query.to} is routed in it" if column == "share"
+           else "a figure overflows")
+    raise QueryError(f"{scenario.label}: draw {row} ({drawn}) gives {column} = {values[row, col]}: {why}; "
+                     f"{rows.size} of {len(table)} draws are not finite, no result is reported")
+
+
 def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, method: str | None = None,
           workers: int | None = None, scheduler: Any = None, processes: bool = True, network: Network | None = None,
           geodata: str | Path | None = None, through: str = "KAZ", from_: str = "CHN", to: str = "EU",
@@ -242,6 +263,11 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
     ------
     ScenarioError
         If the scenario defines no uncertain input, or is invalid.
+    QueryError
+        If any draw gives a result that is not a finite number (a share of no routed TEU,
+        an overflow): one line naming the first such draw, its inputs and the output, and
+        how many draws are affected.  No table is returned, so nothing is printed or written
+        (the CLI exits with 2).
     """
     import pandas as pd
 
@@ -291,5 +317,6 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
         columns[key] = np.concatenate([r.get(key, np.zeros(c.shape[0])) for r, c in zip(results, chunks,
                                                                                          strict=True)])
     table = pd.DataFrame(columns)
+    _refuse_non_finite(table, scenario, model.names, Query(through, from_, to))
     return SweepResult(scenario=scenario, method=method, seed=int(seed), draws=int(draws), through=through,
                        from_=from_, to=to, table=table, seconds=seconds, setup_seconds=setup, runner=runner)

@@ -18,7 +18,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from corridors._errors import CorridorsError, QueryError, ScenarioError, suggest
+from corridors.limits import MAX_DEMAND_TEU, MAX_JSON_DEPTH, attribute_range, range_problem
 from corridors.network import CostParameters, Network, ODClosure, build_graph
+from corridors.readers import _json_depth_ok, _read_text
 from corridors.scenario_schema import (
     _LINK_SLUG,
     _SLUG,
@@ -216,22 +218,40 @@ class _Context:
 
     def read_geojson(self, path: Path, key: str) -> tuple[list, list]:
         """Validate a GeoJSON fragment; return ([(node, key)], [(link, key)])."""
+        problems: list = []
+        text = _read_text(path, path.name, problems)  # the layers' reader: BOM, encoding, permissions
+        if text is None:
+            raise self.error(key, f"cannot read GeoJSON {problems[0]}")
+        if not _json_depth_ok(text):
+            raise self.error(key, f"{path.name}: not GeoJSON (nested deeper than {MAX_JSON_DEPTH} levels)")
         try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise self.error(key, f"cannot read GeoJSON {path.name} ({exc})") from None
+            data = json.loads(text)
+        except (ValueError, RecursionError) as exc:  # JSONDecodeError, a 5,000-digit integer
+            raise self.error(key, f"cannot read GeoJSON {path.name} ({str(exc).splitlines()[0][:120]})") from None
         features = data.get("features") if isinstance(data, dict) else None
         if not isinstance(features, list):
             raise self.error(key, f"{path.name}: expected a GeoJSON FeatureCollection")
-        points = [f for f in features if (f.get("geometry") or {}).get("type") == "Point"]
-        lines = [f for f in features if (f.get("geometry") or {}).get("type") == "LineString"]
+
+        def geometry_type(f: Any) -> Any:
+            geometry = f.get("geometry") if isinstance(f, dict) else None
+            if not isinstance(geometry, dict) or not isinstance(geometry.get("coordinates"), list):
+                return None
+            return geometry.get("type")
+
+        points = [f for f in features if geometry_type(f) == "Point"]
+        lines = [f for f in features if geometry_type(f) == "LineString"]
         if len(points) + len(lines) != len(features):
             raise self.error(key, f"{path.name}: only Point (node) and LineString (link) features are allowed")
         out: tuple[list, list] = ([], [])
         for kind, group, bucket in (("node", points, out[0]), ("link", lines, out[1])):
             for i, feature in enumerate(group):
-                props = dict(feature.get("properties") or {})
+                props = feature.get("properties") or {}
+                if not isinstance(props, dict):
+                    raise self.error(key, f"{path.name}: {kind} #{i}: properties: expected an object")
+                props = dict(props)
                 coords = feature["geometry"]["coordinates"]
+                if kind == "node" and len(coords) < 2:
+                    raise self.error(key, f"{path.name}: node '{props.get('id', i)}': expected [lon, lat]")
                 fkey = f"{key}:{kind} '{props.get('id', i)}'"
                 try:
                     if kind == "node":
@@ -252,6 +272,9 @@ def _scaled_demand(rows: list[dict], spec: _Spec, ctx: _Context) -> list[dict]:
             if match(row):
                 row["teu"] = row["teu"] * change.scale
                 hit = True
+                if row["teu"] > MAX_DEMAND_TEU:
+                    raise ctx.error(f"demand[{i}].scale", f"scales {row['origin']} -> {row['destination']} to "
+                                    f"{row['teu']:g} TEU/year, above {MAX_DEMAND_TEU:g}")
         if not hit:
             raise ctx.error(f"demand[{i}]", "matches no row of the demand table")
     return rows
@@ -426,17 +449,25 @@ def _apply_change(ctx: _Context, change: _Change, key: str) -> None:
             targets = []
             if attr in LINK_ATTRIBUTES:
                 targets += [ctx.links[k] for k in sorted(links)]
+                names = [f"link '{k}'" for k in sorted(links)]
+            else:
+                names = []
             if attr in NODE_ATTRIBUTES:
                 targets += [ctx.nodes[k] for k in sorted(nodes)]
+                names += [f"node '{k}'" for k in sorted(nodes)]
             if not targets:
                 kind = "links" if attr not in NODE_ATTRIBUTES else "nodes" if attr not in LINK_ATTRIBUTES else \
                     "nodes or links"
                 raise ctx.error(f"{key}.{table}.{attr}", f"applies to {kind}, but the selection holds none")
-            for record in targets:
+            for record, name in zip(targets, names, strict=True):
                 if table == "set":
                     record[attr] = float(value)
                 elif record.get(attr) is not None:
                     record[attr] = float(record[attr]) * float(value)
+                    # a scaled value must stay in the layers' range (corridors.limits)
+                    problem = range_problem(record[attr], *attribute_range(attr))
+                    if problem is not None:
+                        raise ctx.error(f"{key}.scale.{attr}", f"{name}: the scaled value {problem}")
     for node_id in nodes:
         r = ctx.nodes[node_id]
         if (r.get("transfer_h") is None) != (r.get("transfer_usd") is None):

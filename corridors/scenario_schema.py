@@ -73,16 +73,17 @@ from __future__ import annotations
 import math
 import os
 import re
-import tomllib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from corridors._errors import CorridorsError, ScenarioError, suggest
+from corridors.limits import MAX_FACTOR, PARAMETERS, YEAR_RANGE, attribute_range, parameter_problem, range_problem
 from corridors.network import CostParameters
+from corridors.readers import _read_text, parse_toml
 
 __all__ = [
     "Scenario",
@@ -113,6 +114,11 @@ _SLUG = re.compile(r"^[a-z0-9_]+$")
 _LINK_SLUG = re.compile(r"^[a-z0-9_-]+$")
 
 # --------------------------------------------------------------------------- file schema
+
+# Numbers are strict: a string ("25", "2030") is refused, not converted; NaN and inf are
+# refused (TOML can write both).  Ranges come from corridors.limits, checked in _check_spec.
+_Num = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+_Year = Annotated[int, Field(strict=True, ge=YEAR_RANGE[0], le=YEAR_RANGE[1])]
 
 
 class _Strict(BaseModel):
@@ -151,8 +157,8 @@ class _Opening(_Strict):
 
 
 class _Change(_Selector):
-    set_: dict[str, float] = Field(default_factory=dict, alias="set")
-    scale: dict[str, float] = Field(default_factory=dict)
+    set_: dict[str, _Num] = Field(default_factory=dict, alias="set")
+    scale: dict[str, _Num] = Field(default_factory=dict)
 
 
 class _DemandTarget(_Strict):
@@ -162,22 +168,22 @@ class _DemandTarget(_Strict):
 
 
 class _DemandChange(_DemandTarget):
-    scale: float
+    scale: _Num
     note: str | None = None
 
 
 class _Uncertain(_Selector):
     name: str
     distribution: Literal["uniform", "triangular", "normal", "lognormal"]
-    low: float | None = None
-    mode: float | None = None
-    high: float | None = None
-    mean: float | None = None
-    sd: float | None = None
-    median: float | None = None
-    sigma: float | None = None
-    min: float | None = None
-    max: float | None = None
+    low: _Num | None = None
+    mode: _Num | None = None
+    high: _Num | None = None
+    mean: _Num | None = None
+    sd: _Num | None = None
+    median: _Num | None = None
+    sigma: _Num | None = None
+    min: _Num | None = None
+    max: _Num | None = None
     parameter: str | None = None
     attributes: list[str] = Field(default_factory=list)
     demand: _DemandTarget | None = None
@@ -190,15 +196,15 @@ class _NewNode(_Strict):
     name_local: str | None = None
     kind: Literal["hub", "border", "gauge_change", "port", "junction"]
     country: str
-    lon: float = Field(ge=-180, le=180)
-    lat: float = Field(ge=-90, le=90)
-    dwell_h: float = Field(default=0.0, ge=0)
-    handling_usd: float = Field(default=0.0, ge=0)
-    transfer_h: float | None = Field(default=None, ge=0)
-    transfer_usd: float | None = Field(default=None, ge=0)
-    capacity_teu: float | None = Field(default=None, gt=0)
+    lon: _Num = Field(ge=-180, le=180)
+    lat: _Num = Field(ge=-90, le=90)
+    dwell_h: _Num = Field(default=0.0, ge=0)
+    handling_usd: _Num = Field(default=0.0, ge=0)
+    transfer_h: _Num | None = Field(default=None, ge=0)
+    transfer_usd: _Num | None = Field(default=None, ge=0)
+    capacity_teu: _Num | None = Field(default=None, gt=0)
     status: Literal["operating", "under_construction", "planned"] = "operating"
-    opening_year: int | None = None
+    opening_year: _Year | None = None
     sources: str = "scenario"
 
 
@@ -211,15 +217,15 @@ class _NewLink(_Strict):
     mode: Literal["rail", "road", "ferry"]
     gauge_mm: Literal[1435, 1520] | None = None
     country: str | None = None
-    coordinates: list[tuple[float, float]] = Field(min_length=2)
-    speed_kmh: float | None = Field(default=None, gt=0)
-    running_h: float | None = Field(default=None, gt=0)
-    frequency_per_week: float | None = Field(default=None, gt=0)
-    tariff_usd_per_teu_km: float | None = Field(default=None, ge=0)
-    tariff_usd: float | None = Field(default=None, ge=0)
-    capacity_teu: float | None = Field(default=None, gt=0)
+    coordinates: list[tuple[_Num, _Num]] = Field(min_length=2)
+    speed_kmh: _Num | None = Field(default=None, gt=0)
+    running_h: _Num | None = Field(default=None, gt=0)
+    frequency_per_week: _Num | None = Field(default=None, gt=0)
+    tariff_usd_per_teu_km: _Num | None = Field(default=None, ge=0)
+    tariff_usd: _Num | None = Field(default=None, ge=0)
+    capacity_teu: _Num | None = Field(default=None, gt=0)
     status: Literal["operating", "under_construction", "planned"] = "operating"
-    opening_year: int | None = None
+    opening_year: _Year | None = None
     oneway: bool = False
     sources: str = "scenario"
 
@@ -232,10 +238,10 @@ class _Spec(_Strict):
     sources: str | list[str] = Field(default_factory=list)
     extends: str | None = None
     compare_with: str | None = None
-    year: int | None = Field(default=None, ge=1850, le=2100)
+    year: _Year | None = None
     method: Literal["shortest", "logit", "ue", "sue"] | None = None
     on_unreachable: Literal["error", "strand"] = "error"
-    parameters: dict[str, float] = Field(default_factory=dict)
+    parameters: dict[str, _Num] = Field(default_factory=dict)
     close: list[_Closure] = Field(default_factory=list)
     open_: list[_Opening] = Field(default_factory=list, alias="open")
     change: list[_Change] = Field(default_factory=list)
@@ -415,13 +421,58 @@ def _check_distribution(u: _Uncertain, key: str, label: str) -> None:
         raise ScenarioError(f"{label}: {key}.min: {u.min:g} is greater than max ({u.max:g})")
 
 
+def _support(u: _Uncertain) -> tuple[float, float]:
+    """Smallest and largest value a draw of ``u`` can take, after the clipping of
+    :func:`corridors.sweep_model.sample` (``[max(0, min), max]``); normal and lognormal
+    draws are taken as bounded at 6 standard deviations (one in 10^9 draws lies beyond)."""
+    if u.distribution in ("uniform", "triangular"):
+        lo, hi = u.low, u.high
+    elif u.distribution == "normal":
+        lo, hi = u.mean - 6.0 * u.sd, u.mean + 6.0 * u.sd
+    else:
+        try:
+            lo, hi = u.median * math.exp(-6.0 * u.sigma), u.median * math.exp(6.0 * u.sigma)
+        except OverflowError:
+            lo, hi = 0.0, math.inf
+    floor = max(0.0, u.min if u.min is not None else 0.0)
+    ceiling = u.max if u.max is not None else math.inf
+    return min(max(lo, floor), ceiling), min(max(hi, floor), ceiling)
+
+
+def _check_support(u: _Uncertain, key: str, label: str) -> None:
+    """Refuse a distribution whose draws can leave the valid range of what they set: the
+    parameter's range (:data:`corridors.limits.PARAMETERS`), or for a factor on attributes
+    or demand ``[0, MAX_FACTOR]`` (``[1/MAX_FACTOR, MAX_FACTOR]`` on speeds, running
+    times, frequencies and capacities, which a factor 0 would make infinite)."""
+    lo, hi = _support(u)
+    field = "max" if u.max is not None else {"normal": "sd", "lognormal": "sigma"}.get(u.distribution, "high")
+    if u.parameter is not None and u.parameter in PARAMETERS:
+        _, p_lo, p_hi, lo_open, unit = PARAMETERS[u.parameter]
+        what = f"{u.parameter} must be"
+    elif u.parameter is None:
+        positive = any(a in _POSITIVE for a in u.attributes)
+        p_lo, p_hi, lo_open, unit = (1.0 / MAX_FACTOR if positive else 0.0), MAX_FACTOR, False, "(a factor)"
+        what = "a factor on " + (", ".join(u.attributes) if u.attributes else "demand") + " must be"
+    else:
+        return  # an unknown parameter: reported by _check_spec
+    if not hi <= p_hi:
+        raise ScenarioError(f"{label}: {key}.{field}: draws reach {hi:g}; {what} <= {p_hi:g} {unit}".rstrip()
+                            + " (narrow the distribution or clip it with 'max')")
+    if lo < p_lo or (lo_open and lo == p_lo):
+        low_field = "min" if u.min is not None else {"normal": "sd", "lognormal": "sigma"}.get(u.distribution, "low")
+        bound = f"{'>' if lo_open else '>='} {p_lo:g}"
+        raise ScenarioError(f"{label}: {key}.{low_field}: draws reach {lo:g}; {what} {bound} {unit}".rstrip()
+                            + " (narrow the distribution or clip it with 'min')")
+
+
 def _check_spec(spec: _Spec, label: str) -> None:
     known = set(CostParameters.__dataclass_fields__)
     for name, value in spec.parameters.items():
         if name not in known:
             raise ScenarioError(f"{label}: parameters.{name}: unknown parameter{suggest(name, known)}")
-        if value < 0:
-            raise ScenarioError(f"{label}: parameters.{name}: must be >= 0, got {value:g}")
+        checked = parameter_problem(name, value)  # the ranges of corridors.limits.PARAMETERS
+        if checked is not None and checked[0] is not None:
+            raise ScenarioError(f"{label}: parameters.{name}: {checked[0]}")
     if "year" in spec.parameters:
         raise ScenarioError(f"{label}: parameters.year: set the model year with the top-level key 'year'")
     for i, change in enumerate(spec.change):
@@ -435,12 +486,16 @@ def _check_spec(spec: _Spec, label: str) -> None:
                         f"{label}: {key}.{table}.{attr}: unknown attribute"
                         f"{suggest(attr, LINK_ATTRIBUTES + NODE_ATTRIBUTES)}; expected one of "
                         f"{', '.join(sorted(set(LINK_ATTRIBUTES + NODE_ATTRIBUTES)))}")
-                if not math.isfinite(value) or value < 0 or (value == 0 and (attr in _POSITIVE or table == "scale")):
-                    bound = "> 0" if attr in _POSITIVE or table == "scale" else ">= 0"
-                    raise ScenarioError(f"{label}: {key}.{table}.{attr}: must be {bound}, got {value:g}")
+                if table == "set":
+                    problem = range_problem(value, *attribute_range(attr))  # the layers' table
+                else:
+                    problem = range_problem(value, 0.0, MAX_FACTOR, True, "(a factor)")
+                if problem is not None:
+                    raise ScenarioError(f"{label}: {key}.{table}.{attr}: {problem}")
     for i, d in enumerate(spec.demand):
-        if not math.isfinite(d.scale) or d.scale < 0:
-            raise ScenarioError(f"{label}: demand[{i}].scale: must be >= 0, got {d.scale:g}")
+        problem = range_problem(d.scale, 0.0, MAX_FACTOR, False, "(a factor)")
+        if problem is not None:
+            raise ScenarioError(f"{label}: demand[{i}].scale: {problem}")
     for i, c in enumerate(spec.close):
         if c.is_empty():
             raise ScenarioError(f"{label}: close[{i}]: closes nothing; give nodes, links, countries, corridors, "
@@ -473,6 +528,7 @@ def _check_spec(spec: _Spec, label: str) -> None:
                                     f"{suggest(attr, LINK_ATTRIBUTES + NODE_ATTRIBUTES)}")
         if not u.attributes and not u.is_empty():
             raise ScenarioError(f"{label}: {key}: a selector only applies with 'attributes'")
+        _check_support(u, key, label)
 
 
 def _rel_label(path: Path) -> str:
@@ -557,12 +613,14 @@ def load_scenario(name_or_path: str | Path | Scenario, *, geodata: str | Path | 
     label = _rel_label(path)
     if label in _seen:
         raise ScenarioError(f"{label}: extends: circular 'extends' chain ({' -> '.join(_seen + (label,))})")
+    problems: list = []
+    text = _read_text(path, label, problems)  # the layers' reader: BOM, encoding, permissions
+    if text is None:
+        raise ScenarioError(str(problems[0]))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
+        data = parse_toml(text)  # depth-limited
+    except ValueError as exc:
         raise ScenarioError(f"{label}: not valid TOML ({exc})") from None
-    except UnicodeDecodeError as exc:
-        raise ScenarioError(f"{label}: not UTF-8 text ({exc.reason})") from None
     if data.get("extends"):
         try:
             parent = load_scenario(str(data["extends"]), geodata=geodata, _seen=_seen + (label,))

@@ -311,11 +311,12 @@ def test_link_end_of_wrong_type_is_a_problem(capsys, tmp_path):
 
 
 def assert_usage_error(code_or_exit, err, *words):
-    """An argparse refusal: exit 2, the last line names the option, no traceback."""
+    """An argparse refusal: exit 2, one line on stderr naming the option, no traceback."""
     assert code_or_exit == 2
     assert "Traceback" not in err
-    last = err.strip().splitlines()[-1]
-    assert "error:" in last and err.count("error:") == 1
+    assert len(err.strip().splitlines()) == 1, err
+    last = err.strip()
+    assert last.startswith("corridors: error:") and err.count("error:") == 1
     for word in words:
         assert word in last
 
@@ -363,6 +364,33 @@ def test_absurd_options_refused_before_work(capsys, toy_geodata, monkeypatch, ar
     monkeypatch.setattr(corridors.network, "load_network", no_work)
     code, out, err = run_exit(capsys, *argv, "--geodata", toy_geodata)
     assert_usage_error(code, err)
+
+
+@pytest.mark.parametrize(
+    "argv, words",
+    [
+        (["bogus"], ["invalid choice", "'bogus'"]),
+        (["share", "--through"], ["share:", "--through", "corridors share --help"]),
+        (["share", "--method", "fastest"], ["--method", "invalid choice"]),
+        (["route", "xian"], ["route:", "required"]),
+        (["route", "xian", "warsaw", "--k", "x\ny"], ["--k", "x\\ny"]),
+        (["scenario"], ["scenario:", "ACTION"]),
+        (["scenario", "frob"], ["scenario:", "invalid choice"]),
+        (["cache"], ["cache:", "ACTION"]),
+        (["cache", "info", "--nope"], ["unrecognized arguments", "--nope"]),
+        (["tntp"], ["tntp:"]),
+        (["-q", "-v", "share"], ["not allowed with"]),
+    ],
+)
+def test_every_usage_error_is_one_line(capsys, argv, words):
+    code, out, err = run_exit(capsys, *argv)
+    assert out == ""
+    assert_usage_error(code, err, *words)
+
+
+def test_help_keeps_the_usage(capsys):
+    code, out, err = run_exit(capsys, "share", "--help")
+    assert code == 0 and out.startswith("usage: corridors share") and "--through" in out and err == ""
 
 
 def test_good_scheduler_addresses_parse():

@@ -31,6 +31,7 @@ from corridors._errors import CorridorsError
 from corridors.cli import main
 from corridors.layers import PARAMETERS, load_layers, parse_toml, validate_geodata
 from corridors.network import CostParameters, load_network
+from corridors.scenario_schema import load_scenario
 
 settings.register_profile(
     "ci", max_examples=12, deadline=None, derandomize=True, database=None,
@@ -108,10 +109,11 @@ def _run_cli(argv: list[str]) -> tuple[int, str, str]:
 
 
 def _assert_cli_refused(code: int, err: str) -> None:
+    """Exit 2 and exactly one line on stderr (argparse refusals included: no usage line)."""
     assert code == 2, err
     assert "Traceback" not in err
     assert err.count("error:") == 1, err
-    assert err.strip().splitlines()[-1].startswith("corridors"), err
+    assert _one_line(err) and err.startswith("corridors: error: "), err
 
 
 # --------------------------------------------------------------------------- loaders
@@ -297,3 +299,177 @@ def test_fuzz_cli_params_file(key, value, tmp_path_factory, toy_geodata_once):
 @pytest.fixture(scope="module")
 def toy_geodata_once(tmp_path_factory):
     return write_geodata(tmp_path_factory.mktemp("toy") / "toy")
+
+
+# --------------------------------------------------------------------------- scenario files
+
+#: A valid scenario for the toy network (conftest): a closure, a change, a demand change and
+#: one uncertain input of each target kind.  The fuzz replaces one value at a time.
+SCENARIO = {
+    "title": "fuzz",
+    "year": 2030,
+    "method": "logit",
+    "parameters": {"value_of_time_usd_per_teu_h": 3.0},
+    "close": [{"countries": ["RUS"], "from": "CHN", "to": "EU"}],
+    "change": [{"links": ["xian-khorgos"], "set": {"speed_kmh": 30.0}, "scale": {"tariff_usd_per_teu_km": 1.1}}],
+    "demand": [{"from": "CHN", "to": "EU", "scale": 1.2}],
+    "uncertain": [
+        {"name": "vot", "distribution": "triangular", "low": 1.0, "mode": 2.0, "high": 5.0,
+         "parameter": "value_of_time_usd_per_teu_h"},
+        {"name": "dwell", "distribution": "lognormal", "median": 1.0, "sigma": 0.4, "attributes": ["dwell_h"],
+         "countries": ["KAZ"]},
+        {"name": "dem", "distribution": "normal", "mean": 1.0, "sd": 0.1, "demand": {"from": "CHN", "to": "EU"}},
+    ],
+}
+#: Every leaf of :data:`SCENARIO` as a path of keys and indices.
+_SCENARIO_PATHS = []
+
+
+def _leaves(value, path=()):
+    if isinstance(value, dict):
+        for key, sub in value.items():
+            _leaves(sub, (*path, key))
+    elif isinstance(value, list) and value and isinstance(value[0], dict):
+        for i, sub in enumerate(value):
+            _leaves(sub, (*path, i))
+    else:
+        _SCENARIO_PATHS.append(path)
+
+
+_leaves(SCENARIO)
+_SCENARIO_PATHS += [("year",), ("on_unreachable",), ("uncertain", 0, "min"), ("uncertain", 0, "max"),
+                    ("add_node",), ("parameters", "k_routes"), ("parameters", "logit_theta_per_usd")]
+
+
+def _toml_value(value) -> str:
+    """``value`` as a TOML literal (None, which TOML lacks, as the invalid token ``null``)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return "nan" if value != value else "inf" if value == float("inf") else "-inf" if value == -float("inf") \
+            else repr(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{json.dumps(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    return "null"
+
+
+def _toml(data: dict) -> str:
+    """A scenario mapping as TOML: scalars and inline tables first, arrays of tables after."""
+    lines = [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in data.items()
+             if not (isinstance(v, list) and v and all(isinstance(x, dict) for x in v))]
+    for key, items in data.items():
+        if isinstance(items, list) and items and all(isinstance(x, dict) for x in items):
+            for item in items:
+                lines.append(f"[[{key}]]")
+                lines += [f"{json.dumps(k)} = {_toml_value(v)}" for k, v in item.items()]
+    return "\n".join(lines) + "\n"
+
+
+def _with(data: dict, path: tuple, value) -> dict:
+    data = copy.deepcopy(data)
+    target = data
+    for part in path[:-1]:
+        target = target[part]
+    target[path[-1]] = value
+    return data
+
+
+def test_scenario_base_is_valid(toy_geodata_once):
+    # the fuzz below mutates a scenario that loads, applies and sweeps
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "s.toml"
+        path.write_text(_toml(SCENARIO))
+        assert load_scenario(path).uncertain == ("vot", "dwell", "dem")
+        out = Path(tmp) / "d.parquet"
+        code, _, err = _run_cli(["sweep", str(path), "--geodata", str(toy_geodata_once), "--draws", "2",
+                                 "--workers", "0", "-o", str(out), "-q"])
+        assert code == 0 and out.is_file(), err
+
+
+def _load_refused(path: Path) -> str | None:
+    """The loader's one line for a bad scenario file, or None if it loads (never a traceback)."""
+    try:
+        load_scenario(path)
+    except CorridorsError as exc:
+        assert _one_line(str(exc)) and str(exc).startswith(str(path)), str(exc)
+        return str(exc)
+    return None
+
+
+_TOY_NETWORK: list = []
+
+
+def _toy_network():
+    """The toy network of conftest, built once for the module (hypothesis examples share it)."""
+    if not _TOY_NETWORK:
+        folder = Path(tempfile.mkdtemp(prefix="corridors-fuzz-")) / "toy"
+        _TOY_NETWORK.append(load_network(write_geodata(folder)))
+    return _TOY_NETWORK[0]
+
+
+@FUZZ_CHEAP
+@given(path=st.sampled_from(_SCENARIO_PATHS), value=hostile_json)
+def test_fuzz_scenario_value(path, value):
+    from corridors.scenario_apply import apply_scenario
+
+    with tempfile.TemporaryDirectory() as tmp:
+        file = Path(tmp) / "s.toml"
+        file.write_text(_toml(_with(SCENARIO, path, value)), encoding="utf-8")
+        if _load_refused(file) is None:  # it loads: applying it to a network refuses or succeeds, in one line
+            try:
+                apply_scenario(_toy_network(), load_scenario(file))
+            except CorridorsError as exc:
+                assert _one_line(str(exc)) and str(exc).startswith(str(file)), str(exc)
+
+
+@FUZZ_CHEAP
+@example(cut=10, insert="[[[", bom=True)
+@example(cut=0, insert="a = " + "[" * 3000 + "]" * 3000 + "\n", bom=False)
+@given(cut=st.integers(0, 2000), insert=st.one_of(st.text(max_size=20), st.sampled_from(
+           ["\x00", "\r\n", "\ufeff", "=", "[[uncertain]]", "[parameters]", "year = '2030'\n", '"""', "nan", "1e400",
+            "[" * 100, "{" * 100])), bom=st.booleans())
+def test_fuzz_scenario_text(cut, insert, bom):
+    text = _toml(SCENARIO)
+    cut = min(cut, len(text))
+    with tempfile.TemporaryDirectory() as tmp:
+        file = Path(tmp) / "s.toml"
+        file.write_bytes((b"\xef\xbb\xbf" if bom else b"") + (text[:cut] + insert + text[cut:]).encode(
+            "utf-8", "surrogatepass"))
+        _load_refused(file)
+
+
+@settings(FUZZ, suppress_health_check=[*FUZZ.suppress_health_check, HealthCheck.function_scoped_fixture])
+@given(path=st.sampled_from(_SCENARIO_PATHS), value=hostile_json,
+       command=st.sampled_from(["sweep", "scenario run", "share"]))
+def test_fuzz_cli_scenario_file(path, value, command, tmp_path_factory, toy_geodata_once):
+    tmp = tmp_path_factory.mktemp("s")
+    file = tmp / "bad.toml"
+    file.write_text(_toml(_with(SCENARIO, path, value)), encoding="utf-8")
+    assume(_load_refused(file) is not None)  # only malformed files
+    out = tmp / "draws.parquet"
+    argv = {"sweep": ["sweep", str(file), "--draws", "2", "--workers", "0", "-o", str(out)],
+            "scenario run": ["scenario", "run", str(file)],
+            "share": ["share", "--scenario", str(file)]}[command]
+    code, stdout, err = _run_cli([*argv, "--geodata", str(toy_geodata_once)])
+    _assert_cli_refused(code, err)
+    assert stdout == "" and "bad.toml" in err
+    assert sorted(p.name for p in tmp.iterdir()) == ["bad.toml"]  # no output, no temporary file
+
+
+def test_cli_unreadable_and_odd_scenario_files(tmp_path, toy_geodata_once):
+    folder = tmp_path / "dir.toml"
+    folder.mkdir()
+    bad_utf8 = tmp_path / "latin1.toml"
+    bad_utf8.write_bytes(b"title = '\xe9'\n")
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    for file, words in ((folder, "not found"), (bad_utf8, "not UTF-8"), (deep, "nested deeper")):
+        code, stdout, err = _run_cli(["scenario", "run", str(file), "--geodata", str(toy_geodata_once)])
+        _assert_cli_refused(code, err)
+        assert words in err and stdout == ""

@@ -31,7 +31,9 @@ def register(subparsers) -> None:
 
 
 def _usage(parser: argparse.ArgumentParser) -> int:
-    parser.print_help(sys.stderr)
+    # one line, like every other refusal of the CLI (corridors.cli.OneLineParser)
+    command = parser.prog.partition(" ")[2]
+    print(f"corridors: error: {command}: an ACTION is required (see '{parser.prog} --help')", file=sys.stderr)
     return 2
 
 
