@@ -89,8 +89,10 @@ def _cache_name(network, od_pairs: list[tuple[str, str]]) -> str | None:
     if not fingerprint or not _cache.enabled():
         return None
     # Every cost and choice-set parameter shapes the routes; the logit ones do not, but
-    # keying on all of them keeps the rule simple.
-    key = repr((_ROUTE_CACHE_VERSION, fingerprint, sorted(network.params.as_dict().items()), sorted(od_pairs)))
+    # keying on all of them keeps the rule simple (the segment scales and constants, which
+    # calibration rewrites, are left out: they never change a route).
+    params = sorted((k, v) for k, v in network.params.as_dict().items() if k != "segments")
+    key = repr((_ROUTE_CACHE_VERSION, fingerprint, params, sorted(od_pairs)))
     return f"routes-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
 
 
@@ -367,6 +369,40 @@ class _Incidence:
         return self._matrix
 
 
+def segment_choice(params, segments, routes, group) -> tuple[Any, Any]:
+    """Per-group logit scales and per-route gateway constants of the demand segments.
+
+    Parameters
+    ----------
+    params : CostParameters
+    segments : sequence of str or None
+        Demand segment of every group (OD group of the choice arrays).
+    routes : sequence of Route
+    group : numpy.ndarray
+        Group of every route.
+
+    Returns
+    -------
+    group_theta : numpy.ndarray or None
+        ``(groups,)`` logit scale per USD; None if no segment has its own (then the kernel
+        uses ``logit_theta_per_usd`` everywhere, as before segments).
+    asc_usd : numpy.ndarray or None
+        ``(routes,)`` USD per TEU: the segment's gateway constants of the nodes the route
+        passes; None if there are none.
+    """
+    import numpy as np
+
+    if not params.segments:
+        return None, None
+    group_theta = np.array([params.theta_of(s) for s in segments], dtype=float)
+    consts = {s: params.asc_of(s) for s in set(segments)}
+    asc = None
+    if any(consts.values()):
+        asc = np.array([sum(v for n, v in consts[segments[g]].items() if n in r.node_ids)
+                        for r, g in zip(routes, group, strict=True)], dtype=float)
+    return group_theta, asc
+
+
 def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[list, list]:
     """``shortest``, ``logit`` and ``sue`` over the choice sets of the demand rows."""
     import time
@@ -379,11 +415,13 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
     arrays = choice_arrays(network, [sets[(r["origin"], r["destination"])] for r in rows],
                            path_sizes=method != "shortest")
     teu = np.array([r["teu"] for r in rows], dtype=float)
+    group_theta, asc = segment_choice(params, [r.get("segment") for r in rows], arrays.routes, arrays.group)
     records: list[dict] = []
     if method in ("shortest", "logit"):
         cost = np.array([r.gen_cost_usd for r in arrays.routes], dtype=float)
         shares = kernel.choice_shares(method, cost, arrays.log_path_size, params.logit_theta_per_usd,
-                                      params.path_size_beta, arrays.starts, arrays.group)
+                                      params.path_size_beta, arrays.starts, arrays.group, group_theta=group_theta,
+                                      asc_usd=asc)
         flows = teu[arrays.group] * shares
     else:
         edges = edge_arrays(network)
@@ -395,7 +433,7 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
         solved = kernel.route_equilibrium(
             arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha, beta,
             queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size, params.logit_theta_per_usd,
-            params.path_size_beta, choice="logit", history=True)
+            params.path_size_beta, choice="logit", history=True, group_theta=group_theta, asc_usd=asc)
         flows = solved.flows[0]
         seconds = time.perf_counter() - start
         records = [dict(iteration=r["iteration"], relative_gap=math.nan, beckmann=r["beckmann"], seconds=seconds,

@@ -70,6 +70,12 @@ class CostParameters:
         dwell times and fees do not capture.  A calibration parameter (default 0).
     transfer_penalty_usd : float
         USD per TEU added to every gauge change or mode transfer, likewise (default 0).
+    segments : tuple
+        Route choice by demand segment (``[route_choice.segments.<segment>]``):
+        ``((segment, logit_theta_per_usd or None, ((gateway node, USD per TEU), ...)), ...)``.
+        A segment's logit scale replaces ``logit_theta_per_usd`` for its demand; a gateway
+        constant (alternative-specific, USD per TEU, negative = preferred) is added to the
+        logit cost of that segment's routes through the node.  Default: none.
     """
 
     value_of_time_usd_per_teu_h: float = 3.0
@@ -86,6 +92,7 @@ class CostParameters:
     queue_beta: float = 0.5
     border_penalty_usd: float = 0.0
     transfer_penalty_usd: float = 0.0
+    segments: tuple = ()
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], *, source: str = "parameters") -> CostParameters:
@@ -112,8 +119,38 @@ class CostParameters:
         return params
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the parameters as a plain dict."""
-        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+        """Return the parameters as a plain dict (``segments`` as nested tables, as in the TOML)."""
+        out = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        out["segments"] = {name: ({"logit_theta_per_usd": theta} if theta is not None else {})
+                           | ({"gateway_asc_usd": dict(consts)} if consts else {})
+                           for name, theta, consts in self.segments}
+        return out
+
+    def theta_of(self, segment: str | None) -> float:
+        """Logit scale (per USD) of a demand segment: its own if set, else ``logit_theta_per_usd``."""
+        for name, theta, _ in self.segments:
+            if name == segment and theta is not None:
+                return theta
+        return self.logit_theta_per_usd
+
+    def asc_of(self, segment: str | None) -> dict[str, float]:
+        """Gateway constants (node id -> USD per TEU) of a demand segment."""
+        for name, _, consts in self.segments:
+            if name == segment:
+                return dict(consts)
+        return {}
+
+    def with_segment_values(self, values: dict[str, float]) -> CostParameters:
+        """A copy with segment values replaced: keys ``theta:<segment>`` and ``asc:<segment>:<node>``."""
+        table = {name: [theta, dict(consts)] for name, theta, consts in self.segments}
+        for key, value in values.items():
+            kind, segment, *node = key.split(":")
+            entry = table.setdefault(segment, [None, {}])
+            if kind == "theta":
+                entry[0] = float(value)
+            else:
+                entry[1][node[0]] = float(value)
+        return replace(self, segments=tuple((n, t, tuple(sorted(c.items()))) for n, (t, c) in sorted(table.items())))
 
 
 def generalised_cost_usd(money_usd, hours, value_of_time_usd_per_teu_h, penalty_usd=0.0):
@@ -546,7 +583,7 @@ def load_network(
     if isinstance(params, dict):
         flat = {}
         for key, value in params.items():
-            flat.update(value if isinstance(value, dict) else {key: value})
+            flat.update(value if isinstance(value, dict) and key != "segments" else {key: value})
         base = CostParameters.from_mapping({**base.as_dict(), **flat}, source="params")
     elif params is not None:
         base = params
