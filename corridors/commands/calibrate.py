@@ -13,7 +13,7 @@ def register(subparsers) -> None:
     """Register ``calibrate`` and ``validate-model``."""
     p = subparsers.add_parser(
         "calibrate", help="fit the route-choice parameters to observed gateway volumes",
-        description="Fit the logit scale and the value of time (weighted least squares on log volumes, SciPy "
+        description="Fit the logit scale of every demand segment and any declared gateway constants (weighted least squares on log volumes, SciPy "
         "least_squares within sourced bounds) to the observed figures of geodata/observed.csv; print the fit, "
         "the parameters and their sensitivity, and optionally write a parameter file for --params.",
     )
@@ -22,9 +22,10 @@ def register(subparsers) -> None:
                    help="write the calibrated parameters to this TOML file (usable with --params)")
     p.add_argument("--observed", metavar="FILE", default=None,
                    help="observed-figures CSV (default: observed.csv in the geodata folder)")
-    p.add_argument("--fit", default="theta,vot",
-                   help="comma-separated parameters to fit: theta, vot, beta; border, transfer once the model has "
-                   "those penalties (default theta,vot)")
+    p.add_argument("--fit", default="segments",
+                   help="comma-separated parameters to fit: segments (the logit scale of every demand segment and "
+                   "the gateway constants declared in parameters.toml), theta:<segment>, asc:<segment>:<node>, "
+                   "theta (the common scale), vot, beta, border, transfer (default segments)")
     p.add_argument("--report", metavar="FILE", default=None,
                    help="also write the HTML validation report of the calibrated model, with the fit and its "
                    "sensitivity")
