@@ -689,19 +689,21 @@ def calibrate(
         values = objective.params(result.x)
         # A parameter the fit drives to a bound is not determined by the figures: report it,
         # keep its shipped value and fit the others again (once; the loop never grows).
-        stuck = {n: at for n in free if (at := _at_bound(n, values[n], limits))}
-        if stuck and not not_identified:
-            not_identified = {n: f"runs to its {at} bound" for n, at in stuck.items()}
+        while free and (stuck := {n: at for n in free if (at := _at_bound(n, values[n], limits))}):
+            not_identified.update({n: f"runs to its {at} bound" for n, at in stuck.items()})
             for n in stuck:
                 base[n] = shipped_value(n, base)
             free = tuple(n for n in free if n not in stuck)
-            if not free:
-                values = dict(base)
-                break
-            objective = _Objective(choice, free, base)
-            result = _fit_once(objective, limits)
-            evaluations += objective.calls
-            values = objective.params(result.x)
+            values = dict(base)
+            if free:
+                objective = _Objective(choice, free, base)
+                result = _fit_once(objective, limits)
+                evaluations += objective.calls
+                values = objective.params(result.x)
+        if not free:
+            objective = _Objective(choice, names, base)
+            converged = True
+            break
         if all(_route_independent(n) for n in free):
             converged = True  # the routes do not depend on the logit scales, beta or the constants
             break

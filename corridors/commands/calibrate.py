@@ -33,7 +33,7 @@ def register(subparsers) -> None:
                    help="also write the calibrated values into the geodata folder's parameters.toml (comments and "
                    "other values are kept), making them the default of every command")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    add_geodata_option(p, scenario=False)
+    add_geodata_option(p)
     p.set_defaults(handler=run_calibrate)
 
     p = subparsers.add_parser(
@@ -50,7 +50,7 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="FILE", default=None, help="write an HTML report to this file")
     p.add_argument("--no-map", action="store_true", help="leave the flow map out of the HTML report")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    add_geodata_option(p, scenario=False)
+    add_geodata_option(p)
     p.set_defaults(handler=run_validate_model)
 
 
@@ -61,19 +61,28 @@ def _network(args: argparse.Namespace):
     params = load_params_file(args.params) or {}
     if args.year is not None:
         params = {**params, "year": args.year}
-    return load_network(args.geodata, params=params or None)
+    network = load_network(args.geodata, params=params or None)
+    if args.scenario:
+        from corridors.scenarios import apply_scenario, load_scenario
+
+        network = apply_scenario(network, load_scenario(args.scenario, geodata=network.geodata))
+    return network
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from corridors._errors import QueryError
     from corridors._io import atomic_path
     from corridors.calibration import calibrate
-    from corridors.report import params_toml, update_parameters_file, write_report
+    from corridors.report import params_toml, update_parameters_file, write_covariance, write_report
     from corridors.validation import validate_model
 
     check_output(args.output)
     check_output(args.report)
+    if args.write_default and args.scenario:
+        raise QueryError("--write-default writes the shipped parameters: calibrate on a scenario's network "
+                         "with -o FILE instead")
     network = _network(args)
     result = calibrate(network, args.observed, fit=[f for f in args.fit.split(",") if f.strip()])
     if args.json:
@@ -90,8 +99,13 @@ def run_calibrate(args: argparse.Namespace) -> int:
         target = write_report(validation, args.report, calibration=result)
         print(f"wrote the validation report to {target}", file=sys.stderr)
     if args.write_default:
-        target = update_parameters_file(network.geodata / "parameters.toml", result.fitted)
-        print(f"updated {', '.join(result.fitted)} in {target}", file=sys.stderr)
+        identified = {n: v for n, v in result.fitted.items() if n not in result.not_identified}
+        if identified:
+            target = update_parameters_file(network.geodata / "parameters.toml", identified)
+            print(f"updated {', '.join(identified)} in {target}", file=sys.stderr)
+        if result.covariance:
+            target = write_covariance(network.geodata / "calibration.json", result)
+            print(f"wrote the estimates and their covariance to {target}", file=sys.stderr)
     return 0
 
 
