@@ -270,7 +270,7 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
     model = compile_model(snet, rows, sets, Query(through, from_, to), (scenario, items), method=method)
     if not model.query.any() and not model.stranded_query.any():
         raise QueryError(f"no demand from {from_} to {to} in the demand table")
-    inputs = sample(items, int(seed), int(draws))
+    inputs = sample(items, int(seed), int(draws), calibration=model.calibration)
     if chunk_size is None:
         chunk_size = CHUNK_SIZE if method in ("logit", "shortest") else CHUNK_SIZE_EQUILIBRIUM
     setup = time.perf_counter() - start
