@@ -405,8 +405,8 @@ class CalibrationResult:
         lines += ["", figure_table(self.table(), before=True)]
         if self.by_segment:
             segs = list(self.by_segment)
-            lines += ["", "fit per segment: model TEU/year of every figure by the demand segment it comes from",
-                      f"{'figure':<24} {'observed':>11} {'model':>11} {'error':>8}" + "".join(f" {s:>12}" for s in segs)]
+            head = f"{'figure':<24} {'observed':>11} {'model':>11} {'error':>8}" + "".join(f" {s:>12}" for s in segs)
+            lines += ["", "fit per segment: model TEU/year of every figure by the demand segment it comes from", head]
             for i, row in enumerate(self.table()):
                 err = row.get("rel_error")
                 err_text = "-" if err is None or (isinstance(err, float) and math.isnan(err)) else f"{err:+.1%}"

@@ -31,11 +31,11 @@ from typing import Any
 import numpy as np
 
 from corridors import kernel
+from corridors._errors import ScenarioError
 from corridors.assignment import choice_arrays, edge_arrays, ue_route, ue_solve
 from corridors.network import Network
 from corridors.regions import resolve_region
 from corridors.scenario_apply import _Context, _demand_matcher
-from corridors._errors import ScenarioError
 from corridors.scenario_schema import LINK_ATTRIBUTES, NODE_ATTRIBUTES
 from corridors.share import corridor_name, gateway_name
 

@@ -13,8 +13,8 @@ def register(subparsers) -> None:
     """Register ``calibrate`` and ``validate-model``."""
     p = subparsers.add_parser(
         "calibrate", help="fit the route-choice parameters to observed gateway volumes",
-        description="Fit the logit scale of every demand segment and any declared gateway constants (weighted least squares on log volumes, SciPy "
-        "least_squares within sourced bounds) to the observed figures of geodata/observed.csv; print the fit, "
+        description="Fit the logit scale of every demand segment and any declared gateway constants (weighted "
+        "least squares on log volumes, SciPy least_squares within sourced bounds) to the observed figures of geodata/observed.csv; print the fit, "
         "the parameters and their sensitivity, and optionally write a parameter file for --params.",
     )
     p.add_argument("--year", type=YEAR_TYPE, default=None, help="base year (default: the model year, 2024)")
