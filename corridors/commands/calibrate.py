@@ -14,8 +14,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "calibrate", help="fit the route-choice parameters to observed gateway volumes",
         description="Fit the logit scale of every demand segment and any declared gateway constants (weighted "
-        "least squares on log volumes, SciPy least_squares within sourced bounds) to the observed figures of geodata/observed.csv; print the fit, "
-        "the parameters and their sensitivity, and optionally write a parameter file for --params.",
+        "least squares on log volumes, SciPy least_squares within sourced bounds) to the observed figures of "
+        "geodata/observed.csv; print the fit per segment, the parameters with their standard errors (one line "
+        "names any parameter the figures do not identify: it keeps its shipped value) and their sensitivity, "
+        "and optionally write a parameter file for --params.",
     )
     p.add_argument("--year", type=YEAR_TYPE, default=None, help="base year (default: the model year, 2024)")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
