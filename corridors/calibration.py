@@ -446,7 +446,9 @@ def _bounds_of(name: str, limits: dict[str, tuple[float, float]]) -> tuple[float
 
 def _segment_names(params, rows: Sequence[dict]) -> tuple[str, ...]:
     """``theta:<segment>`` of every segment with demand, and the declared gateway constants."""
-    segments = sorted({r.get("segment") for r in rows if r.get("segment")})
+    from corridors.layers import SEGMENTS
+
+    segments = sorted({r.get("segment") for r in rows if r.get("segment") in SEGMENTS})
     names = [f"theta:{s}" for s in segments]
     names += [f"asc:{seg}:{node}" for seg, _, consts in params.segments if seg in segments for node, _ in consts]
     return tuple(names)
@@ -460,7 +462,9 @@ def _resolve_fit(fit: Iterable[str], params_type: type | None = None, params=Non
     for name in fit:
         name = _ALIASES.get(name.strip(), name.strip())
         if name == "segments":
-            names += [n for n in _segment_names(params, rows) if n not in names]
+            # without demand of a known segment, the common scale plays their part
+            found = _segment_names(params, rows) or ("logit_theta_per_usd",)
+            names += [n for n in found if n not in names]
             continue
         if name.startswith(("theta:", "asc:")):
             parts = name.split(":")
@@ -657,15 +661,15 @@ def calibrate(
     if year is not None and int(year) != network.params.year:
         network = network.with_changes(params=replace(network.params, year=int(year)))
     year = network.params.year
-    rows = demand_for_year(network, year)
     loaded = network.params
+    figures = figures_for(network, observed, year)
+    rows = demand_for_year(network, year)
     names = _resolve_fit(fit, type(network.params), loaded, rows)
     limits = {**DEFAULT_BOUNDS, **(bounds or {})}
     for name in names:
         lo, hi = _bounds_of(name, limits)
         if not (lo < hi) or (_is_log(name) and lo <= 0):
             raise QueryError(f"bounds of '{name}': expected 0 < lower < upper, got ({lo}, {hi})")
-    figures = figures_for(network, observed, year)
     if not any(f.weight > 0 for f in figures):
         raise QueryError(f"no observed figure of {year} has a weight > 0; nothing to fit")
     base = _base_values(loaded, rows)
@@ -722,10 +726,25 @@ def calibrate(
             values = objective.params(result.x)
             break
         seen.append(new_choice.signature)
+    # A direction of the parameters along which the figures do not change (a null vector of
+    # the Jacobian) is not identified: the parameter loading most on it keeps its shipped
+    # value and the others are fitted again, until the Jacobian has full rank.
+    while free:
+        flat = _unidentified(np.asarray(result.jac, dtype=float), free)
+        if flat is None:
+            break
+        not_identified[flat] = "the figures do not change along it (no standard error)"
+        base[flat] = shipped_value(flat, base)
+        free = tuple(n for n in free if n != flat)
+        values = dict(base)
+        objective = _Objective(choice, free or names, base)
+        if free:
+            result = _fit_once(objective, limits)
+            evaluations += objective.calls
+            values = objective.params(result.x)
     model = objective.volumes(values)
     best = objective.value(values)
     params = _apply(loaded, values, free)
-
     elasticities: dict[str, dict[str, float]] = {}
     pm10: dict[str, tuple[float, float]] = {}
     for name in names:
@@ -741,19 +760,14 @@ def calibrate(
 
     se = {n: math.nan for n in names}
     covariance: list[list[float]] = []
-    if free and result is not None:
+    if free:
         jac = np.asarray(result.jac, dtype=float)
         n_obs, n_par = jac.shape
         if n_obs > n_par:
             s2 = 2.0 * float(result.cost) / max(n_obs - n_par, 1)
-            info = jac.T @ jac
-            if np.linalg.matrix_rank(info) == n_par:
-                cov = np.linalg.inv(info) * s2
-                covariance = cov.tolist()
-                se.update({n: float(math.sqrt(max(cov[i, i], 0.0))) for i, n in enumerate(free)})
-    for name in free:
-        if math.isnan(se[name]):
-            not_identified[name] = "its standard error is undefined (the figures do not separate it)"
+            cov = np.linalg.pinv(jac.T @ jac) * s2
+            covariance = cov.tolist()
+            se.update({n: float(math.sqrt(max(cov[i, i], 0.0))) for i, n in enumerate(free)})
     warnings = []
     if not_identified:
         warnings.append("not identified by the fitted figures: " + "; ".join(
@@ -781,6 +795,28 @@ def calibrate(
         covariance_names=tuple(free) if covariance else (), covariance=covariance,
         by_segment=_by_segment(objective, values),
     )
+
+
+def _unidentified(jac, names: tuple[str, ...]) -> str | None:
+    """The parameter loading most on a null direction of the Jacobian ``(figures, parameters)``, or None."""
+    import numpy as np
+
+    if jac.size == 0:
+        return None
+    scale = np.linalg.norm(jac, axis=0)
+    if not np.all(np.isfinite(scale)):
+        return names[int(np.argmax(~np.isfinite(scale)))]
+    top = float(scale.max())
+    if top == 0.0:
+        return names[0]
+    weak = scale < 1e-8 * top
+    if weak.any():
+        return names[int(np.argmax(weak))]
+    _, sv, vt = np.linalg.svd(jac / scale, full_matrices=True)
+    if sv.size == len(names) and sv[-1] > 1e-8 * sv[0]:
+        return None
+    null = vt[-1]
+    return names[int(np.argmax(np.abs(null)))]
 
 
 def _route_independent(name: str) -> bool:
