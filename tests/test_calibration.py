@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import DEMAND, LINKS, NODES, _link, _node, write_geodata
 
-from corridors._errors import LayerError
+from corridors._errors import LayerError, ScenarioError
 from corridors.calibration import build_choice_set, calibrate
 from corridors.cli import main
 from corridors.network import load_network
@@ -497,3 +497,64 @@ def test_calibrate_and_validate_model_honour_the_scenario(segmented, tmp_path, c
     assert {f["id"]: f["model_teu"] for f in data["figures"]}["manzhouli_harbin"] == 0
     assert main(["calibrate", "--geodata", str(segmented), "--scenario", str(scenario), "--write-default"]) == 2
     assert "--write-default" in capsys.readouterr().err
+
+
+def test_sweep_draws_the_route_choice_from_the_calibration(segmented, tmp_path, capsys):
+    import numpy as np
+
+    from corridors.assignment import assign
+    from corridors.montecarlo import sweep
+
+    scenario = tmp_path / "choice.toml"
+    scenario.write_text('name = "choice"\n[[uncertain]]\nname = "route_choice"\ndistribution = "calibration"\n'
+                        'parameter = "route_choice"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match="calibration.json"):
+        sweep(scenario, network=load_network(segmented), draws=2, workers=0, through="KAZ", from_="CHN", to="POL")
+    path = segmented / "calibration.json"
+    names, values = ["theta:eu", "theta:rus_blr"], [0.004, 0.0015]
+    path.write_text(json.dumps({"names": names, "values": values, "coordinates": ["log", "log"],
+                                "covariance": [[0.0, 0.0], [0.0, 0.0]]}), encoding="utf-8")
+    # zero covariance: every draw is the estimate, and the sweep equals the assignment with it
+    params = _segment_params(dict(zip(names, values, strict=True)), {"asc:rus_blr:manzhouli": 80.0})
+    network = load_network(segmented, params=params)
+    single = assign(network).share_through("KAZ", from_="CHN", to="POL")
+    table = sweep(scenario, network=network, draws=3, workers=0, through="KAZ", from_="CHN", to="POL").table
+    assert table["share"].to_numpy() == pytest.approx([single.share] * 3, rel=1e-9)
+    assert table["route_choice:theta:eu"].to_numpy() == pytest.approx([0.004] * 3, rel=1e-12)
+    # a covariance: log-normal draws with that spread and correlation
+    cov = [[0.04, 0.01], [0.01, 0.09]]
+    path.write_text(json.dumps({"names": names, "values": values, "coordinates": ["log", "log"],
+                                "covariance": cov}), encoding="utf-8")
+    table = sweep(scenario, network=network, draws=2000, workers=0, through="KAZ", from_="CHN", to="POL").table
+    logs = np.log(table[["route_choice:theta:eu", "route_choice:theta:rus_blr"]].to_numpy())
+    assert np.cov(logs.T) == pytest.approx(np.array(cov), abs=0.01)
+    assert np.median(logs, axis=0) == pytest.approx(np.log(values), abs=0.02)
+    assert table["share"].std() > 0
+    path.write_text("{", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="not a calibration file"):
+        sweep(scenario, network=network, draws=2, workers=0, through="KAZ", from_="CHN", to="POL")
+
+
+def test_kernel_group_theta_and_constants():
+    import numpy as np
+
+    from corridors import kernel
+
+    cost = np.array([100.0, 300.0, 50.0, 80.0, 90.0])
+    lps = np.log([1.0, 0.5, 1.0, 0.7, 0.4])
+    starts, group = np.array([0, 2]), np.array([0, 0, 1, 1, 1])
+    plain = kernel.logit_shares(cost, lps, 0.01, 1.0, starts, group)
+    same = kernel.logit_shares(cost, lps, 0.5, 1.0, starts, group, group_theta=[0.01, 0.01])
+    assert same == pytest.approx(plain, rel=1e-12)
+    # a constant common to every route of a group changes nothing; one on a route acts as that much cost
+    shifted = kernel.logit_shares(cost, lps, 0.01, 1.0, starts, group, asc_usd=[40.0, 40.0, 0.0, 0.0, 0.0])
+    assert shifted == pytest.approx(plain, rel=1e-12)
+    moved = kernel.logit_shares(cost, lps, 0.01, 1.0, starts, group, asc_usd=[0.0, -200.0, 0.0, 0.0, 0.0])
+    assert moved[:2] == pytest.approx(kernel.logit_shares(cost - [0, 200, 0, 0, 0], lps, 0.01, 1.0, starts,
+                                                          group)[:2], rel=1e-12)
+    # per-group scales: group 1 alone becomes more deterministic; a batch of (draws, groups) broadcasts
+    sharp = kernel.logit_shares(cost, lps, 0.01, 1.0, starts, group, group_theta=[0.01, 0.1])
+    assert sharp[:2] == pytest.approx(plain[:2], rel=1e-12) and sharp[2] > plain[2]
+    batch = kernel.logit_shares(np.tile(cost, (2, 1)), lps, np.array([0.01, 0.01]), np.array([1.0, 1.0]), starts,
+                                group, group_theta=np.array([[0.01, 0.01], [0.01, 0.1]]))
+    assert batch[0] == pytest.approx(plain) and batch[1] == pytest.approx(sharp)
