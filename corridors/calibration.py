@@ -60,7 +60,7 @@ __all__ = [
 #: and the gateway constants the shipped parameters declare (``asc:<segment>:<node>``).
 DEFAULT_FIT = ("segments",)
 
-#: Bounds of a segment's logit scale (as the common one, A203) and of a gateway constant (A213).
+#: Bounds of a segment's logit scale (as the common one, A203) and of a gateway constant (A215).
 SEGMENT_THETA_BOUNDS = (1.0e-4, 1.0e-2)
 ASC_BOUNDS = (-2000.0, 2000.0)
 
