@@ -439,8 +439,9 @@ def ue_solve(network, pair_teu: dict[tuple, float], *, time_h=None, money_usd=No
     """Bi-conjugate Frank-Wolfe user equilibrium of OD pairs on the network's graph.
 
     Every class of OD pairs with the same OD-segment closures and demand mode routes on its
-    own cost mask (:mod:`corridors.class_ue`); ``pair_teu`` is keyed by :func:`route_key`.  ``time_h``, ``money_usd`` and ``capacity`` (per edge of
-    :func:`edge_arrays`) and ``params`` replace the network's (a sweep's draw).
+    own cost mask (:mod:`corridors.class_ue`); ``pair_teu`` is keyed by :func:`route_key`.
+    ``time_h``, ``money_usd`` and ``capacity`` (per edge of :func:`edge_arrays`) and
+    ``params`` replace the network's (a sweep's draw).
 
     Returns
     -------

@@ -253,41 +253,84 @@ def _link_of_edge(graph, weight: str) -> dict[tuple[int, int], str]:
     return cache[key]
 
 
-def _all_pairs(network, weight: str, closed: frozenset = frozenset()):
-    """All-pairs least costs and predecessors of the graph without ``closed`` (cached on the graph).
+class _ClassPaths:
+    """All-pairs least costs and paths of one closure class (the graph without ``closed``).
 
     The virtual-link graph has under a few thousand nodes: one compiled all-pairs Dijkstra
-    per closure class costs less than the per-pair searches it replaces.
+    per closure class costs less than the per-pair searches it replaces.  Paths between
+    the gateways, from an origin and to a destination are walked once and kept, with their
+    node sets packed as bits so that loops are found for many gateway combinations at once.
     """
-    cache = network.graph.graph.setdefault("_all_pairs", {})
-    key = (weight, closed)
-    if key not in cache:
+
+    _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+
+    def __init__(self, network, weight: str, closed: frozenset):
         from scipy.sparse.csgraph import dijkstra
 
         matrix, nodes, _ = _compiled(network.graph, weight, closed)
-        dist, pred = dijkstra(matrix, directed=True, return_predecessors=True)
-        gateways = np.array([
+        self.dist, self.pred = dijkstra(matrix, directed=True, return_predecessors=True)
+        self.gates = np.array([
             i for i, n in enumerate(nodes)
             if len(n) == 3 and n[2] == "in" and network.node_records[n[0]]["kind"] in _GATEWAY_KINDS
         ], dtype=np.intp)
-        cache[key] = (dist, pred, gateways, dist[np.ix_(gateways, gateways)], {})
-    return cache[key]
+        self.between = self.dist[np.ix_(self.gates, self.gates)]
+        self.n = len(nodes)
+        self._paths: dict[tuple[int, int], list[int]] = {}
+        self._heads: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._tails: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._mid: tuple[np.ndarray, np.ndarray] | None = None
+
+    def path(self, a: int, b: int) -> list[int]:
+        """The least-cost path from node ``a`` to node ``b`` (indices, both included)."""
+        key = (a, b)
+        if key not in self._paths:
+            if not np.isfinite(self.dist[a, b]):
+                self._paths[key] = []
+            else:
+                path = [b]
+                row = self.pred[a]
+                while path[-1] != a:
+                    path.append(int(row[path[-1]]))
+                path.reverse()
+                self._paths[key] = path
+        return self._paths[key]
+
+    def _masks(self, ends: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        bits = np.zeros((len(ends), self.n), dtype=bool)
+        for row, (a, b) in enumerate(ends):
+            bits[row, self.path(a, b)] = True
+        return np.packbits(bits, axis=1), bits.sum(axis=1)
+
+    def head(self, src: int) -> tuple[np.ndarray, np.ndarray]:
+        """Packed node sets and node counts of the paths from ``src`` to every gateway."""
+        if src not in self._heads:
+            self._heads[src] = self._masks([(src, int(g)) for g in self.gates])
+        return self._heads[src]
+
+    def tail(self, dst: int) -> tuple[np.ndarray, np.ndarray]:
+        """Packed node sets and node counts of the paths from every gateway to ``dst``."""
+        if dst not in self._tails:
+            self._tails[dst] = self._masks([(int(g), dst) for g in self.gates])
+        return self._tails[dst]
+
+    def mid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Packed node sets ``(G, G, bytes)`` and counts ``(G, G)`` of the gateway-to-gateway paths."""
+        if self._mid is None:
+            g = len(self.gates)
+            packed, count = self._masks([(int(a), int(b)) for a in self.gates for b in self.gates])
+            self._mid = packed.reshape(g, g, -1), count.reshape(g, g)
+        return self._mid
+
+    def popcount(self, packed: np.ndarray) -> np.ndarray:
+        return self._POPCOUNT[packed].sum(axis=-1)
 
 
-def _walk(cache: dict, pred: np.ndarray, a: int, b: int) -> tuple[list[int], int]:
-    """The least-cost path from node ``a`` to node ``b`` (indices, both included) and its node set
-    as a bit mask, memoised in ``cache`` (one per closure class)."""
-    key = (a, b)
+def _all_pairs(network, weight: str, closed: frozenset = frozenset()) -> _ClassPaths:
+    """The :class:`_ClassPaths` of a closure class, cached on the graph."""
+    cache = network.graph.graph.setdefault("_all_pairs", {})
+    key = (weight, closed)
     if key not in cache:
-        path = [b]
-        row = pred[a]
-        while path[-1] != a:
-            path.append(int(row[path[-1]]))
-        path.reverse()
-        mask = 0
-        for i in path:
-            mask |= 1 << i
-        cache[key] = (path, mask)
+        cache[key] = _ClassPaths(network, weight, closed)
     return cache[key]
 
 
@@ -303,7 +346,8 @@ def _combination_paths(network, weight: str, src: int, dst: int, limit: float,
     pass a node twice are dropped.  Deterministic: candidates are ordered by cost, then by
     gateway indices.
     """
-    dist, pred, gates, between, _ = _all_pairs(network, weight, closed)
+    paths = _all_pairs(network, weight, closed)
+    dist, gates = paths.dist, paths.gates
     if not np.isfinite(dist[src, dst]):
         return []
     head = dist[src, gates]
@@ -311,12 +355,23 @@ def _combination_paths(network, weight: str, src: int, dst: int, limit: float,
     single = head + tail
     tol = 1e-9 * max(1.0, abs(limit))
     with np.errstate(invalid="ignore"):
-        pair = head[:, None] + between + tail[None, :]
+        pair = head[:, None] + paths.between + tail[None, :]
         keep = (pair <= limit + tol) & (pair > single[:, None] + tol) & (pair > single[None, :] + tol)
     np.fill_diagonal(keep, False)
-    # (cost, first gateway, second gateway) of every candidate; -1: none
     ones = np.flatnonzero(single <= limit + tol)
     g1, g2 = np.nonzero(keep)
+    # Each piece is a least-cost path, hence loopless; the whole is loopless if the pieces
+    # share only their joints: the node count of the union is the sum less the joints.
+    head_bits, head_count = paths.head(src)
+    tail_bits, tail_count = paths.tail(dst)
+    ok_one = paths.popcount(head_bits[ones] | tail_bits[ones]) == head_count[ones] + tail_count[ones] - 1
+    ones = ones[ok_one]
+    if g1.size:
+        mid_bits, mid_count = paths.mid()
+        union = paths.popcount(head_bits[g1] | mid_bits[g1, g2] | tail_bits[g2])
+        ok_two = union == head_count[g1] + mid_count[g1, g2] + tail_count[g2] - 2
+        g1, g2 = g1[ok_two], g2[ok_two]
+    # (cost, first gateway, second gateway) of every candidate; -1: none
     cost = np.concatenate(([dist[src, dst]], single[ones], pair[g1, g2]))
     first = np.concatenate(([-1], ones, g1))
     second = np.concatenate(([-1], ones, g2))
@@ -327,31 +382,17 @@ def _combination_paths(network, weight: str, src: int, dst: int, limit: float,
     # which makes them one route anyway.
     rounded = np.round(cost[order] / tol)
     unique = order[np.r_[True, rounded[1:] != rounded[:-1]]]
-    walks = _all_pairs(network, weight, closed)[4]
     out: list[tuple[float, list[int]]] = []
     for i in unique.tolist():
         a, b = int(first[i]), int(second[i])
         if a < 0:
-            out.append((float(cost[i]), _walk(walks, pred, src, dst)[0]))
+            out.append((float(cost[i]), paths.path(src, dst)))
             continue
         u, v = int(gates[a]), int(gates[b])
-        # Each piece is a least-cost path, hence loopless; the whole is loopless if the
-        # pieces share only their joints (a popcount of the node masks).
-        head_path, head_mask = _walk(walks, pred, src, u)
-        tail_path, tail_mask = _walk(walks, pred, v, dst)
-        if u == v:
-            pieces, masks = (head_path, tail_path), (head_mask, tail_mask)
-        else:
-            mid_path, mid_mask = _walk(walks, pred, u, v)
-            pieces, masks = (head_path, mid_path, tail_path), (head_mask, mid_mask, tail_mask)
-        union = 0
-        for m in masks:
-            union |= m
-        if union.bit_count() != sum(m.bit_count() for m in masks) - (len(masks) - 1):
-            continue
-        path = list(pieces[0])
-        for piece in pieces[1:]:
-            path += piece[1:]
+        path = list(paths.path(src, u))
+        if v != u:
+            path += paths.path(u, v)[1:]
+        path += paths.path(v, dst)[1:]
         out.append((float(cost[i]), path))
     return out
 
@@ -431,7 +472,7 @@ def best_routes(
     max_overlap = network.params.max_overlap if max_overlap is None else max_overlap
     _, nodes, index = _compiled(graph, weight, closed)
     src, dst = index[source], index[target]
-    dist = _all_pairs(network, weight, closed)[0]
+    dist = _all_pairs(network, weight, closed).dist
     best = float(dist[src, dst])
     if not np.isfinite(best):
         raise QueryError(f"no route from '{origin}' to '{destination}' in the network of {network.params.year}")
@@ -536,7 +577,7 @@ def reachable(network, od_pairs: Iterable[tuple]) -> dict[tuple, bool]:
     out: dict[tuple, bool] = {}
     for (closures, mode), keys in groups.items():
         closed = network.closed_edges(closures, mode)
-        dist = _all_pairs(network, "gen_cost", closed)[0]
+        dist = _all_pairs(network, "gen_cost", closed).dist
         _, _, index = _compiled(network.graph, "gen_cost", closed)
         for key in keys:
             src, dst = index.get(("o", key[0])), index.get(("d", key[1]))
