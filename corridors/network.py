@@ -51,14 +51,18 @@ class CostParameters:
     path_size_beta : float
         Weight of the path-size correction (1.0 = the classic PSL).
     k_routes : int
-        Number of distinct alternative routes considered per OD pair.
+        Not used by the assignment any more: choice sets hold every gateway combination
+        within ``max_detour`` (:func:`corridors.routing.best_routes`, issue 10), uncapped.
+        Kept (and validated) so parameter files and calibration reports stay readable.
     max_detour : float
         Alternatives costing more than ``max_detour`` x the best route are dropped.
     max_overlap : float
-        An alternative sharing more than this part of its length with a cheaper kept
-        route is not a distinct alternative (0..1).
+        In a listing cut to ``k`` routes (``best_routes(k=...)``, ``corridors route``), an
+        alternative sharing more than this part of its length with a cheaper kept route is
+        skipped (0..1).  The assignment's choice sets leave overlap to the path-size term.
     candidate_factor : int
-        Yen's algorithm looks ``k_routes * candidate_factor`` paths deep for distinct ones.
+        Not used any more (the search depth of the former k-shortest-path generation); kept
+        like ``k_routes``.
     year : int
         Model year: links and nodes are in the network if operating, or if their
         ``opening_year`` is not later than this year.
