@@ -238,7 +238,12 @@ def _compiled(graph, weight: str, closed: frozenset = frozenset()):
     return cache[key]
 
 
+#: Gateways: the crossings and transfers where corridors part.  Pairs of them (an exit,
+#: then an entry) make the combinations of the choice set.
 _GATEWAY_KINDS = ("border", "gauge_change", "port")
+#: Junctions where branches part (a second track beside the old line, a cut-off): the
+#: least-cost path through each one joins the choice set, not their combinations.
+_VIA_KINDS = ("junction",)
 
 
 def _link_of_edge(graph, weight: str) -> dict[tuple[int, int], str]:
@@ -269,10 +274,9 @@ class _ClassPaths:
 
         matrix, nodes, _ = _compiled(network.graph, weight, closed)
         self.dist, self.pred = dijkstra(matrix, directed=True, return_predecessors=True)
-        self.gates = np.array([
-            i for i, n in enumerate(nodes)
-            if len(n) == 3 and n[2] == "in" and network.node_records[n[0]]["kind"] in _GATEWAY_KINDS
-        ], dtype=np.intp)
+        kind = [network.node_records[n[0]]["kind"] if len(n) == 3 and n[2] == "in" else None for n in nodes]
+        self.gates = np.array([i for i, k in enumerate(kind) if k in _GATEWAY_KINDS], dtype=np.intp)
+        self.vias = np.array([i for i, k in enumerate(kind) if k in _VIA_KINDS], dtype=np.intp)
         self.between = self.dist[np.ix_(self.gates, self.gates)]
         self.n = len(nodes)
         self._paths: dict[tuple[int, int], list[int]] = {}
@@ -302,15 +306,15 @@ class _ClassPaths:
         return np.packbits(bits, axis=1), bits.sum(axis=1)
 
     def head(self, src: int) -> tuple[np.ndarray, np.ndarray]:
-        """Packed node sets and node counts of the paths from ``src`` to every gateway."""
+        """Packed node sets and node counts of the paths from ``src`` to every gateway, then every via."""
         if src not in self._heads:
-            self._heads[src] = self._masks([(src, int(g)) for g in self.gates])
+            self._heads[src] = self._masks([(src, int(g)) for g in np.r_[self.gates, self.vias]])
         return self._heads[src]
 
     def tail(self, dst: int) -> tuple[np.ndarray, np.ndarray]:
-        """Packed node sets and node counts of the paths from every gateway to ``dst``."""
+        """Packed node sets and node counts of the paths from every gateway, then every via, to ``dst``."""
         if dst not in self._tails:
-            self._tails[dst] = self._masks([(int(g), dst) for g in self.gates])
+            self._tails[dst] = self._masks([(int(g), dst) for g in np.r_[self.gates, self.vias]])
         return self._tails[dst]
 
     def mid(self) -> tuple[np.ndarray, np.ndarray]:
@@ -341,13 +345,16 @@ def _combination_paths(network, weight: str, src: int, dst: int, limit: float,
     Gateways are the border posts, gauge-change stations and ports.  The least-cost path
     through one gateway brings in each exit or entry crossing at its best; through an
     ordered pair (an exit, then an entry further on) each combination of exit, branch and
-    entry.  A pair whose least cost equals that of the path through one of its two gateways
+    entry; through one junction each branch that parts there (a second track beside the old
+    line).  A pair whose least cost equals that of the path through one of its two gateways
     alone is that path (the other gateway lies on it) and is not walked again.  Paths that
     pass a node twice are dropped.  Deterministic: candidates are ordered by cost, then by
     gateway indices.
     """
     paths = _all_pairs(network, weight, closed)
-    dist, gates = paths.dist, paths.gates
+    dist = paths.dist
+    gates = np.r_[paths.gates, paths.vias]  # the first len(paths.gates) combine in pairs
+    n_pair = len(paths.gates)
     if not np.isfinite(dist[src, dst]):
         return []
     head = dist[src, gates]
@@ -355,8 +362,8 @@ def _combination_paths(network, weight: str, src: int, dst: int, limit: float,
     single = head + tail
     tol = 1e-9 * max(1.0, abs(limit))
     with np.errstate(invalid="ignore"):
-        pair = head[:, None] + paths.between + tail[None, :]
-        keep = (pair <= limit + tol) & (pair > single[:, None] + tol) & (pair > single[None, :] + tol)
+        pair = head[:n_pair, None] + paths.between + tail[None, :n_pair]
+        keep = (pair <= limit + tol) & (pair > single[:n_pair, None] + tol) & (pair > single[None, :n_pair] + tol)
     np.fill_diagonal(keep, False)
     ones = np.flatnonzero(single <= limit + tol)
     g1, g2 = np.nonzero(keep)
