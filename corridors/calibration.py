@@ -206,11 +206,11 @@ def build_choice_set(network, figures: Sequence[ObservedFigure], rows: Sequence[
     """
     import numpy as np
 
-    from corridors.assignment import route_sets
+    from corridors.assignment import route_key, route_sets
     from corridors.routing import path_size
 
     rows = demand_for_year(network) if rows is None else [r for r in rows if r["teu"] > 0]
-    sets = route_sets(network, {(r["origin"], r["destination"]) for r in rows}, strict=False)
+    sets = route_sets(network, {route_key(r) for r in rows}, strict=False)
     kept: list[dict] = []
     routes: list[Any] = []
     group: list[int] = []
@@ -221,9 +221,9 @@ def build_choice_set(network, figures: Sequence[ObservedFigure], rows: Sequence[
     edges = network.graph.edges
     incidence: list[list[bool]] = []
     stranded = 0.0
-    sizes_of: dict[tuple[str, str], list[float]] = {}
+    sizes_of: dict[tuple, list[float]] = {}
     for row in rows:
-        key = (row["origin"], row["destination"])
+        key = route_key(row)
         choice = sets.get(key) or []
         if not choice:
             stranded += row["teu"]

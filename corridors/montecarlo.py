@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from corridors._errors import QueryError, ScenarioError
-from corridors.assignment import METHODS, route_sets
+from corridors.assignment import METHODS, route_key, route_sets
 from corridors.network import Network
 from corridors.scenario_apply import apply_scenario, unreachable_error
 from corridors.scenario_schema import Scenario, load_scenario
@@ -263,8 +263,8 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
         raise QueryError(f"unknown method '{method}'; expected one of {', '.join(METHODS)}")
     snet = apply_scenario(base, scenario)
     rows = [r for r in snet.demand_rows if r["teu"] > 0]
-    sets = route_sets(snet, {(r["origin"], r["destination"]) for r in rows}, strict=False)
-    stranded = tuple(r for r in rows if not sets.get((r["origin"], r["destination"])))
+    sets = route_sets(snet, {route_key(r) for r in rows}, strict=False)
+    stranded = tuple(r for r in rows if not sets.get(route_key(r)))
     if stranded and scenario.spec.on_unreachable == "error":
         raise unreachable_error(snet, scenario, stranded)
     model = compile_model(snet, rows, sets, Query(through, from_, to), (scenario, items), method=method)

@@ -26,9 +26,15 @@ from corridors import __version__
 from corridors._errors import LayerError, QueryError, suggest
 from corridors.layers import Layers, default_geodata, geodata_files, load_layers
 
-__all__ = ["CostParameters", "Network", "ODClosure", "load_network", "build_graph", "LAYERS"]
+__all__ = ["CostParameters", "Network", "ODClosure", "load_network", "build_graph", "LAYERS", "MODE_LINKS",
+           "MODE_LAYERS", "route_mode"]
 
 LAYERS = ("rail1435", "rail1520", "road", "sea")
+#: The link modes and graph layers demand of each mode may use (the demand's ``mode``
+#: column).  Rail services stay on rail but take the rail ferries (Caspian, Black Sea) and
+#: the port dwell those need; a mode not listed here (or no mode) may use the whole graph.
+MODE_LINKS = {"rail": frozenset({"rail", "ferry"}), "road": frozenset({"road", "ferry"})}
+MODE_LAYERS = {"rail": frozenset({"rail1435", "rail1520", "sea"}), "road": frozenset({"road", "sea"})}
 _HOURS_PER_WEEK = 168.0
 
 
@@ -45,14 +51,18 @@ class CostParameters:
     path_size_beta : float
         Weight of the path-size correction (1.0 = the classic PSL).
     k_routes : int
-        Number of distinct alternative routes considered per OD pair.
+        Not used by the assignment any more: choice sets hold every gateway combination
+        within ``max_detour`` (:func:`corridors.routing.best_routes`, issue 10), uncapped.
+        Kept (and validated) so parameter files and calibration reports stay readable.
     max_detour : float
         Alternatives costing more than ``max_detour`` x the best route are dropped.
     max_overlap : float
-        An alternative sharing more than this part of its length with a cheaper kept
-        route is not a distinct alternative (0..1).
+        In a listing cut to ``k`` routes (``best_routes(k=...)``, ``corridors route``), an
+        alternative sharing more than this part of its length with a cheaper kept route is
+        skipped (0..1).  The assignment's choice sets leave overlap to the path-size term.
     candidate_factor : int
-        Yen's algorithm looks ``k_routes * candidate_factor`` paths deep for distinct ones.
+        Not used any more (the search depth of the former k-shortest-path generation); kept
+        like ``k_routes``.
     year : int
         Model year: links and nodes are in the network if operating, or if their
         ``opening_year`` is not later than this year.
@@ -161,6 +171,11 @@ def generalised_cost_usd(money_usd, hours, value_of_time_usd_per_teu_h, penalty_
     floats and on NumPy arrays that broadcast.
     """
     return money_usd + value_of_time_usd_per_teu_h * hours + penalty_usd
+
+
+def route_mode(mode: str | None) -> str | None:
+    """The routing mode of a demand row's ``mode``: a key of :data:`MODE_LINKS`, else None (any edge)."""
+    return mode if mode in MODE_LINKS else None
 
 
 def _layer_of(link: dict) -> str:
@@ -416,26 +431,40 @@ class Network:
         dc = self.node_records[destination]["country"]
         return tuple(i for i, c in enumerate(self.od_closures) if c.applies(oc, dc))
 
-    def closed_edges(self, closures: tuple[int, ...]) -> frozenset:
-        """Graph edges ``(u, v)`` closed by the given ``od_closures`` (empty for none).
+    def closed_edges(self, closures: tuple[int, ...], mode: str | None = None) -> frozenset:
+        """Graph edges ``(u, v)`` closed by the given ``od_closures`` and by ``mode`` (empty for none).
 
         A closed node closes every edge at it (gates, transfers, access, egress and the
-        links ending there); a closed link its two directed edges.  Routing treats these
-        as edges of infinite cost for the OD pairs the closures apply to.
+        links ending there); a closed link its two directed edges.  A demand ``mode`` with
+        a mask (:data:`MODE_LINKS`) closes the links of other modes and every edge at a
+        graph layer it may not enter (rail demand: the road layer's gates, transfers,
+        access and egress).  Routing treats these as edges of infinite cost for the OD
+        pairs (of that mode) the closures apply to.
         """
-        if not closures:
+        mode = route_mode(mode)
+        if not closures and mode is None:
             return frozenset()
-        key = ("closed_edges", closures)
+        key = ("closed_edges", closures, mode)
         if key not in self.memo:
-            nodes = set().union(*(self.od_closures[i].nodes for i in closures))
-            links = set().union(*(self.od_closures[i].links for i in closures))
+            nodes = set().union(*(self.od_closures[i].nodes for i in closures)) if closures else set()
+            links = set().union(*(self.od_closures[i].links for i in closures)) if closures else set()
+            modes = MODE_LINKS.get(mode)
+            layers = MODE_LAYERS.get(mode)
+
+            def physical(n) -> str:
+                return n[1] if len(n) == 2 else n[0]
+
             closed = set()
             for u, v, data in self.graph.edges(data=True):
-                if data.get("link_id") in links or u[1 if u[0] in ("o", "d") and len(u) == 2 else 0] in nodes or (
-                        v[1 if v[0] in ("o", "d") and len(v) == 2 else 0] in nodes):
+                if data.get("link_id") in links or physical(u) in nodes or physical(v) in nodes:
+                    closed.add((u, v))
+                elif modes is not None and (
+                        (data["kind"] == "link" and data["mode"] not in modes)
+                        or (len(u) == 3 and u[1] not in layers) or (len(v) == 3 and v[1] not in layers)):
                     closed.add((u, v))
             self.memo[key] = frozenset(closed)
         return self.memo[key]
+
     include_sea: bool = field(default=False, repr=False)
 
     @functools.cached_property

@@ -32,7 +32,7 @@ import numpy as np
 
 from corridors import kernel
 from corridors._errors import ScenarioError
-from corridors.assignment import choice_arrays, edge_arrays, ue_route, ue_solve
+from corridors.assignment import choice_arrays, edge_arrays, route_key, ue_route, ue_solve
 from corridors.network import Network
 from corridors.regions import resolve_region
 from corridors.scenario_apply import _Context, _demand_matcher
@@ -156,10 +156,11 @@ def compile_model(network: Network, rows: list[dict], sets: dict, query: Query |
         codes = (resolve_region(query.through, known), resolve_region(query.from_, known),
                  resolve_region(query.to, known))
     nodes = network.node_records
-    teu_by_pair: dict[tuple[str, str], float] = {}
+    # keyed by route_key: the demand mode's mask is part of the choice set
+    teu_by_pair: dict[tuple, float] = {}
     stranded_rows = []
     for row in rows:
-        pair = (row["origin"], row["destination"])
+        pair = route_key(row)
         if sets.get(pair):
             teu_by_pair[pair] = teu_by_pair.get(pair, 0.0) + row["teu"]
         else:
@@ -170,7 +171,7 @@ def compile_model(network: Network, rows: list[dict], sets: dict, query: Query |
     corridors: dict[str, int] = {}
     gateways: dict[str, int] = {}
     for route, g in zip(arrays.routes, arrays.group, strict=True):
-        o, d = pairs[g]
+        o, d = pairs[g][:2]
         in_query = nodes[o]["country"] in codes[1] and nodes[d]["country"] in codes[2]
         through, corridor, gateway = _classify(network, route, in_query, codes)
         query_mask.append(in_query)
@@ -189,7 +190,7 @@ def compile_model(network: Network, rows: list[dict], sets: dict, query: Query |
     effects, names = _compile_effects(network, uncertain, used, pairs, stranded_rows, calibration)
     segment_of = {}
     for row in rows:
-        segment_of.setdefault((row["origin"], row["destination"]), str(row.get("segment")))
+        segment_of.setdefault(route_key(row), str(row.get("segment")))
     segments = tuple(sorted(set(segment_of.values())))
     asc_keys = tuple(sorted({f"asc:{seg}:{node}" for seg, _, consts in network.params.segments for node, _ in consts}
                             | {n for n in (calibration or {}).get("names", ()) if n.startswith("asc:")}))
@@ -284,7 +285,7 @@ def _compile_effects(network: Network, uncertain: tuple, edges: list, pairs: tup
             if u.demand.segment is not None:
                 raise ctx.error(f"{key}.demand.segment", "sweeps scale demand by origin and destination only")
             match = _demand_matcher(u.demand, f"{key}.demand", ctx)
-            od = np.array([match({"origin": o, "destination": d}) for o, d in pairs], dtype=bool)
+            od = np.array([match({"origin": p[0], "destination": p[1]}) for p in pairs], dtype=bool)
             st = np.array([match(r) for r in stranded_rows], dtype=bool)
             if not od.any() and not st.any():
                 raise ctx.error(f"{key}.demand", "matches no OD pair with demand")
@@ -475,7 +476,8 @@ def _evaluate_ue(model: SweepModel, time_h, money, capacity, od_teu, vot) -> dic
                           params=params, callback=records.append)
         out["iterations"][b] = len(records)
         out["flow_change"][b] = records[-1].relative_gap if records else 0.0
-        for (o, d), used in solved.items():
+        for pair, used in solved.items():
+            o, d = pair[:2]
             in_query = nodes[o]["country"] in model.codes[1] and nodes[d]["country"] in model.codes[2]
             if not in_query:
                 continue
@@ -483,7 +485,7 @@ def _evaluate_ue(model: SweepModel, time_h, money, capacity, od_teu, vot) -> dic
                 if links not in seen:
                     seen[links] = _classify(network, ue_route(network, links), True, model.codes)
                 through, corridor, gateway = seen[links]
-                teu = pair_teu[(o, d)] * share
+                teu = pair_teu[pair] * share
                 out["total_teu"][b] += teu
                 out["through_teu"][b] += teu if through else 0.0
                 for column in (f"corridor:{corridor}", f"gateway:{gateway}"):
