@@ -60,14 +60,21 @@ def _network(args: argparse.Namespace):
     from corridors.commands.core import load_params_file
     from corridors.network import load_network
 
+    scenario = None
+    if args.scenario:
+        from corridors.layers import default_geodata
+        from corridors.scenarios import load_scenario
+
+        # read (and refuse) the scenario before the network is built
+        scenario = load_scenario(args.scenario, geodata=args.geodata or default_geodata())
     params = load_params_file(args.params) or {}
     if args.year is not None:
         params = {**params, "year": args.year}
     network = load_network(args.geodata, params=params or None)
-    if args.scenario:
-        from corridors.scenarios import apply_scenario, load_scenario
+    if scenario is not None:
+        from corridors.scenarios import apply_scenario
 
-        network = apply_scenario(network, load_scenario(args.scenario, geodata=network.geodata))
+        network = apply_scenario(network, scenario)
     return network
 
 
