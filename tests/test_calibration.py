@@ -558,3 +558,12 @@ def test_kernel_group_theta_and_constants():
     batch = kernel.logit_shares(np.tile(cost, (2, 1)), lps, np.array([0.01, 0.01]), np.array([1.0, 1.0]), starts,
                                 group, group_theta=np.array([[0.01, 0.01], [0.01, 0.1]]))
     assert batch[0] == pytest.approx(plain) and batch[1] == pytest.approx(sharp)
+
+
+def test_validate_model_splits_every_figure_by_segment(segmented):
+    validation = validate_model(load_network(segmented, params=_segment_params(TRUE_SEGMENTS)))
+    for row in validation.rows:
+        assert sum(row["model_teu_by_segment"].values()) == pytest.approx(row["model_teu"], rel=1e-12)
+    khorgos_xian = next(r for r in validation.rows if r["id"] == "khorgos_xian")
+    assert khorgos_xian["model_teu_by_segment"]["rus_blr"] == 0.0 < khorgos_xian["model_teu_by_segment"]["eu"]
+    assert "by demand segment" in validation.summary()
