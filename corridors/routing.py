@@ -371,24 +371,31 @@ def _combination_paths(network, weight: str, src: int, dst: int, limit: float,
     # share only their joints: the node count of the union is the sum less the joints.
     head_bits, head_count = paths.head(src)
     tail_bits, tail_count = paths.tail(dst)
-    ok_one = paths.popcount(head_bits[ones] | tail_bits[ones]) == head_count[ones] + tail_count[ones] - 1
-    ones = ones[ok_one]
+    one_bits = head_bits[ones] | tail_bits[ones]
+    ok_one = paths.popcount(one_bits) == head_count[ones] + tail_count[ones] - 1
+    ones, one_bits = ones[ok_one], one_bits[ok_one]
+    two_bits = np.zeros((0, head_bits.shape[1]), dtype=np.uint8)
     if g1.size:
         mid_bits, mid_count = paths.mid()
-        union = paths.popcount(head_bits[g1] | mid_bits[g1, g2] | tail_bits[g2])
-        ok_two = union == head_count[g1] + mid_count[g1, g2] + tail_count[g2] - 2
-        g1, g2 = g1[ok_two], g2[ok_two]
-    # (cost, first gateway, second gateway) of every candidate; -1: none
+        two_bits = head_bits[g1] | mid_bits[g1, g2] | tail_bits[g2]
+        ok_two = paths.popcount(two_bits) == head_count[g1] + mid_count[g1, g2] + tail_count[g2] - 2
+        g1, g2, two_bits = g1[ok_two], g2[ok_two], two_bits[ok_two]
+    # (cost, first gateway, second gateway, node set) of every candidate; -1: none
+    best_bits = np.zeros((1, head_bits.shape[1]), dtype=np.uint8)
+    best_path = paths.path(src, dst)
+    best_bits[0] = np.packbits(np.isin(np.arange(paths.n), best_path))
     cost = np.concatenate(([dist[src, dst]], single[ones], pair[g1, g2]))
     first = np.concatenate(([-1], ones, g1))
     second = np.concatenate(([-1], ones, g2))
-    order = np.lexsort((second, first, cost))
+    bits = np.concatenate((best_bits, one_bits, two_bits))
     # Many gateway combinations lie on one and the same path (an exit and an entry of
-    # the same route): equal costs are walked once.  Costs are sums of distinct edge
-    # costs, so two different paths tie only where they differ in a transfer's place,
-    # which makes them one route anyway.
-    rounded = np.round(cost[order] / tol)
-    unique = order[np.r_[True, rounded[1:] != rounded[:-1]]]
+    # the same route): a path, known by its cost and its node set, is walked once.  Two
+    # paths of equal cost through different nodes (a second track beside the old line)
+    # are both kept.
+    rounded = np.round(cost / tol)
+    _, unique = np.unique(np.column_stack((rounded.view(np.uint64)[:, None].view(np.uint8), bits)), axis=0,
+                          return_index=True)
+    unique = unique[np.lexsort((second[unique], first[unique], cost[unique]))]
     out: list[tuple[float, list[int]]] = []
     for i in unique.tolist():
         a, b = int(first[i]), int(second[i])

@@ -341,3 +341,20 @@ def test_demand_without_mode_may_use_roads(tmp_path):
         assert sum(f.teu for f in free.flows if "terespol-warsaw-road" in f.route.link_ids) > 0, method
         assert all("terespol-warsaw-road" not in f.route.link_ids for f in rail.flows), method
         assert rail.total_teu == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("method", ["logit", "ue"])
+def test_sweep_at_nominal_inputs_keeps_the_mode_mask(method, shipped_net):
+    # The sweep builds its arrays from the same mode-keyed choice sets (and ue masks) as assign.
+    import numpy as np
+
+    from corridors.assignment import route_key, route_sets
+    from corridors.sweep_model import Query, compile_model, evaluate
+
+    rows = [r for r in shipped_net.demand_rows if r["teu"] > 0]
+    sets = route_sets(shipped_net, {route_key(r) for r in rows}, strict=False)
+    model = compile_model(shipped_net, rows, sets, Query("KAZ", "CHN", "EU"), (), method=method)
+    assert model.pairs and all(len(p) == 3 and p[2] == "rail" for p in model.pairs)
+    out = evaluate(model, np.zeros((1, 0)), method)
+    single = assign(shipped_net, method=method).share_through("KAZ", from_="CHN", to="EU")
+    assert out["share"][0] == pytest.approx(single.share, abs=1e-6)
