@@ -4,8 +4,9 @@ Run: python benchmarks/bench_calibration.py [--repeat N]
 
 Figures printed:
 - the whole calibration (route enumeration at the start and after each round included), with an
-  empty route cache, for ``--fit theta,vot`` (the CLI default) and ``--fit theta`` (how the shipped
-  parameters were made), and whether repeated runs give identical parameters (determinism);
+  empty route cache, for ``--fit segments`` (the CLI default: every segment's logit scale and the
+  declared gateway constants, jointly; how the shipped parameters are made) and ``--fit theta,vot``,
+  and whether repeated runs give identical parameters (determinism);
 - the route enumeration alone (the choice set of every base-year demand row);
 - one evaluation of the objective (route costs and path-size logit shares of every route,
   vectorised; no route is rebuilt), median of many.
@@ -29,7 +30,7 @@ def main() -> None:
         import numpy as np
 
         import corridors
-        from corridors.calibration import DEFAULT_FIT, _Objective, build_choice_set, calibrate
+        from corridors.calibration import _base_values, _Objective, _resolve_fit, build_choice_set, calibrate
         from corridors.observed import read_observed
 
         start = time.perf_counter()
@@ -41,10 +42,11 @@ def main() -> None:
         print(f"choice set (route enumeration):       {time.perf_counter() - start:7.2f} s "
               f"({len(choice.rows)} demand rows, {len(choice.routes)} routes, {len(figures)} figures)")
 
-        base = {n: float(getattr(network.params, n)) for n in
-                ("logit_theta_per_usd", "value_of_time_usd_per_teu_h", "path_size_beta")}
-        objective = _Objective(choice, DEFAULT_FIT, base)
-        x = np.log([base[n] for n in DEFAULT_FIT])
+        names = _resolve_fit(["segments"], type(network.params), network.params, choice.rows)
+        base = _base_values(network.params, choice.rows)
+        base.update({n: base.get(n, network.params.logit_theta_per_usd) for n in names if n.startswith("theta:")})
+        objective = _Objective(choice, names, base)
+        x = np.array([np.log(base[n]) if n.startswith("theta:") else base[n] for n in names])
         times = []
         for _ in range(200):
             t0 = time.perf_counter()
@@ -52,7 +54,7 @@ def main() -> None:
             times.append(time.perf_counter() - t0)
         print(f"one objective evaluation:             {statistics.median(times) * 1e3:7.3f} ms (median of 200)")
 
-        for fit in (("theta", "vot"), ("theta",)):
+        for fit in (("segments",), ("theta", "vot")):
             results = []
             for run in range(args.repeat):
                 os.environ["CORRIDORS_CACHE_DIR"] = tempfile.mkdtemp(dir=cache)  # an empty route cache each run

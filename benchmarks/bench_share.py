@@ -45,7 +45,7 @@ def main() -> None:
 
     os.environ["CORRIDORS_NO_CACHE"] = "1"
     import corridors
-    from corridors.assignment import route_sets
+    from corridors.assignment import route_key, route_sets
 
     start = time.perf_counter()
     net = corridors.load_network()
@@ -53,11 +53,13 @@ def main() -> None:
     print(f"load_network (validate layers, build graph):       {load:6.2f} s "
           f"({len(net.node_records)} nodes, {len(net.link_records)} links, "
           f"{net.graph.number_of_nodes()} graph nodes, {net.graph.number_of_edges()} graph edges)")
-    pairs = {(r["origin"], r["destination"]) for r in net.demand_rows}
+    pairs = {route_key(r) for r in net.demand_rows}
     start = time.perf_counter()
-    route_sets(net, pairs)
-    print(f"route sets ({len(pairs)} OD pairs, k={net.params.k_routes}):              "
-          f"{time.perf_counter() - start:6.2f} s")
+    sets = route_sets(net, pairs)
+    seconds = time.perf_counter() - start
+    sizes = sorted(len(s) for s in sets.values())
+    print(f"route sets ({len(pairs)} OD pairs, the demand's mode masks):  {seconds:6.2f} s "
+          f"({sum(sizes)} routes; per pair min {sizes[0]}, median {sizes[len(sizes) // 2]}, max {sizes[-1]})")
     for method in ("shortest", "logit", "ue", "sue"):
         times = []
         for _ in range(3):

@@ -5,8 +5,9 @@ Methods
 ``shortest``
     All-or-nothing: every OD flow takes its least generalised-cost route.
 ``logit``
-    Path-size logit over the k distinct least-cost routes of each OD pair: demand
-    spreads over competing routes, overlapping routes are not double counted.
+    Path-size logit over the complete choice set of each OD pair (every distinct
+    combination of gateways within the detour limit, :func:`corridors.routing.best_routes`):
+    demand spreads over competing routes, overlapping routes are not double counted.
 ``ue``
     Capacity-constrained user equilibrium by bi-conjugate Frank-Wolfe on the whole graph
     (:mod:`corridors.class_ue` on the engine of :mod:`corridors.equilibrium`).
@@ -15,9 +16,11 @@ Methods
     with congestion, solved by self-regulated averaging (:func:`corridors.kernel.route_equilibrium`).
 
 Costs, volume-delay functions and choice probabilities come from :mod:`corridors.kernel`.
-OD-segment closures of the network (``network.od_closures``) are honoured by every method:
-the choice sets are generated without the closed edges, and ``ue`` gives each class of OD
-pairs its own cost mask.  Demand with no route is reported or stranded the same way by
+OD-segment closures of the network (``network.od_closures``) and the demand's ``mode``
+(rail demand uses rail links, rail ferries and the rail layers only,
+:data:`corridors.network.MODE_LINKS`) are honoured by every method: the choice sets are
+generated without the closed edges, and ``ue`` gives each class of OD pairs (closures and
+mode) its own cost mask.  Demand with no route is reported or stranded the same way by
 every method (``on_unreachable``).
 """
 
@@ -35,11 +38,11 @@ from corridors._errors import QueryError
 from corridors.routing import Route, best_routes, path_size
 
 __all__ = ["METHODS", "AssignmentResult", "RouteFlow", "assign", "load_demand", "route_sets", "edge_arrays",
-           "ChoiceArrays", "choice_arrays"]
+           "ChoiceArrays", "choice_arrays", "route_key"]
 
 METHODS = ("shortest", "logit", "ue", "sue")
 # Bump when the Route summary changes, so cached route sets are not reused.
-_ROUTE_CACHE_VERSION = 5
+_ROUTE_CACHE_VERSION = 6
 
 
 def load_demand(geodata=None):
@@ -53,6 +56,16 @@ def load_demand(geodata=None):
     from corridors.network import load_network
 
     return pd.DataFrame(load_network(geodata).demand_rows)
+
+
+def route_key(row: dict) -> tuple:
+    """The choice-set key of a demand row: ``(origin, destination)``, or
+    ``(origin, destination, mode)`` when the row's ``mode`` restricts the edges it may use
+    (:func:`corridors.network.route_mode`).  Rows with equal keys share a choice set."""
+    from corridors.network import route_mode
+
+    mode = route_mode(row.get("mode"))
+    return (row["origin"], row["destination"]) if mode is None else (row["origin"], row["destination"], mode)
 
 
 def _demand_rows(network, demand) -> list[dict]:
@@ -89,21 +102,26 @@ def _cache_name(network, od_pairs: list[tuple[str, str]]) -> str | None:
     if not fingerprint or not _cache.enabled():
         return None
     # Every cost and choice-set parameter shapes the routes; the logit ones do not, but
-    # keying on all of them keeps the rule simple.
-    key = repr((_ROUTE_CACHE_VERSION, fingerprint, sorted(network.params.as_dict().items()), sorted(od_pairs)))
+    # keying on all of them keeps the rule simple (the segment scales and constants, which
+    # calibration rewrites, are left out: they never change a route).
+    params = sorted((k, v) for k, v in network.params.as_dict().items() if k != "segments")
+    key = repr((_ROUTE_CACHE_VERSION, fingerprint, params, sorted(od_pairs)))
     return f"routes-{hashlib.sha256(key.encode()).hexdigest()[:32]}.pickle"
 
 
 def route_sets(
-    network, od_pairs: Iterable[tuple[str, str]], *, strict: bool = True
-) -> dict[tuple[str, str], list[Route]]:
-    """Return the choice set (k distinct least-cost routes) of every OD pair.
+    network, od_pairs: Iterable[tuple], *, strict: bool = True
+) -> dict[tuple, list[Route]]:
+    """Return the choice set (:func:`corridors.routing.best_routes`) of every OD pair.
 
     Route sets of an unchanged shipped network are cached on disk next to the layer
     cache, keyed by the geodata fingerprint and the cost parameters.
 
     Parameters
     ----------
+    od_pairs : iterable of tuple
+        ``(origin, destination)`` or ``(origin, destination, mode)`` keys
+        (:func:`route_key` of the demand rows); the answer is keyed the same way.
     strict : bool
         If True an OD pair with no route raises :class:`QueryError`; otherwise it maps
         to an empty list.
@@ -123,13 +141,13 @@ def route_sets(
             memo.update(cached)
             return cached
     sets: dict[tuple[str, str], list[Route]] = {}
-    for origin, destination in pairs:
+    for key in pairs:
         try:
-            sets[(origin, destination)] = best_routes(network, origin, destination)
+            sets[key] = best_routes(network, key[0], key[1], mode=key[2] if len(key) > 2 else None)
         except QueryError:
             if strict:
                 raise
-            sets[(origin, destination)] = []
+            sets[key] = []
     if name is not None:
         _cache.write(name, sets)
     memo.update(sets)
@@ -140,6 +158,8 @@ _PATH_COLUMNS = (
     "origin",
     "destination",
     "segment",
+    "direction",
+    "service",
     "teu",
     "share_of_od",
     "gen_cost_usd",
@@ -164,6 +184,8 @@ class RouteFlow:
     teu: float
     share_of_od: float
     segment: str | None = None
+    direction: str | None = None
+    service: str | None = None
 
 
 @dataclass(frozen=True)
@@ -200,7 +222,10 @@ class AssignmentResult:
 
     @functools.cached_property
     def paths(self):
-        """DataFrame, one row per (OD, route) used; see docs/DESIGN.md for columns."""
+        """DataFrame, one row per (demand row, route) used; see docs/DESIGN.md for columns.
+
+        ``segment``, ``direction`` and ``service`` are those of the demand row (None where
+        the demand has no such column)."""
         import pandas as pd
 
         rows = []
@@ -212,6 +237,8 @@ class AssignmentResult:
                     origin=r.origin,
                     destination=r.destination,
                     segment=flow.segment,
+                    direction=flow.direction,
+                    service=flow.service,
                     teu=flow.teu,
                     share_of_od=flow.share_of_od,
                     gen_cost_usd=r.gen_cost_usd,
@@ -367,6 +394,40 @@ class _Incidence:
         return self._matrix
 
 
+def segment_choice(params, segments, routes, group) -> tuple[Any, Any]:
+    """Per-group logit scales and per-route gateway constants of the demand segments.
+
+    Parameters
+    ----------
+    params : CostParameters
+    segments : sequence of str or None
+        Demand segment of every group (OD group of the choice arrays).
+    routes : sequence of Route
+    group : numpy.ndarray
+        Group of every route.
+
+    Returns
+    -------
+    group_theta : numpy.ndarray or None
+        ``(groups,)`` logit scale per USD; None if no segment has its own (then the kernel
+        uses ``logit_theta_per_usd`` everywhere, as before segments).
+    asc_usd : numpy.ndarray or None
+        ``(routes,)`` USD per TEU: the segment's gateway constants of the nodes the route
+        passes; None if there are none.
+    """
+    import numpy as np
+
+    if not params.segments:
+        return None, None
+    group_theta = np.array([params.theta_of(s) for s in segments], dtype=float)
+    consts = {s: params.asc_of(s) for s in set(segments)}
+    asc = None
+    if any(consts.values()):
+        asc = np.array([sum(v for n, v in consts[segments[g]].items() if n in r.node_ids)
+                        for r, g in zip(routes, group, strict=True)], dtype=float)
+    return group_theta, asc
+
+
 def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[list, list]:
     """``shortest``, ``logit`` and ``sue`` over the choice sets of the demand rows."""
     import time
@@ -376,14 +437,16 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
     from corridors import kernel
 
     params = network.params
-    arrays = choice_arrays(network, [sets[(r["origin"], r["destination"])] for r in rows],
+    arrays = choice_arrays(network, [sets[route_key(r)] for r in rows],
                            path_sizes=method != "shortest")
     teu = np.array([r["teu"] for r in rows], dtype=float)
+    group_theta, asc = segment_choice(params, [r.get("segment") for r in rows], arrays.routes, arrays.group)
     records: list[dict] = []
     if method in ("shortest", "logit"):
         cost = np.array([r.gen_cost_usd for r in arrays.routes], dtype=float)
         shares = kernel.choice_shares(method, cost, arrays.log_path_size, params.logit_theta_per_usd,
-                                      params.path_size_beta, arrays.starts, arrays.group)
+                                      params.path_size_beta, arrays.starts, arrays.group, group_theta=group_theta,
+                                      asc_usd=asc)
         flows = teu[arrays.group] * shares
     else:
         edges = edge_arrays(network)
@@ -395,7 +458,7 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
         solved = kernel.route_equilibrium(
             arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha, beta,
             queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size, params.logit_theta_per_usd,
-            params.path_size_beta, choice="logit", history=True)
+            params.path_size_beta, choice="logit", history=True, group_theta=group_theta, asc_usd=asc)
         flows = solved.flows[0]
         seconds = time.perf_counter() - start
         records = [dict(iteration=r["iteration"], relative_gap=math.nan, beckmann=r["beckmann"], seconds=seconds,
@@ -404,22 +467,24 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
     for route, g, f, p in zip(arrays.routes, arrays.group, flows, flows / teu[arrays.group], strict=True):
         if f > 0:
             row = rows[g]
-            out.append(RouteFlow(route, float(f), float(p), row.get("segment")))
+            out.append(RouteFlow(route, float(f), float(p), row.get("segment"), row.get("direction"),
+                                 row.get("service")))
     return out, records
 
 
-def ue_solve(network, pair_teu: dict[tuple[str, str], float], *, time_h=None, money_usd=None, capacity=None,
+def ue_solve(network, pair_teu: dict[tuple, float], *, time_h=None, money_usd=None, capacity=None,
              params=None, gap: float = 1e-5, max_iter: int = 300, callback=None):
     """Bi-conjugate Frank-Wolfe user equilibrium of OD pairs on the network's graph.
 
-    Every class of OD pairs with the same OD-segment closures routes on its own cost mask
-    (:mod:`corridors.class_ue`).  ``time_h``, ``money_usd`` and ``capacity`` (per edge of
-    :func:`edge_arrays`) and ``params`` replace the network's (a sweep's draw).
+    Every class of OD pairs with the same OD-segment closures and demand mode routes on its
+    own cost mask (:mod:`corridors.class_ue`); ``pair_teu`` is keyed by :func:`route_key`.
+    ``time_h``, ``money_usd`` and ``capacity`` (per edge of :func:`edge_arrays`) and
+    ``params`` replace the network's (a sweep's draw).
 
     Returns
     -------
     dict
-        ``(origin, destination)`` -> list of ``(edge indices, share)``, largest share first.
+        Key of ``pair_teu`` -> list of ``(edge indices, share)``, largest share first.
     """
     import numpy as np
 
@@ -439,26 +504,28 @@ def ue_solve(network, pair_teu: dict[tuple[str, str], float], *, time_h=None, mo
     fixed = money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
                                          params.transfer_penalty_usd)
     node_index = {n: i for i, n in enumerate(edges.nodes)}
-    by_class: dict[tuple[int, ...], list[tuple[str, str]]] = {}
+    by_class: dict[tuple, list[tuple]] = {}
     for pair in sorted(pair_teu):
-        by_class.setdefault(network.closures_for(*pair), []).append(pair)
+        mode = pair[2] if len(pair) > 2 else ""
+        by_class.setdefault((network.closures_for(pair[0], pair[1]), mode), []).append(pair)
     classes, keys = [], []
-    for closures, pairs in sorted(by_class.items()):
+    for (closures, mode), pairs in sorted(by_class.items()):
         closed = None
-        if closures:
+        shut = network.closed_edges(closures, mode or None)
+        if shut:
             closed = np.zeros(edges.n_edges, dtype=bool)
-            closed[[edges.index[e] for e in network.closed_edges(closures)]] = True
-        classes.append(class_ue.ClassDemand([node_index[("o", o)] for o, _ in pairs],
-                                            [node_index[("d", d)] for _, d in pairs],
+            closed[[edges.index[e] for e in shut]] = True
+        classes.append(class_ue.ClassDemand([node_index[("o", p[0])] for p in pairs],
+                                            [node_index[("d", p[1])] for p in pairs],
                                             [pair_teu[p] for p in pairs], closed))
         keys.append(pairs)
     solved = class_ue.class_user_equilibrium(arrays, classes, fixed_cost=fixed, gap=gap, max_iter=max_iter,
                                              callback=callback)
     out = {}
     for result, pairs in zip(solved, keys, strict=True):
-        for o, d in pairs:
-            used = eq.paths_for(result, node_index[("o", o)], node_index[("d", d)], min_share=1e-6)
-            out[(o, d)] = [(u.links, u.share) for u in used]
+        for pair in pairs:
+            used = eq.paths_for(result, node_index[("o", pair[0])], node_index[("d", pair[1])], min_share=1e-6)
+            out[pair] = [(u.links, u.share) for u in used]
     return out
 
 
@@ -475,9 +542,9 @@ def ue_route(network, links: tuple[int, ...]) -> Route:
 
 
 def _ue_flows(network, rows: list[dict]) -> tuple[list, list]:
-    rows_of: dict[tuple[str, str], list[dict]] = {}
+    rows_of: dict[tuple, list[dict]] = {}
     for row in rows:
-        rows_of.setdefault((row["origin"], row["destination"]), []).append(row)
+        rows_of.setdefault(route_key(row), []).append(row)
     records: list[dict] = []
     solved = ue_solve(network, {p: sum(r["teu"] for r in rs) for p, rs in rows_of.items()},
                       callback=lambda rec: records.append(dataclasses.asdict(rec)))
@@ -486,7 +553,8 @@ def _ue_flows(network, rows: list[dict]) -> tuple[list, list]:
         for links, share in used:
             route = ue_route(network, links)
             for row in rows_of[pair]:
-                flows.append(RouteFlow(route, row["teu"] * share, share, row.get("segment")))
+                flows.append(RouteFlow(route, row["teu"] * share, share, row.get("segment"), row.get("direction"),
+                                       row.get("service")))
     return flows, records
 
 
@@ -525,7 +593,7 @@ def assign(network, demand=None, *, method: str = "logit", on_unreachable: str =
     if on_unreachable not in ("raise", "strand"):
         raise QueryError(f"on_unreachable must be 'raise' or 'strand', got {on_unreachable!r}")
     rows = _demand_rows(network, demand)
-    pairs = {(r["origin"], r["destination"]) for r in rows if r["teu"] > 0}
+    pairs = {route_key(r) for r in rows if r["teu"] > 0}
     if method == "ue":
         sets = None
         ok = reachable(network, pairs)
@@ -537,7 +605,7 @@ def assign(network, demand=None, *, method: str = "logit", on_unreachable: str =
     for row in rows:
         if row["teu"] <= 0:
             continue
-        if not ok[(row["origin"], row["destination"])]:
+        if not ok[route_key(row)]:
             if on_unreachable == "raise":
                 raise QueryError(
                     f"demand {row['origin']} -> {row['destination']} ({row['teu']:g} TEU/year): destination "

@@ -56,9 +56,13 @@ __all__ = [
     "format_se",
 ]
 
-#: Parameters fitted by default (CostParameters field names).
-#: Parameters fitted by default (CostParameters field names).
-DEFAULT_FIT = ("logit_theta_per_usd", "value_of_time_usd_per_teu_h")
+#: Parameters fitted by default: the logit scale of every demand segment (``theta:<segment>``)
+#: and the gateway constants the shipped parameters declare (``asc:<segment>:<node>``).
+DEFAULT_FIT = ("segments",)
+
+#: Bounds of a segment's logit scale (as the common one, A203) and of a gateway constant (A215).
+SEGMENT_THETA_BOUNDS = (1.0e-4, 1.0e-2)
+ASC_BOUNDS = (-2000.0, 2000.0)
 
 #: Bounds of the fitted parameters; see geodata/SOURCES.md, A202 (value of time) and A203 (logit scale).
 #: The two penalties can be fitted once :class:`~corridors.network.CostParameters` has them (USD per
@@ -134,8 +138,24 @@ class ChoiceSet:
         """The routes (physical links) of every OD pair: equal signatures, equal choice sets."""
         return tuple(sorted({(r.origin, r.destination, r.link_ids) for r in self.routes}))
 
+    @property
+    def row_segments(self) -> tuple:
+        """Demand segment of every row (None where the row has none)."""
+        return tuple(r.get("segment") for r in self.rows)
+
+    def through(self, segment: str, node: str):
+        """1.0 for the routes of ``segment``'s rows that pass ``node``, else 0.0 (memoised)."""
+        import numpy as np
+
+        memo = self.__dict__.setdefault("_through", {})
+        if (segment, node) not in memo:
+            segs = self.row_segments
+            memo[segment, node] = np.array([float(segs[g] == segment and node in r.node_ids)
+                                            for r, g in zip(self.routes, self.group, strict=True)])
+        return memo[segment, node]
+
     def probabilities(self, theta: float, vot: float, beta: float, *, border_penalty: float = 0.0,
-                      transfer_penalty: float = 0.0):
+                      transfer_penalty: float = 0.0, group_theta=None, asc_usd=None):
         """Path-size logit shares of every route within its demand row.
 
         Parameters
@@ -148,6 +168,8 @@ class ChoiceSet:
             Path-size weight.
         border_penalty, transfer_penalty : float
             USD per TEU added per border crossing and per gauge/mode transfer.
+        group_theta, asc_usd : numpy.ndarray, optional
+            Logit scale per row and constants per route (:func:`corridors.kernel.logit_shares`).
 
         Returns
         -------
@@ -158,9 +180,10 @@ class ChoiceSet:
 
         cost = kernel.generalised_cost(self.money_usd, self.time_h, vot, kernel.penalties(
             self.crossings, self.transfers, border_penalty, transfer_penalty))
-        return kernel.logit_shares(cost, self.log_path_size, theta, beta, self.starts, self.group)
+        return kernel.logit_shares(cost, self.log_path_size, theta, beta, self.starts, self.group,
+                                   group_theta=group_theta, asc_usd=asc_usd)
 
-    def volumes(self, theta: float, vot: float, beta: float, **penalties: float):
+    def volumes(self, theta: float, vot: float, beta: float, **penalties: Any):
         """Model TEU/year of every figure under the given route-choice parameters."""
         flows = self.teu[self.group] * self.probabilities(theta, vot, beta, **penalties)
         return self.incidence @ flows
@@ -183,11 +206,11 @@ def build_choice_set(network, figures: Sequence[ObservedFigure], rows: Sequence[
     """
     import numpy as np
 
-    from corridors.assignment import route_sets
+    from corridors.assignment import route_key, route_sets
     from corridors.routing import path_size
 
     rows = demand_for_year(network) if rows is None else [r for r in rows if r["teu"] > 0]
-    sets = route_sets(network, {(r["origin"], r["destination"]) for r in rows}, strict=False)
+    sets = route_sets(network, {route_key(r) for r in rows}, strict=False)
     kept: list[dict] = []
     routes: list[Any] = []
     group: list[int] = []
@@ -198,9 +221,9 @@ def build_choice_set(network, figures: Sequence[ObservedFigure], rows: Sequence[
     edges = network.graph.edges
     incidence: list[list[bool]] = []
     stranded = 0.0
-    sizes_of: dict[tuple[str, str], list[float]] = {}
+    sizes_of: dict[tuple, list[float]] = {}
     for row in rows:
-        key = (row["origin"], row["destination"])
+        key = route_key(row)
         choice = sets.get(key) or []
         if not choice:
             stranded += row["teu"]
@@ -284,6 +307,18 @@ class CalibrationResult:
         Size of the final choice set.
     stranded_teu : float
         TEU/year of demand with no route.
+    in_fit : tuple of bool
+        Per figure: used in the fit (weight > 0 and counted by some route).
+    warnings : tuple of str
+        One line each; the first names every parameter that is not identified.
+    not_identified : tuple of str
+        Fitted parameters the figures do not determine (at a bound, or no standard
+        error); they keep their shipped values.
+    covariance_names, covariance :
+        The identified parameters and the covariance ``s² (JᵀJ)⁻¹`` of their fitted
+        coordinates (log of the logit scales and the value of time, USD for constants).
+    by_segment : dict
+        Segment -> model TEU of every figure from that segment's demand.
     """
 
     params: Any
@@ -309,6 +344,10 @@ class CalibrationResult:
     stranded_teu: float = 0.0
     in_fit: tuple[bool, ...] = ()
     warnings: tuple[str, ...] = ()
+    not_identified: tuple[str, ...] = ()
+    covariance_names: tuple[str, ...] = ()
+    covariance: list = field(default_factory=list)
+    by_segment: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def table(self) -> list[dict[str, Any]]:
         """One dict per figure: observed and model in the figure's unit and in TEU, errors, and
@@ -341,6 +380,9 @@ class CalibrationResult:
             "n_rows": self.n_rows,
             "stranded_teu": self.stranded_teu,
             "warnings": list(self.warnings),
+            "not_identified": list(self.not_identified),
+            "covariance": {"names": list(self.covariance_names), "matrix": self.covariance},
+            "by_segment": {k: list(v) for k, v in self.by_segment.items()},
             "figures": self.table(),
         }
 
@@ -360,7 +402,17 @@ class CalibrationResult:
             lines.append(f"{name:<30} {self.start[name]:>12.6g} {value:>12.6g} {f'[{lo:g}, {hi:g}]':>22} "
                          f"{format_se(name, se):>10}")
         lines += [f"warning: {w}" for w in self.warnings]
-        lines += ["", figure_table(self.table(), before=True), "",
+        lines += ["", figure_table(self.table(), before=True)]
+        if self.by_segment:
+            segs = list(self.by_segment)
+            head = f"{'figure':<24} {'observed':>11} {'model':>11} {'error':>8}" + "".join(f" {s:>12}" for s in segs)
+            lines += ["", "fit per segment: model TEU/year of every figure by the demand segment it comes from", head]
+            for i, row in enumerate(self.table()):
+                err = row.get("rel_error")
+                err_text = "-" if err is None or (isinstance(err, float) and math.isnan(err)) else f"{err:+.1%}"
+                lines.append(f"{row['id']:<24} {row['observed_teu']:>11,.0f} {row['model_teu']:>11,.0f} "
+                             f"{err_text:>8}" + "".join(f" {self.by_segment[s][i]:>12,.0f}" for s in segs))
+        lines += ["",
                   "sensitivity: elasticity d ln(model) / d ln(parameter) at ±10 %; objective at -10 % / +10 %"]
         head = f"{'figure':<28}" + "".join(f" {_short(n):>12}" for n in self.fitted)
         lines.append(head)
@@ -375,20 +427,57 @@ def format_se(name: str, se: float) -> str:
     """Standard error as text: relative for log-scale parameters, in the parameter's unit otherwise."""
     if math.isnan(se):
         return "-"
-    return f"{se:.0%}" if name in _LOG_SCALE else f"±{se:.3g}"
+    return f"{se:.0%}" if _is_log(name) else f"±{se:.3g}"
 
 
 def _short(name: str) -> str:
     return {v: k for k, v in _ALIASES.items()}.get(name, name)
 
 
-def _resolve_fit(fit: Iterable[str], params_type: type | None = None) -> tuple[str, ...]:
+def _is_log(name: str) -> bool:
+    return name in _LOG_SCALE or name.startswith("theta:")
+
+
+def _bounds_of(name: str, limits: dict[str, tuple[float, float]]) -> tuple[float, float]:
+    if name in limits:
+        return limits[name]
+    return SEGMENT_THETA_BOUNDS if name.startswith("theta:") else ASC_BOUNDS
+
+
+def _segment_names(params, rows: Sequence[dict]) -> tuple[str, ...]:
+    """``theta:<segment>`` of every segment with demand, and the declared gateway constants."""
+    from corridors.layers import SEGMENTS
+
+    segments = sorted({r.get("segment") for r in rows if r.get("segment") in SEGMENTS})
+    names = [f"theta:{s}" for s in segments]
+    names += [f"asc:{seg}:{node}" for seg, _, consts in params.segments if seg in segments for node, _ in consts]
+    return tuple(names)
+
+
+def _resolve_fit(fit: Iterable[str], params_type: type | None = None, params=None,
+                 rows: Sequence[dict] = ()) -> tuple[str, ...]:
     names = []
+    from corridors.layers import SEGMENTS
+
     for name in fit:
         name = _ALIASES.get(name.strip(), name.strip())
+        if name == "segments":
+            # without demand of a known segment, the common scale plays their part
+            found = _segment_names(params, rows) or ("logit_theta_per_usd",)
+            names += [n for n in found if n not in names]
+            continue
+        if name.startswith(("theta:", "asc:")):
+            parts = name.split(":")
+            if parts[1] not in SEGMENTS or len(parts) != (2 if parts[0] == "theta" else 3):
+                raise QueryError(f"cannot fit '{name}': expected theta:<segment> or asc:<segment>:<node> with a "
+                                 f"segment of {', '.join(SEGMENTS)}")
+            if name not in names:
+                names.append(name)
+            continue
         if name not in DEFAULT_BOUNDS:
             raise QueryError(f"cannot fit parameter '{name}'{suggest(name, list(DEFAULT_BOUNDS) + list(_ALIASES))}; "
-                             f"expected some of {', '.join(_ALIASES)}")
+                             f"expected some of {', '.join(_ALIASES)}, segments, theta:<segment>, "
+                             "asc:<segment>:<node>")
         from corridors.network import CostParameters
 
         if name not in (params_type or CostParameters).__dataclass_fields__:
@@ -402,11 +491,28 @@ def _resolve_fit(fit: Iterable[str], params_type: type | None = None) -> tuple[s
 
 
 def _to_x(name: str, value: float) -> float:
-    return math.log(value) if name in _LOG_SCALE else value
+    return math.log(value) if _is_log(name) else value
 
 
 def _from_x(name: str, x: float) -> float:
-    return math.exp(x) if name in _LOG_SCALE else x
+    return math.exp(x) if _is_log(name) else x
+
+
+def _base_values(params, rows: Sequence[dict]) -> dict[str, float]:
+    """Every parameter the objective reads, at the loaded values (segment keys only where declared)."""
+    base = {n: float(getattr(params, n)) for n in DEFAULT_BOUNDS if hasattr(params, n)}
+    for seg, theta, consts in getattr(params, "segments", ()):
+        if theta is not None:
+            base[f"theta:{seg}"] = float(theta)
+        base.update({f"asc:{seg}:{node}": float(v) for node, v in consts})
+    return base
+
+
+def shipped_value(name: str, base: dict[str, float]) -> float:
+    """The loaded value of a fitted parameter (a segment without its own scale: the common one)."""
+    if name in base:
+        return base[name]
+    return base["logit_theta_per_usd"] if name.startswith("theta:") else 0.0
 
 
 class _Objective:
@@ -433,10 +539,33 @@ class _Objective:
             values[name] = _from_x(name, float(xi))
         return values
 
+    def segment_arrays(self, values: dict[str, float]):
+        """Per-row logit scale and per-route constants, or (None, None) without segment keys."""
+        import numpy as np
+
+        keys = [k for k in values if k.startswith(("theta:", "asc:"))]
+        if not keys:
+            return None, None
+        common = values["logit_theta_per_usd"]
+        if not hasattr(self, "_seg_index"):
+            segs = self.choice.row_segments
+            self._seg_names = sorted({str(x) for x in segs})
+            self._seg_index = np.array([self._seg_names.index(str(x)) for x in segs], dtype=np.intp)
+        thetas = np.array([values.get(f"theta:{n}", common) for n in self._seg_names])
+        asc = None
+        for key in keys:
+            if key.startswith("asc:") and values[key] != 0.0:
+                _, seg, node = key.split(":")
+                term = values[key] * self.choice.through(seg, node)
+                asc = term if asc is None else asc + term
+        return thetas[self._seg_index], asc
+
     def volumes(self, values: dict[str, float]):
+        group_theta, asc = self.segment_arrays(values)
         return self.choice.volumes(values["logit_theta_per_usd"], values["value_of_time_usd_per_teu_h"],
                                    values["path_size_beta"], border_penalty=values.get("border_penalty_usd", 0.0),
-                                   transfer_penalty=values.get("transfer_penalty_usd", 0.0))
+                                   transfer_penalty=values.get("transfer_penalty_usd", 0.0),
+                                   group_theta=group_theta, asc_usd=asc)
 
     def residuals(self, x):
         import numpy as np
@@ -459,11 +588,17 @@ def _fit_once(objective: _Objective, bounds: dict[str, tuple[float, float]]):
     import numpy as np
     from scipy.optimize import least_squares
 
-    lower = np.array([_to_x(n, bounds[n][0]) for n in objective.names])
-    upper = np.array([_to_x(n, bounds[n][1]) for n in objective.names])
-    grid = [np.linspace(lo, hi, 5)[1:4] for lo, hi in zip(lower, upper, strict=True)]
+    lower = np.array([_to_x(n, _bounds_of(n, bounds)[0]) for n in objective.names])
+    upper = np.array([_to_x(n, _bounds_of(n, bounds)[1]) for n in objective.names])
+    # A grid of starts (quartiles of each bound) for up to three parameters; beyond that
+    # (3^n starts would cost too much) the midpoint and the two joint quartiles.
+    if len(objective.names) <= 3:
+        grid = [np.linspace(lo, hi, 5)[1:4] for lo, hi in zip(lower, upper, strict=True)]
+        starts = list(itertools.product(*grid))
+    else:
+        starts = [lower + q * (upper - lower) for q in (0.5, 0.25, 0.75)]
     best = None
-    for start in itertools.product(*grid):
+    for start in starts:
         result = least_squares(objective.residuals, np.array(start), bounds=(lower, upper), method="trf",
                                x_scale="jac", xtol=1e-10, ftol=1e-12, gtol=1e-10, max_nfev=400)
         if best is None or result.cost < best.cost - 1e-12:
@@ -523,21 +658,21 @@ def calibrate(
     import numpy as np
 
     clock = time.perf_counter()
-    names = _resolve_fit(fit, type(network.params))
-    limits = {**DEFAULT_BOUNDS, **(bounds or {})}
-    for name in names:
-        lo, hi = limits[name]
-        if not (lo < hi) or (name in _LOG_SCALE and lo <= 0):
-            raise QueryError(f"bounds of '{name}': expected 0 < lower < upper, got ({lo}, {hi})")
     if year is not None and int(year) != network.params.year:
         network = network.with_changes(params=replace(network.params, year=int(year)))
     year = network.params.year
+    loaded = network.params
     figures = figures_for(network, observed, year)
+    rows = demand_for_year(network, year)
+    names = _resolve_fit(fit, type(network.params), loaded, rows)
+    limits = {**DEFAULT_BOUNDS, **(bounds or {})}
+    for name in names:
+        lo, hi = _bounds_of(name, limits)
+        if not (lo < hi) or (_is_log(name) and lo <= 0):
+            raise QueryError(f"bounds of '{name}': expected 0 < lower < upper, got ({lo}, {hi})")
     if not any(f.weight > 0 for f in figures):
         raise QueryError(f"no observed figure of {year} has a weight > 0; nothing to fit")
-    rows = demand_for_year(network, year)
-    loaded = network.params
-    base = {n: float(getattr(loaded, n)) for n in DEFAULT_BOUNDS if hasattr(loaded, n)}
+    base = _base_values(loaded, rows)
 
     choice = build_choice_set(network, figures, rows)
     start_objective_fn = _Objective(choice, names, base)
@@ -548,17 +683,36 @@ def calibrate(
     rounds = 0
     converged = False
     seen = [choice.signature]
+    free = names
+    not_identified: dict[str, str] = {}
     while True:
         rounds += 1
-        objective = _Objective(choice, names, base)
+        objective = _Objective(choice, free, base)
         result = _fit_once(objective, limits)
         evaluations += objective.calls
         values = objective.params(result.x)
-        if set(names) <= _ROUTE_INDEPENDENT:
-            converged = True  # the routes do not depend on theta or beta
+        # A parameter the fit drives to a bound is not determined by the figures: report it,
+        # keep its shipped value and fit the others again (once; the loop never grows).
+        while free and (stuck := {n: at for n in free if (at := _at_bound(n, values[n], limits))}):
+            not_identified.update({n: f"runs to its {at} bound" for n, at in stuck.items()})
+            for n in stuck:
+                base[n] = shipped_value(n, base)
+            free = tuple(n for n in free if n not in stuck)
+            values = dict(base)
+            if free:
+                objective = _Objective(choice, free, base)
+                result = _fit_once(objective, limits)
+                evaluations += objective.calls
+                values = objective.params(result.x)
+        if not free:
+            objective = _Objective(choice, names, base)
+            converged = True
+            break
+        if all(_route_independent(n) for n in free):
+            converged = True  # the routes do not depend on the logit scales, beta or the constants
             break
         # The k cheapest routes depend on the cost parameters: rebuild them at the fitted values.
-        rebuilt = network.with_changes(params=replace(loaded, **{n: values[n] for n in names}))
+        rebuilt = network.with_changes(params=_apply(loaded, values, free))
         new_choice = build_choice_set(rebuilt, figures, rows)
         if new_choice.signature == choice.signature:
             converged = True
@@ -566,16 +720,31 @@ def calibrate(
         choice = new_choice
         if new_choice.signature in seen or rounds >= max_rounds:
             # A cycle or too many rounds: fit once more on the routes of the last fitted value.
-            objective = _Objective(choice, names, base)
+            objective = _Objective(choice, free, base)
             result = _fit_once(objective, limits)
             evaluations += objective.calls
             values = objective.params(result.x)
             break
         seen.append(new_choice.signature)
+    # A direction of the parameters along which the figures do not change (a null vector of
+    # the Jacobian) is not identified: the parameter loading most on it keeps its shipped
+    # value and the others are fitted again, until the Jacobian has full rank.
+    while free:
+        flat = _unidentified(np.asarray(result.jac, dtype=float), free)
+        if flat is None:
+            break
+        not_identified[flat] = "the figures do not change along it (no standard error)"
+        base[flat] = shipped_value(flat, base)
+        free = tuple(n for n in free if n != flat)
+        values = dict(base)
+        objective = _Objective(choice, free or names, base)
+        if free:
+            result = _fit_once(objective, limits)
+            evaluations += objective.calls
+            values = objective.params(result.x)
     model = objective.volumes(values)
     best = objective.value(values)
-    params = replace(loaded, **{n: values[n] for n in names})
-
+    params = _apply(loaded, values, free)
     elasticities: dict[str, dict[str, float]] = {}
     pm10: dict[str, tuple[float, float]] = {}
     for name in names:
@@ -589,37 +758,97 @@ def calibrate(
                               for f, a, b in zip(figures, m_hi, m_lo, strict=True)}
         pm10[name] = (objective.value(lo_values), objective.value(hi_values))
 
-    jac = np.asarray(result.jac, dtype=float)
-    n_obs, n_par = jac.shape
     se = {n: math.nan for n in names}
-    if n_obs > n_par:
-        s2 = 2.0 * float(result.cost) / max(n_obs - n_par, 1)
-        info = jac.T @ jac
-        if np.linalg.matrix_rank(info) == n_par:
-            cov = np.linalg.inv(info) * s2
-            se = {n: float(math.sqrt(max(cov[i, i], 0.0))) for i, n in enumerate(names)}
+    covariance: list[list[float]] = []
+    if free:
+        jac = np.asarray(result.jac, dtype=float)
+        n_obs, n_par = jac.shape
+        if n_obs > n_par:
+            s2 = 2.0 * float(result.cost) / max(n_obs - n_par, 1)
+            cov = np.linalg.pinv(jac.T @ jac) * s2
+            covariance = cov.tolist()
+            se.update({n: float(math.sqrt(max(cov[i, i], 0.0))) for i, n in enumerate(free)})
     warnings = []
-    for name in names:
-        lo, hi = limits[name]
-        tol = 1e-6 * (_to_x(name, hi) - _to_x(name, lo))
-        x = _to_x(name, values[name])
-        at = "lower" if x <= _to_x(name, lo) + tol else "upper" if x >= _to_x(name, hi) - tol else None
-        if at:
-            warnings.append(f"{name} = {values[name]:.6g} is at its {at} bound: the figures would move it "
-                            "further, so the bound, not the figures, sets it")
-        elif not (se[name] < 1.0 if name in _LOG_SCALE else se[name] < abs(values[name])):
-            warnings.append(f"{name} is poorly determined by these figures (s.e. "
-                            f"{'undefined' if math.isnan(se[name]) else format_se(name, se[name])})")
+    if not_identified:
+        warnings.append("not identified by the fitted figures: " + "; ".join(
+            f"{n} ({why}), kept at {shipped_value(n, base):.6g}" for n, why in not_identified.items()))
+        params = _apply(params, {n: shipped_value(n, base) for n in not_identified}, tuple(not_identified))
+        values.update({n: shipped_value(n, base) for n in not_identified})
+        model, best = objective.volumes(values), objective.value(values)
+    for name in free:
+        if name not in not_identified and not (se[name] < 1.0 if _is_log(name) else se[name] < abs(values[name])):
+            warnings.append(f"{name} is poorly determined by these figures (s.e. {format_se(name, se[name])})")
     for fig, used in zip(figures, objective.fitted, strict=True):
         if fig.weight > 0 and not used:
             warnings.append(f"figure '{fig.id}': no route of the choice set counts towards it; left out of the fit")
     return CalibrationResult(
         in_fit=tuple(bool(u) for u in objective.fitted), warnings=tuple(warnings),
-        params=params, fitted={n: values[n] for n in names}, start={n: base[n] for n in names},
-        bounds={n: tuple(limits[n]) for n in names}, year=year, figures=tuple(figures),
+        params=params, fitted={n: values[n] for n in names}, start={n: shipped_value(n, _base_values(loaded, rows))
+                                                                    for n in names},
+        bounds={n: tuple(_bounds_of(n, limits)) for n in names}, year=year, figures=tuple(figures),
         model_teu=tuple(float(v) for v in model), start_teu=start_teu, objective=best,
         start_objective=start_value, evaluations=evaluations, rounds=rounds, converged=converged,
-        message=str(result.message), elasticities=elasticities, objective_pm10=pm10, rel_std_error=se,
+        message=str(result.message) if free else "nothing identified", elasticities=elasticities,
+        objective_pm10=pm10, rel_std_error=se,
         runtime_s=time.perf_counter() - clock, n_routes=len(choice.routes), n_rows=len(choice.rows),
-        stranded_teu=choice.stranded_teu,
+        stranded_teu=choice.stranded_teu, not_identified=tuple(not_identified),
+        covariance_names=tuple(free) if covariance else (), covariance=covariance,
+        by_segment=_by_segment(objective, values),
     )
+
+
+def _unidentified(jac, names: tuple[str, ...]) -> str | None:
+    """The parameter loading most on a null direction of the Jacobian ``(figures, parameters)``, or None."""
+    import numpy as np
+
+    if jac.size == 0:
+        return None
+    scale = np.linalg.norm(jac, axis=0)
+    if not np.all(np.isfinite(scale)):
+        return names[int(np.argmax(~np.isfinite(scale)))]
+    top = float(scale.max())
+    if top == 0.0:
+        return names[0]
+    weak = scale < 1e-8 * top
+    if weak.any():
+        return names[int(np.argmax(weak))]
+    _, sv, vt = np.linalg.svd(jac / scale, full_matrices=True)
+    if sv.size == len(names) and sv[-1] > 1e-8 * sv[0]:
+        return None
+    null = vt[-1]
+    return names[int(np.argmax(np.abs(null)))]
+
+
+def _route_independent(name: str) -> bool:
+    return name in _ROUTE_INDEPENDENT or name.startswith(("theta:", "asc:"))
+
+
+def _at_bound(name: str, value: float, limits: dict[str, tuple[float, float]]) -> str | None:
+    lo, hi = _bounds_of(name, limits)
+    tol = 1e-4 * (_to_x(name, hi) - _to_x(name, lo))
+    x = _to_x(name, value)
+    return "lower" if x <= _to_x(name, lo) + tol else "upper" if x >= _to_x(name, hi) - tol else None
+
+
+def _apply(params, values: dict[str, float], names: Iterable[str]):
+    """``params`` with the named values: dataclass fields replaced, segment keys written to ``segments``."""
+    fields = {n: values[n] for n in names if not n.startswith(("theta:", "asc:"))}
+    segment = {n: values[n] for n in names if n.startswith(("theta:", "asc:"))}
+    params = replace(params, **fields) if fields else params
+    return params.with_segment_values(segment) if segment else params
+
+
+def _by_segment(objective: _Objective, values: dict[str, float]) -> dict[str, tuple[float, ...]]:
+    """Model TEU of every figure from the demand of each segment (they add up to the figure)."""
+    import numpy as np
+
+    choice = objective.choice
+    group_theta, asc = objective.segment_arrays(values)
+    shares = choice.probabilities(values["logit_theta_per_usd"], values["value_of_time_usd_per_teu_h"],
+                                  values["path_size_beta"], border_penalty=values.get("border_penalty_usd", 0.0),
+                                  transfer_penalty=values.get("transfer_penalty_usd", 0.0),
+                                  group_theta=group_theta, asc_usd=asc)
+    flows = choice.teu[choice.group] * shares
+    segs = np.array([str(s) for s in choice.row_segments])[choice.group]
+    return {str(s): tuple(float(v) for v in choice.incidence @ np.where(segs == s, flows, 0.0))
+            for s in sorted(set(segs.tolist()))}

@@ -251,15 +251,24 @@ def generalised_cost(money_usd, hours, vot, penalty_usd=0.0) -> np.ndarray:
 # --------------------------------------------------------------------------- route choice
 
 
-def logit_shares(cost, log_path_size, theta, beta, starts, group) -> np.ndarray:
+def logit_shares(cost, log_path_size, theta, beta, starts, group, *, group_theta=None,
+                 asc_usd=None) -> np.ndarray:
     """Path-size logit shares of routes within their OD group, ``(..., routes)``.
 
-    ``P_i = exp(-theta c_i + beta ln PS_i) / sum_j exp(...)`` over the routes ``j`` of the
-    same group; ``starts`` are the first route of every group (groups contiguous) and
-    ``group`` the group of every route.  ``theta`` (per USD) and ``beta`` broadcast over
-    the leading axes.  Routes of infinite cost get share 0.
+    ``P_i = exp(-theta_g (c_i + a_i) + beta ln PS_i) / sum_j exp(...)`` over the routes ``j``
+    of the same group ``g``; ``starts`` are the first route of every group (groups
+    contiguous) and ``group`` the group of every route.  ``theta`` (per USD) and ``beta``
+    broadcast over the leading axes.  ``group_theta`` (``(..., groups)``, per USD), if
+    given, replaces ``theta`` with a scale per group (a demand segment's); ``asc_usd``
+    (``(..., routes)``, USD per TEU) adds alternative-specific constants to the cost.
+    Routes of infinite cost get share 0.
     """
-    theta = np.asarray(theta, dtype=float)[..., None]
+    if group_theta is None:
+        theta = np.asarray(theta, dtype=float)[..., None]
+    else:
+        theta = np.asarray(group_theta, dtype=float)[..., group]
+    if asc_usd is not None:
+        cost = cost + np.asarray(asc_usd, dtype=float)
     beta = np.asarray(beta, dtype=float)[..., None]
     utility = -theta * cost + beta * log_path_size
     top = np.maximum.reduceat(utility, starts, axis=-1)
@@ -280,11 +289,13 @@ def least_cost_shares(cost, starts, group) -> np.ndarray:
     return share.reshape(cost.shape)
 
 
-def choice_shares(method: str, cost, log_path_size, theta, beta, starts, group) -> np.ndarray:
-    """Route shares by ``method``: ``shortest``/``ue`` least cost, ``logit``/``sue`` path-size logit."""
+def choice_shares(method: str, cost, log_path_size, theta, beta, starts, group, *, group_theta=None,
+                  asc_usd=None) -> np.ndarray:
+    """Route shares by ``method``: ``shortest``/``ue`` least cost, ``logit``/``sue`` path-size logit
+    (``group_theta``, ``asc_usd``: see :func:`logit_shares`)."""
     if method in ("shortest", "ue"):
         return least_cost_shares(cost, starts, group)
-    return logit_shares(cost, log_path_size, theta, beta, starts, group)
+    return logit_shares(cost, log_path_size, theta, beta, starts, group, group_theta=group_theta, asc_usd=asc_usd)
 
 
 # --------------------------------------------------------------------------- step rules
@@ -327,7 +338,8 @@ class RouteEquilibrium:
 
 def route_equilibrium(incidence, fixed_usd, free_usd, capacity, alpha, beta, queue, demand, starts, group,
                       log_path_size, theta, ps_beta, *, choice: str = "logit", tol: float = 1e-4,
-                      max_iter: int = 500, history: bool = False) -> RouteEquilibrium:
+                      max_iter: int = 500, history: bool = False, group_theta=None,
+                      asc_usd=None) -> RouteEquilibrium:
     """Equilibrium with congestion over fixed route sets, for a batch of cost vectors.
 
     Edge cost (USD/TEU) = ``fixed_usd + vdf_cost(x, free_usd, capacity, alpha, beta, queue)``
@@ -350,6 +362,9 @@ def route_equilibrium(incidence, fixed_usd, free_usd, capacity, alpha, beta, que
         Route grouping and ``ln PS`` (see :func:`logit_shares`).
     theta, ps_beta : numpy.ndarray
         ``(batch,)`` logit scale (per USD) and path-size weight.
+    group_theta, asc_usd : numpy.ndarray, optional
+        ``(batch, groups)`` logit scale per group replacing ``theta``, and ``(batch, routes)``
+        constants in USD per TEU (see :func:`logit_shares`); broadcast over the batch.
 
     Returns
     -------
@@ -362,6 +377,10 @@ def route_equilibrium(incidence, fixed_usd, free_usd, capacity, alpha, beta, que
         np.ascontiguousarray(np.broadcast_to(a, shape)) for a in (fixed_usd, free_usd, capacity, alpha, beta, queue))
     theta = np.broadcast_to(np.asarray(theta, dtype=float), (batch,))
     ps_beta = np.broadcast_to(np.asarray(ps_beta, dtype=float), (batch,))
+    if group_theta is not None:
+        group_theta = np.broadcast_to(np.asarray(group_theta, dtype=float), (batch, starts.size))
+    if asc_usd is not None:
+        asc_usd = np.broadcast_to(np.asarray(asc_usd, dtype=float), (batch, group.size))
     incidence_t = incidence.T.tocsr()
 
     def route_cost(x, rows):
@@ -369,7 +388,9 @@ def route_equilibrium(incidence, fixed_usd, free_usd, capacity, alpha, beta, que
         return np.asarray(incidence @ edge.T).T
 
     def shares(cost, rows):
-        return choice_shares(choice, cost, log_path_size, theta[rows], ps_beta[rows], starts, group)
+        return choice_shares(choice, cost, log_path_size, theta[rows], ps_beta[rows], starts, group,
+                             group_theta=None if group_theta is None else group_theta[rows],
+                             asc_usd=None if asc_usd is None else asc_usd[rows])
 
     every = np.arange(batch)
     route_demand = demand[:, group]

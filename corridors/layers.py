@@ -33,6 +33,7 @@ from corridors.limits import (  # noqa: F401  (re-exported: other modules import
     NODE_KINDS,
     PARAMETERS,
     PASSAGES,
+    SEGMENTS,
     STATUSES,
     YEAR_RANGE,
     Problem,
@@ -41,6 +42,7 @@ from corridors.limits import (  # noqa: F401  (re-exported: other modules import
     _number,
     _range_text,
     check_parameters,
+    check_segments,
     parameter_problem,
     search_depth_message,
 )

@@ -213,12 +213,15 @@ def check_parameters(data: Any, label: str) -> tuple[dict[str, Any], list[Proble
         return values, [Problem(label, None, None, f"expected a table of parameters, got {type(data).__name__}")]
     items: list[tuple[str | None, str, Any]] = []
     for key, value in data.items():
-        if isinstance(value, dict) and key not in PARAMETERS:
+        if isinstance(value, dict) and key not in PARAMETERS and key != "segments":
             items += [(key, sub, v) for sub, v in value.items()]
         else:
             items.append((None, key, value))
     for table, key, value in items:
         where = f"[{table}]" if table else None
+        if key == "segments":
+            values["segments"] = check_segments(value, label, problems)
+            continue
         checked = parameter_problem(key, value)
         if checked is None:
             problems.append(Problem(label, where, None, f"unknown parameter '{key}'{suggest(key, PARAMETERS)}"))
@@ -237,6 +240,56 @@ def check_parameters(data: Any, label: str) -> tuple[dict[str, Any], list[Proble
         problems.append(Problem(label, None, None, search_depth_message(values["k_routes"],
                                                                           values["candidate_factor"])))
     return values, problems
+
+
+#: Demand segments (``segment`` column of ``demand*.csv``) that may have their own route choice.
+SEGMENTS = ("eu", "rus_blr", "central_asia")
+
+
+def check_segments(data: Any, label: str, problems: list[Problem]) -> tuple:
+    """Check ``[route_choice.segments.<segment>]`` tables; return them as
+    ``((segment, logit_theta_per_usd or None, ((node, usd), ...)), ...)`` sorted by segment.
+
+    A segment table may hold ``logit_theta_per_usd`` (range of :data:`PARAMETERS`) and a
+    ``gateway_asc_usd`` table of node id -> USD per TEU (a finite number, ``|usd| <= 1e5``)
+    added to the cost of that segment's routes through the node; problems are appended.
+    """
+    out = []
+    if not isinstance(data, dict):
+        problems.append(Problem(label, "[route_choice.segments]", None, "expected a table of segments"))
+        return ()
+    for name, table in sorted(data.items()):
+        where = f"[route_choice.segments.{name}]"
+        if name not in SEGMENTS:
+            problems.append(Problem(label, where, None, f"unknown segment '{name}'{suggest(name, SEGMENTS)}; "
+                                    f"expected one of {', '.join(SEGMENTS)}"))
+            continue
+        if not isinstance(table, dict):
+            problems.append(Problem(label, where, None, "expected a table (logit_theta_per_usd, gateway_asc_usd)"))
+            continue
+        theta = None
+        constants = []
+        for key, value in table.items():
+            if key == "logit_theta_per_usd":
+                message, converted = parameter_problem(key, value)
+                if message is not None:
+                    problems.append(Problem(label, where, None, f"parameter '{key}': {message}"))
+                else:
+                    theta = converted
+            elif key == "gateway_asc_usd" and isinstance(value, dict):
+                for node, usd in sorted(value.items()):
+                    number = _number(usd)
+                    if number is None or abs(number) > 1e5:
+                        problems.append(Problem(label, f"{where[:-1]}.gateway_asc_usd]", None,
+                                                f"'{node}': expected a number of USD per TEU within ±1e5, "
+                                                f"got {usd!r}"))
+                    else:
+                        constants.append((str(node), float(number)))
+            else:
+                problems.append(Problem(label, where, None, f"unknown key '{key}'; expected logit_theta_per_usd or "
+                                        "a gateway_asc_usd table"))
+        out.append((name, theta, tuple(constants)))
+    return tuple(out)
 
 
 def search_depth_message(k_routes: int, candidate_factor: int) -> str:

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from corridors._errors import QueryError, ScenarioError
-from corridors.assignment import METHODS, route_sets
+from corridors.assignment import METHODS, route_key, route_sets
 from corridors.network import Network
 from corridors.scenario_apply import apply_scenario, unreachable_error
 from corridors.scenario_schema import Scenario, load_scenario
@@ -289,14 +289,14 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
         raise QueryError(f"unknown method '{method}'; expected one of {', '.join(METHODS)}")
     snet = apply_scenario(base, scenario)
     rows = [r for r in snet.demand_rows if r["teu"] > 0]
-    sets = route_sets(snet, {(r["origin"], r["destination"]) for r in rows}, strict=False)
-    stranded = tuple(r for r in rows if not sets.get((r["origin"], r["destination"])))
+    sets = route_sets(snet, {route_key(r) for r in rows}, strict=False)
+    stranded = tuple(r for r in rows if not sets.get(route_key(r)))
     if stranded and scenario.spec.on_unreachable == "error":
         raise unreachable_error(snet, scenario, stranded)
     model = compile_model(snet, rows, sets, Query(through, from_, to), (scenario, items), method=method)
     if not model.query.any() and not model.stranded_query.any():
         raise QueryError(f"no demand from {from_} to {to} in the demand table")
-    inputs = sample(items, int(seed), int(draws))
+    inputs = sample(items, int(seed), int(draws), calibration=model.calibration)
     if chunk_size is None:
         chunk_size = CHUNK_SIZE if method in ("logit", "shortest") else CHUNK_SIZE_EQUILIBRIUM
     setup = time.perf_counter() - start

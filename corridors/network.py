@@ -26,9 +26,15 @@ from corridors import __version__
 from corridors._errors import LayerError, QueryError, suggest
 from corridors.layers import Layers, default_geodata, geodata_files, load_layers
 
-__all__ = ["CostParameters", "Network", "ODClosure", "load_network", "build_graph", "LAYERS"]
+__all__ = ["CostParameters", "Network", "ODClosure", "load_network", "build_graph", "LAYERS", "MODE_LINKS",
+           "MODE_LAYERS", "route_mode"]
 
 LAYERS = ("rail1435", "rail1520", "road", "sea")
+#: The link modes and graph layers demand of each mode may use (the demand's ``mode``
+#: column).  Rail services stay on rail but take the rail ferries (Caspian, Black Sea) and
+#: the port dwell those need; a mode not listed here (or no mode) may use the whole graph.
+MODE_LINKS = {"rail": frozenset({"rail", "ferry"}), "road": frozenset({"road", "ferry"})}
+MODE_LAYERS = {"rail": frozenset({"rail1435", "rail1520", "sea"}), "road": frozenset({"road", "sea"})}
 _HOURS_PER_WEEK = 168.0
 
 
@@ -45,14 +51,18 @@ class CostParameters:
     path_size_beta : float
         Weight of the path-size correction (1.0 = the classic PSL).
     k_routes : int
-        Number of distinct alternative routes considered per OD pair.
+        Not used by the assignment any more: choice sets hold every gateway combination
+        within ``max_detour`` (:func:`corridors.routing.best_routes`, issue 10), uncapped.
+        Kept (and validated) so parameter files and calibration reports stay readable.
     max_detour : float
         Alternatives costing more than ``max_detour`` x the best route are dropped.
     max_overlap : float
-        An alternative sharing more than this part of its length with a cheaper kept
-        route is not a distinct alternative (0..1).
+        In a listing cut to ``k`` routes (``best_routes(k=...)``, ``corridors route``), an
+        alternative sharing more than this part of its length with a cheaper kept route is
+        skipped (0..1).  The assignment's choice sets leave overlap to the path-size term.
     candidate_factor : int
-        Yen's algorithm looks ``k_routes * candidate_factor`` paths deep for distinct ones.
+        Not used any more (the search depth of the former k-shortest-path generation); kept
+        like ``k_routes``.
     year : int
         Model year: links and nodes are in the network if operating, or if their
         ``opening_year`` is not later than this year.
@@ -70,6 +80,12 @@ class CostParameters:
         dwell times and fees do not capture.  A calibration parameter (default 0).
     transfer_penalty_usd : float
         USD per TEU added to every gauge change or mode transfer, likewise (default 0).
+    segments : tuple
+        Route choice by demand segment (``[route_choice.segments.<segment>]``):
+        ``((segment, logit_theta_per_usd or None, ((gateway node, USD per TEU), ...)), ...)``.
+        A segment's logit scale replaces ``logit_theta_per_usd`` for its demand; a gateway
+        constant (alternative-specific, USD per TEU, negative = preferred) is added to the
+        logit cost of that segment's routes through the node.  Default: none.
     """
 
     value_of_time_usd_per_teu_h: float = 3.0
@@ -86,6 +102,7 @@ class CostParameters:
     queue_beta: float = 0.5
     border_penalty_usd: float = 0.0
     transfer_penalty_usd: float = 0.0
+    segments: tuple = ()
 
     @classmethod
     def from_mapping(cls, data: dict[str, Any], *, source: str = "parameters") -> CostParameters:
@@ -112,8 +129,38 @@ class CostParameters:
         return params
 
     def as_dict(self) -> dict[str, Any]:
-        """Return the parameters as a plain dict."""
-        return {f: getattr(self, f) for f in self.__dataclass_fields__}
+        """Return the parameters as a plain dict (``segments`` as nested tables, as in the TOML)."""
+        out = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        out["segments"] = {name: ({"logit_theta_per_usd": theta} if theta is not None else {})
+                           | ({"gateway_asc_usd": dict(consts)} if consts else {})
+                           for name, theta, consts in self.segments}
+        return out
+
+    def theta_of(self, segment: str | None) -> float:
+        """Logit scale (per USD) of a demand segment: its own if set, else ``logit_theta_per_usd``."""
+        for name, theta, _ in self.segments:
+            if name == segment and theta is not None:
+                return theta
+        return self.logit_theta_per_usd
+
+    def asc_of(self, segment: str | None) -> dict[str, float]:
+        """Gateway constants (node id -> USD per TEU) of a demand segment."""
+        for name, _, consts in self.segments:
+            if name == segment:
+                return dict(consts)
+        return {}
+
+    def with_segment_values(self, values: dict[str, float]) -> CostParameters:
+        """A copy with segment values replaced: keys ``theta:<segment>`` and ``asc:<segment>:<node>``."""
+        table = {name: [theta, dict(consts)] for name, theta, consts in self.segments}
+        for key, value in values.items():
+            kind, segment, *node = key.split(":")
+            entry = table.setdefault(segment, [None, {}])
+            if kind == "theta":
+                entry[0] = float(value)
+            else:
+                entry[1][node[0]] = float(value)
+        return replace(self, segments=tuple((n, t, tuple(sorted(c.items()))) for n, (t, c) in sorted(table.items())))
 
 
 def generalised_cost_usd(money_usd, hours, value_of_time_usd_per_teu_h, penalty_usd=0.0):
@@ -124,6 +171,11 @@ def generalised_cost_usd(money_usd, hours, value_of_time_usd_per_teu_h, penalty_
     floats and on NumPy arrays that broadcast.
     """
     return money_usd + value_of_time_usd_per_teu_h * hours + penalty_usd
+
+
+def route_mode(mode: str | None) -> str | None:
+    """The routing mode of a demand row's ``mode``: a key of :data:`MODE_LINKS`, else None (any edge)."""
+    return mode if mode in MODE_LINKS else None
 
 
 def _layer_of(link: dict) -> str:
@@ -379,26 +431,40 @@ class Network:
         dc = self.node_records[destination]["country"]
         return tuple(i for i, c in enumerate(self.od_closures) if c.applies(oc, dc))
 
-    def closed_edges(self, closures: tuple[int, ...]) -> frozenset:
-        """Graph edges ``(u, v)`` closed by the given ``od_closures`` (empty for none).
+    def closed_edges(self, closures: tuple[int, ...], mode: str | None = None) -> frozenset:
+        """Graph edges ``(u, v)`` closed by the given ``od_closures`` and by ``mode`` (empty for none).
 
         A closed node closes every edge at it (gates, transfers, access, egress and the
-        links ending there); a closed link its two directed edges.  Routing treats these
-        as edges of infinite cost for the OD pairs the closures apply to.
+        links ending there); a closed link its two directed edges.  A demand ``mode`` with
+        a mask (:data:`MODE_LINKS`) closes the links of other modes and every edge at a
+        graph layer it may not enter (rail demand: the road layer's gates, transfers,
+        access and egress).  Routing treats these as edges of infinite cost for the OD
+        pairs (of that mode) the closures apply to.
         """
-        if not closures:
+        mode = route_mode(mode)
+        if not closures and mode is None:
             return frozenset()
-        key = ("closed_edges", closures)
+        key = ("closed_edges", closures, mode)
         if key not in self.memo:
-            nodes = set().union(*(self.od_closures[i].nodes for i in closures))
-            links = set().union(*(self.od_closures[i].links for i in closures))
+            nodes = set().union(*(self.od_closures[i].nodes for i in closures)) if closures else set()
+            links = set().union(*(self.od_closures[i].links for i in closures)) if closures else set()
+            modes = MODE_LINKS.get(mode)
+            layers = MODE_LAYERS.get(mode)
+
+            def physical(n) -> str:
+                return n[1] if len(n) == 2 else n[0]
+
             closed = set()
             for u, v, data in self.graph.edges(data=True):
-                if data.get("link_id") in links or u[1 if u[0] in ("o", "d") and len(u) == 2 else 0] in nodes or (
-                        v[1 if v[0] in ("o", "d") and len(v) == 2 else 0] in nodes):
+                if data.get("link_id") in links or physical(u) in nodes or physical(v) in nodes:
+                    closed.add((u, v))
+                elif modes is not None and (
+                        (data["kind"] == "link" and data["mode"] not in modes)
+                        or (len(u) == 3 and u[1] not in layers) or (len(v) == 3 and v[1] not in layers)):
                     closed.add((u, v))
             self.memo[key] = frozenset(closed)
         return self.memo[key]
+
     include_sea: bool = field(default=False, repr=False)
 
     @functools.cached_property
@@ -546,7 +612,7 @@ def load_network(
     if isinstance(params, dict):
         flat = {}
         for key, value in params.items():
-            flat.update(value if isinstance(value, dict) else {key: value})
+            flat.update(value if isinstance(value, dict) and key != "segments" else {key: value})
         base = CostParameters.from_mapping({**base.as_dict(), **flat}, source="params")
     elif params is not None:
         base = params

@@ -59,8 +59,39 @@ def params_toml(result: CalibrationResult, *, header: str | None = None) -> str:
     choice.add("logit_theta_per_usd", _toml_number(p.logit_theta_per_usd))
     for name in _CHOICE_SET_SETTINGS:
         choice.add(name, _toml_number(getattr(p, name)))
+    if p.segments:
+        segments = tomlkit.table(is_super_table=True)
+        for name, theta, consts in p.segments:
+            table = tomlkit.table()
+            if theta is not None:
+                table.add("logit_theta_per_usd", _toml_number(theta))
+            if consts:
+                table.add("gateway_asc_usd", {node: _toml_number(v) for node, v in consts})
+            segments.add(name, table)
+        choice.add("segments", segments)
     doc.add("route_choice", choice)
     return tomlkit.dumps(doc)
+
+
+def _segment_home(doc, name: str):
+    """The table and key of a segment parameter (``theta:<segment>``, ``asc:<segment>:<node>``), created
+    under ``[route_choice.segments]`` when missing."""
+    import tomlkit
+
+    kind, segment, *node = name.split(":")
+    if "route_choice" not in doc:
+        doc.add("route_choice", tomlkit.table())
+    choice = doc["route_choice"]
+    if "segments" not in choice:
+        choice.add("segments", tomlkit.table(is_super_table=True))
+    if segment not in choice["segments"]:
+        choice["segments"].add(segment, tomlkit.table())
+    table = choice["segments"][segment]
+    if kind == "theta":
+        return table, "logit_theta_per_usd"
+    if "gateway_asc_usd" not in table:
+        table.add("gateway_asc_usd", tomlkit.table())
+    return table["gateway_asc_usd"], node[0]
 
 
 def update_parameters_file(path: str | Path, values: dict[str, float]) -> Path:
@@ -104,6 +135,10 @@ def update_parameters_file(path: str | Path, values: dict[str, float]) -> Path:
     except tomlkit.exceptions.ParseError as exc:
         raise LayerError(f"{path}: not valid TOML ({exc})") from None
     for name, value in values.items():
+        if name.startswith(("theta:", "asc:")):
+            home, key = _segment_home(doc, name)
+            home[key] = _toml_number(value)
+            continue
         tables = [doc] + [doc[k] for k in doc if isinstance(doc[k], dict)]
         home = next((t for t in tables if name in t and not isinstance(t[name], dict)), None)
         if home is None:
@@ -115,6 +150,37 @@ def update_parameters_file(path: str | Path, values: dict[str, float]) -> Path:
     CostParameters.from_mapping(tomllib.loads(text), source=str(path))
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_covariance(path: str | Path, result: CalibrationResult) -> Path:
+    """Write the calibration's estimates and covariance beside ``parameters.toml`` (JSON, atomically).
+
+    The sweep draws route-choice parameters from it (:mod:`corridors.sweep_model`):
+    ``names``, ``values`` (natural units), ``coordinates`` (``log`` for logit scales and the
+    value of time, ``usd`` for constants and penalties) and ``covariance`` of the fitted
+    coordinates.  Parameters that are not identified are not in it.
+    """
+    import json
+
+    from corridors._io import atomic_path
+    from corridors.calibration import _is_log
+
+    names = list(result.covariance_names)
+    data = {
+        "written_by": "corridors calibrate --write-default",
+        "year": result.year,
+        "objective": result.objective,
+        "figures_fitted": [f.id for f, used in zip(result.figures, result.in_fit, strict=True) if used],
+        "names": names,
+        "values": [result.fitted[n] for n in names],
+        "coordinates": ["log" if _is_log(n) else "linear" for n in names],
+        "covariance": result.covariance,
+        "not_identified": list(result.not_identified),
+    }
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
     return path
 
 

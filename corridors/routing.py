@@ -1,4 +1,4 @@
-"""Routes between two nodes: the least-cost route, k distinct alternatives, path-size logit.
+"""Routes between two nodes: the least-cost route, the complete choice set, path-size logit.
 
 A *route* is a path in the virtual-link graph from an origin zone to a destination
 zone, summarised by the physical links and nodes it uses.  Two graph paths that use
@@ -238,21 +238,12 @@ def _compiled(graph, weight: str, closed: frozenset = frozenset()):
     return cache[key]
 
 
+#: Gateways: the crossings and transfers where corridors part.  Pairs of them (an exit,
+#: then an entry) make the combinations of the choice set.
 _GATEWAY_KINDS = ("border", "gauge_change", "port")
-
-
-def _tree(network, weight: str, node_index: int, reverse: bool, closed: frozenset = frozenset()):
-    """Least-cost tree from (or, reversed, to) one graph node, cached on the graph."""
-    cache = network.graph.graph.setdefault("_trees", {})
-    key = (weight, closed, node_index, reverse)
-    if key not in cache:
-        from scipy.sparse.csgraph import dijkstra
-
-        matrix, _, _ = _compiled(network.graph, weight, closed)
-        if reverse:
-            matrix = network.graph.graph["_compiled"].setdefault(("T", weight, closed), matrix.T.tocsr())
-        cache[key] = dijkstra(matrix, directed=True, indices=node_index, return_predecessors=True)
-    return cache[key]
+#: Junctions where branches part (a second track beside the old line, a cut-off): the
+#: least-cost path through each one joins the choice set, not their combinations.
+_VIA_KINDS = ("junction",)
 
 
 def _link_of_edge(graph, weight: str) -> dict[tuple[int, int], str]:
@@ -267,38 +258,157 @@ def _link_of_edge(graph, weight: str) -> dict[tuple[int, int], str]:
     return cache[key]
 
 
-def _gateway_paths(network, weight: str, src: int, dst: int, limit: float,
-                   closed: frozenset = frozenset()) -> list[tuple[float, list[int]]]:
-    """Least-cost paths forced through each border post, gauge-change station and port.
+class _ClassPaths:
+    """All-pairs least costs and paths of one closure class (the graph without ``closed``).
 
-    Yen's list is dominated by variants of the best corridor; the best path through each
-    gateway ("via-node" alternatives) brings in the other corridors, each at its own best.
+    The virtual-link graph has under a few thousand nodes: one compiled all-pairs Dijkstra
+    per closure class costs less than the per-pair searches it replaces.  Paths between
+    the gateways, from an origin and to a destination are walked once and kept, with their
+    node sets packed as bits so that loops are found for many gateway combinations at once.
     """
-    import numpy as np
 
-    _, nodes, index = _compiled(network.graph, weight, closed)
-    dist_from, pred_from = _tree(network, weight, src, False, closed)
-    dist_to, pred_to = _tree(network, weight, dst, True, closed)
-    via = [
-        i for i, n in enumerate(nodes)
-        if len(n) == 3 and n[2] == "in" and network.node_records[n[0]]["kind"] in _GATEWAY_KINDS
-    ]
-    via = np.array(via, dtype=int)
-    total = dist_from[via] + dist_to[via]
-    paths = []
-    for cost, v in sorted(zip(total.tolist(), via.tolist(), strict=True)):
-        if not np.isfinite(cost) or cost > limit + 1e-9:
-            break
-        head = [v]
-        while head[-1] != src:
-            head.append(int(pred_from[head[-1]]))
-        tail = [v]
-        while tail[-1] != dst:
-            tail.append(int(pred_to[tail[-1]]))
-        path = head[::-1] + tail[1:]
-        if len(set(path)) == len(path):  # no loops through the gateway
-            paths.append((cost, path))
-    return paths
+    _POPCOUNT = np.array([bin(i).count("1") for i in range(256)], dtype=np.int64)
+
+    def __init__(self, network, weight: str, closed: frozenset):
+        from scipy.sparse.csgraph import dijkstra
+
+        matrix, nodes, _ = _compiled(network.graph, weight, closed)
+        self.dist, self.pred = dijkstra(matrix, directed=True, return_predecessors=True)
+        kind = [network.node_records[n[0]]["kind"] if len(n) == 3 and n[2] == "in" else None for n in nodes]
+        self.gates = np.array([i for i, k in enumerate(kind) if k in _GATEWAY_KINDS], dtype=np.intp)
+        self.vias = np.array([i for i, k in enumerate(kind) if k in _VIA_KINDS], dtype=np.intp)
+        self.between = self.dist[np.ix_(self.gates, self.gates)]
+        self.n = len(nodes)
+        self._paths: dict[tuple[int, int], list[int]] = {}
+        self._heads: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._tails: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self._mid: tuple[np.ndarray, np.ndarray] | None = None
+
+    def path(self, a: int, b: int) -> list[int]:
+        """The least-cost path from node ``a`` to node ``b`` (indices, both included)."""
+        key = (a, b)
+        if key not in self._paths:
+            if not np.isfinite(self.dist[a, b]):
+                self._paths[key] = []
+            else:
+                path = [b]
+                row = self.pred[a]
+                while path[-1] != a:
+                    path.append(int(row[path[-1]]))
+                path.reverse()
+                self._paths[key] = path
+        return self._paths[key]
+
+    def _masks(self, ends: list[tuple[int, int]]) -> tuple[np.ndarray, np.ndarray]:
+        bits = np.zeros((len(ends), self.n), dtype=bool)
+        for row, (a, b) in enumerate(ends):
+            bits[row, self.path(a, b)] = True
+        return np.packbits(bits, axis=1), bits.sum(axis=1)
+
+    def head(self, src: int) -> tuple[np.ndarray, np.ndarray]:
+        """Packed node sets and node counts of the paths from ``src`` to every gateway, then every via."""
+        if src not in self._heads:
+            self._heads[src] = self._masks([(src, int(g)) for g in np.r_[self.gates, self.vias]])
+        return self._heads[src]
+
+    def tail(self, dst: int) -> tuple[np.ndarray, np.ndarray]:
+        """Packed node sets and node counts of the paths from every gateway, then every via, to ``dst``."""
+        if dst not in self._tails:
+            self._tails[dst] = self._masks([(int(g), dst) for g in np.r_[self.gates, self.vias]])
+        return self._tails[dst]
+
+    def mid(self) -> tuple[np.ndarray, np.ndarray]:
+        """Packed node sets ``(G, G, bytes)`` and counts ``(G, G)`` of the gateway-to-gateway paths."""
+        if self._mid is None:
+            g = len(self.gates)
+            packed, count = self._masks([(int(a), int(b)) for a in self.gates for b in self.gates])
+            self._mid = packed.reshape(g, g, -1), count.reshape(g, g)
+        return self._mid
+
+    def popcount(self, packed: np.ndarray) -> np.ndarray:
+        return self._POPCOUNT[packed].sum(axis=-1)
+
+
+def _all_pairs(network, weight: str, closed: frozenset = frozenset()) -> _ClassPaths:
+    """The :class:`_ClassPaths` of a closure class, cached on the graph."""
+    cache = network.graph.graph.setdefault("_all_pairs", {})
+    key = (weight, closed)
+    if key not in cache:
+        cache[key] = _ClassPaths(network, weight, closed)
+    return cache[key]
+
+
+def _combination_paths(network, weight: str, src: int, dst: int, limit: float,
+                       closed: frozenset = frozenset()) -> list[tuple[float, list[int]]]:
+    """The least-cost path through every gateway and every ordered pair of gateways, within ``limit``.
+
+    Gateways are the border posts, gauge-change stations and ports.  The least-cost path
+    through one gateway brings in each exit or entry crossing at its best; through an
+    ordered pair (an exit, then an entry further on) each combination of exit, branch and
+    entry; through one junction each branch that parts there (a second track beside the old
+    line).  A pair whose least cost equals that of the path through one of its two gateways
+    alone is that path (the other gateway lies on it) and is not walked again.  Paths that
+    pass a node twice are dropped.  Deterministic: candidates are ordered by cost, then by
+    gateway indices.
+    """
+    paths = _all_pairs(network, weight, closed)
+    dist = paths.dist
+    gates = np.r_[paths.gates, paths.vias]  # the first len(paths.gates) combine in pairs
+    n_pair = len(paths.gates)
+    if not np.isfinite(dist[src, dst]):
+        return []
+    head = dist[src, gates]
+    tail = dist[gates, dst]
+    single = head + tail
+    tol = 1e-9 * max(1.0, abs(limit))
+    with np.errstate(invalid="ignore"):
+        pair = head[:n_pair, None] + paths.between + tail[None, :n_pair]
+        keep = (pair <= limit + tol) & (pair > single[:n_pair, None] + tol) & (pair > single[None, :n_pair] + tol)
+    np.fill_diagonal(keep, False)
+    ones = np.flatnonzero(single <= limit + tol)
+    g1, g2 = np.nonzero(keep)
+    # Each piece is a least-cost path, hence loopless; the whole is loopless if the pieces
+    # share only their joints: the node count of the union is the sum less the joints.
+    head_bits, head_count = paths.head(src)
+    tail_bits, tail_count = paths.tail(dst)
+    one_bits = head_bits[ones] | tail_bits[ones]
+    ok_one = paths.popcount(one_bits) == head_count[ones] + tail_count[ones] - 1
+    ones, one_bits = ones[ok_one], one_bits[ok_one]
+    two_bits = np.zeros((0, head_bits.shape[1]), dtype=np.uint8)
+    if g1.size:
+        mid_bits, mid_count = paths.mid()
+        two_bits = head_bits[g1] | mid_bits[g1, g2] | tail_bits[g2]
+        ok_two = paths.popcount(two_bits) == head_count[g1] + mid_count[g1, g2] + tail_count[g2] - 2
+        g1, g2, two_bits = g1[ok_two], g2[ok_two], two_bits[ok_two]
+    # (cost, first gateway, second gateway, node set) of every candidate; -1: none
+    best_bits = np.zeros((1, head_bits.shape[1]), dtype=np.uint8)
+    best_path = paths.path(src, dst)
+    best_bits[0] = np.packbits(np.isin(np.arange(paths.n), best_path))
+    cost = np.concatenate(([dist[src, dst]], single[ones], pair[g1, g2]))
+    first = np.concatenate(([-1], ones, g1))
+    second = np.concatenate(([-1], ones, g2))
+    bits = np.concatenate((best_bits, one_bits, two_bits))
+    # Many gateway combinations lie on one and the same path (an exit and an entry of
+    # the same route): a path, known by its cost and its node set, is walked once.  Two
+    # paths of equal cost through different nodes (a second track beside the old line)
+    # are both kept.
+    rounded = np.round(cost / tol)
+    _, unique = np.unique(np.column_stack((rounded.view(np.uint64)[:, None].view(np.uint8), bits)), axis=0,
+                          return_index=True)
+    unique = unique[np.lexsort((second[unique], first[unique], cost[unique]))]
+    out: list[tuple[float, list[int]]] = []
+    for i in unique.tolist():
+        a, b = int(first[i]), int(second[i])
+        if a < 0:
+            out.append((float(cost[i]), paths.path(src, dst)))
+            continue
+        u, v = int(gates[a]), int(gates[b])
+        path = list(paths.path(src, u))
+        if v != u:
+            path += paths.path(u, v)[1:]
+        path += paths.path(v, dst)[1:]
+        out.append((float(cost[i]), path))
+    return out
 
 
 def best_routes(
@@ -311,18 +421,24 @@ def best_routes(
     max_overlap: float | None = None,
     weight: str = "gen_cost",
     closed: frozenset | None = None,
+    mode: str | None = None,
 ) -> list[Route]:
-    """Return the least-cost route and up to ``k - 1`` distinct alternatives.
+    """Return the choice set of an OD pair: every distinct gateway combination within the detour limit.
 
-    Candidates are the least-cost loopless paths of the virtual-link graph in increasing
-    generalised cost (Yen's algorithm, compiled in :func:`scipy.sparse.csgraph.yen`, down
-    to ``k * candidate_factor`` paths) and the least-cost path through each gateway (border
-    post, gauge-change station, port), which brings in the other corridors.  Candidates
-    dearer than ``max_detour`` times the best are dropped.  The choice set takes first the
-    best candidate of each corridor branch and exit gateway, then the cheapest others, up
-    to ``k`` routes; among the others, a candidate running for more than ``max_overlap`` of
-    its length on the links of a route already taken is skipped (parallel tracks are not
-    alternatives).
+    Candidates are the least-cost path, the least-cost path through each gateway (border
+    post, gauge-change station, port) and through each ordered pair of gateways (an exit
+    crossing, then an entry crossing or gauge change further on), so every feasible
+    combination of exit gateway, corridor branch and entry point appears at its best
+    (:func:`_combination_paths`).  Candidates dearer than ``max_detour`` times the best are
+    dropped; candidates using the same physical links in the same order (differing only in
+    where a transfer happens) are one route, the cheapest standing for both.  The set is
+    generated deterministically and is not capped, so a small change of cost changes it
+    only where a route crosses the detour limit or its gateway combination finds a cheaper
+    path; overlap between routes is left to the path-size term of the logit.
+
+    With ``k`` the set is cut to ``k`` routes for a listing: first the best route of each
+    corridor branch and exit gateway, then the cheapest others, skipping those that run for
+    more than ``max_overlap`` of their length on the links of a route already taken.
 
     Parameters
     ----------
@@ -330,80 +446,70 @@ def best_routes(
     origin, destination : str
         Node ids.
     k : int, optional
-        Number of distinct routes (default ``network.params.k_routes``).
+        Largest number of routes (default: no limit, the complete choice set).
     max_detour : float, optional
         Cost ratio cut-off (default ``network.params.max_detour``).
     max_overlap : float, optional
-        Largest share (0..1) of a route's length that may run on the links of a cheaper
-        kept route (default ``network.params.max_overlap``; 1.0 keeps every distinct path).
+        With ``k``: largest share (0..1) of a route's length that may run on the links of
+        a cheaper kept route (default ``network.params.max_overlap``).
     weight : str
         Edge attribute to minimise (default ``"gen_cost"``, USD per TEU).
     closed : frozenset of (u, v), optional
         Graph edges this OD pair may not use (infinite cost).  Default: those the
-        network's OD-segment closures close to this pair
+        network's OD-segment closures and the demand ``mode`` close to this pair
         (:meth:`corridors.network.Network.closed_edges`).
+    mode : str, optional
+        The demand's mode (``"rail"``: rail links, rail ferries and the rail layers only;
+        see :data:`corridors.network.MODE_LINKS`); ignored when ``closed`` is given.
 
     Raises
     ------
     QueryError
         If a node id is unknown, or no route joins the two nodes.
     """
-    import numpy as np
-    from scipy.sparse.csgraph import yen
-
     network.node(origin)
     network.node(destination)
     if origin == destination:
         raise QueryError(f"origin and destination are the same node '{origin}'")
-    k = network.params.k_routes if k is None else int(k)
-    if k < 1:
-        raise QueryError(f"k must be at least 1, got {k}")
+    if k is not None:
+        k = int(k)
+        if k < 1:
+            raise QueryError(f"k must be at least 1, got {k}")
     max_detour = network.params.max_detour if max_detour is None else max_detour
     if closed is None:
-        closed = network.closed_edges(network.closures_for(origin, destination))
+        closed = network.closed_edges(network.closures_for(origin, destination), mode)
     graph = network.graph
     source, target = ("o", origin), ("d", destination)
     if source not in graph or target not in graph:
         missing = origin if source not in graph else destination
         raise QueryError(f"node '{missing}' is not in service in {network.params.year} or has no link")
     max_overlap = network.params.max_overlap if max_overlap is None else max_overlap
-    matrix, nodes, index = _compiled(graph, weight, closed)
+    _, nodes, index = _compiled(graph, weight, closed)
     src, dst = index[source], index[target]
-    # Parallel tracks and short cut-offs make many near-copies of the best route; look far
-    # enough down Yen's list to find k routes that differ in substance.
-    depth = k if max_overlap >= 1.0 else k * network.params.candidate_factor
-    costs, predecessors = yen(matrix, src, dst, depth, directed=True, return_predecessors=True)
-    candidates: list[tuple[float, list[int]]] = []
-    for cost, pred in zip(costs, predecessors, strict=True):
-        if not np.isfinite(cost):
-            break
-        path = [dst]
-        while path[-1] != src:
-            path.append(int(pred[path[-1]]))
-        candidates.append((float(cost), path[::-1]))
-    if not candidates:
+    dist = _all_pairs(network, weight, closed).dist
+    best = float(dist[src, dst])
+    if not np.isfinite(best):
         raise QueryError(f"no route from '{origin}' to '{destination}' in the network of {network.params.year}")
-    best = candidates[0][0]
-    if max_overlap < 1.0:
-        candidates += _gateway_paths(network, weight, src, dst, best * max_detour, closed)
-    candidates.sort(key=lambda c: c[0])
-    origin_country = {network.node_records[origin]["country"]}
+    limit = best * max_detour
+    candidates = _combination_paths(network, weight, src, dst, limit, closed)
     link_of = _link_of_edge(graph, weight)  # the node index does not depend on closures
     summaries: list[Route] = []
     seen: set[tuple[str, ...]] = set()
     for cost, path in candidates:
-        if cost > best * max_detour + 1e-9:
-            break
+        if cost > limit + 1e-9 * max(1.0, limit):
+            continue
         links = tuple(filter(None, (link_of.get(e) for e in zip(path[:-1], path[1:], strict=True))))
         if links in seen:  # the same links, changing gauge or mode elsewhere: one route
             continue
         seen.add(links)
         summaries.append(route_from_path(graph, [nodes[i] for i in path], network.node_records, network.link_records))
+    if k is None:
+        return sorted(summaries, key=lambda r: (r.gen_cost_usd, r.link_ids))
+    origin_country = {network.node_records[origin]["country"]}
     # First the best route of each corridor branch and exit gateway: a different border
-    # crossing is a different alternative however much track the routes share (the
-    # path-size term accounts for the overlap), and a cheap corridor's many variants must
-    # not crowd the others out.  Then the cheapest remaining routes, skipping those that
-    # mostly repeat a route already taken (parallel tracks are not alternatives).
+    # crossing is a different alternative however much track the routes share, and a cheap
+    # corridor's many variants must not crowd the others out.  Then the cheapest remaining
+    # routes, skipping those that mostly repeat a route already taken.
     chosen: list[Route] = []
     kept_km: list[dict[str, float]] = []
     signatures: set[tuple] = set()
@@ -428,10 +534,7 @@ def best_routes(
             break
         if route not in chosen:
             take(route)
-    routes = sorted(chosen, key=lambda r: r.gen_cost_usd)
-    if not routes:
-        raise QueryError(f"no route from '{origin}' to '{destination}' in the network of {network.params.year}")
-    return routes
+    return sorted(chosen, key=lambda r: (r.gen_cost_usd, r.link_ids))
 
 
 def path_size(routes: Sequence[Route]) -> list[float]:
@@ -469,25 +572,28 @@ def logit_probabilities(costs: Sequence[float], sizes: Sequence[float], *, theta
     return [float(p) for p in shares]
 
 
-def reachable(network, od_pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bool]:
+def reachable(network, od_pairs: Iterable[tuple]) -> dict[tuple, bool]:
     """Whether each OD pair has a path, with the network's OD-segment closures applied.
 
-    A node closed or not in service in the model year has no zone in the graph, so pairs
-    at it are unreachable (never an error).
+    ``od_pairs`` holds ``(origin, destination)`` or ``(origin, destination, mode)`` keys
+    (the demand mode's mask applied, see :meth:`corridors.network.Network.closed_edges`);
+    the answer is keyed the same way.  A node closed or not in service in the model year
+    has no zone in the graph, so pairs at it are unreachable (never an error).
     """
-    from scipy.sparse.csgraph import dijkstra
+    from corridors.network import route_mode
 
-    groups: dict[tuple[int, ...], list[tuple[str, str]]] = {}
-    for o, d in od_pairs:
+    groups: dict[tuple, list[tuple]] = {}
+    for key in od_pairs:
+        o, d = key[0], key[1]
+        mode = route_mode(key[2]) if len(key) > 2 else None
         closures = network.closures_for(o, d) if o in network.node_records and d in network.node_records else ()
-        groups.setdefault(closures, []).append((o, d))
-    out: dict[tuple[str, str], bool] = {}
-    for closures, pairs in groups.items():
-        matrix, _, index = _compiled(network.graph, "gen_cost", network.closed_edges(closures))
-        origins = sorted({index[("o", o)] for o, _ in pairs if ("o", o) in index})
-        dist = dijkstra(matrix, directed=True, indices=origins) if origins else None
-        row = {node: i for i, node in enumerate(origins)}
-        for o, d in pairs:
-            src, dst = index.get(("o", o)), index.get(("d", d))
-            out[(o, d)] = src is not None and dst is not None and bool(np.isfinite(dist[row[src], dst]))
+        groups.setdefault((closures, mode), []).append(key)
+    out: dict[tuple, bool] = {}
+    for (closures, mode), keys in groups.items():
+        closed = network.closed_edges(closures, mode)
+        dist = _all_pairs(network, "gen_cost", closed).dist
+        _, _, index = _compiled(network.graph, "gen_cost", closed)
+        for key in keys:
+            src, dst = index.get(("o", key[0])), index.get(("d", key[1]))
+            out[key] = src is not None and dst is not None and bool(np.isfinite(dist[src, dst]))
     return out

@@ -58,7 +58,9 @@ nodes to the ends of those links), ``countries`` alone selects both.
     ``name`` (a slug, the column in sweep results), ``distribution`` with its
     parameters: ``uniform`` (``low``, ``high``), ``triangular`` (``low``, ``mode``,
     ``high``), ``normal`` (``mean``, ``sd``), ``lognormal`` (``median``, ``sigma`` of the
-    logarithm); optional ``min``/``max`` clip bounds (values are never below 0), and one
+    logarithm), ``calibration`` (with ``parameter = "route_choice"``: every estimate of
+    ``geodata/calibration.json`` drawn jointly from its covariance, one result column
+    per parameter); optional ``min``/``max`` clip bounds (values are never below 0), and one
     target: ``parameter`` (``value_of_time_usd_per_teu_h``, ``logit_theta_per_usd`` or
     ``path_size_beta``; the draw is the value), ``attributes`` (a list of the attributes
     above, with a selector; the draw is a factor on the nominal values), or ``demand``
@@ -109,6 +111,9 @@ DISTRIBUTIONS = {
     "triangular": ("low", "mode", "high"),
     "normal": ("mean", "sd"),
     "lognormal": ("median", "sigma"),
+    # the route-choice estimates of geodata/calibration.json, drawn jointly (multivariate normal
+    # in the fitted coordinates: log of the logit scales) with parameter = "route_choice"
+    "calibration": (),
 }
 _SLUG = re.compile(r"^[a-z0-9_]+$")
 _LINK_SLUG = re.compile(r"^[a-z0-9_-]+$")
@@ -174,7 +179,7 @@ class _DemandChange(_DemandTarget):
 
 class _Uncertain(_Selector):
     name: str
-    distribution: Literal["uniform", "triangular", "normal", "lognormal"]
+    distribution: Literal["uniform", "triangular", "normal", "lognormal", "calibration"]
     low: _Num | None = None
     mode: _Num | None = None
     high: _Num | None = None
@@ -518,7 +523,10 @@ def _check_spec(spec: _Spec, label: str) -> None:
         if len(targets) != 1:
             raise ScenarioError(f"{label}: {key}: needs exactly one target of parameter, attributes, demand "
                                 f"(got {', '.join(targets) or 'none'})")
-        if u.parameter is not None and u.parameter not in UNCERTAIN_PARAMETERS:
+        if (u.distribution == "calibration") != (u.parameter == "route_choice"):
+            raise ScenarioError(f"{label}: {key}: the calibration distribution draws parameter = \"route_choice\" "
+                                "(the estimates and covariance of geodata/calibration.json), and only that")
+        if u.parameter is not None and u.parameter not in (*UNCERTAIN_PARAMETERS, "route_choice"):
             raise ScenarioError(f"{label}: {key}.parameter: '{u.parameter}' cannot be drawn"
                                 f"{suggest(u.parameter, UNCERTAIN_PARAMETERS)}; expected one of "
                                 f"{', '.join(UNCERTAIN_PARAMETERS)}")
@@ -528,7 +536,8 @@ def _check_spec(spec: _Spec, label: str) -> None:
                                     f"{suggest(attr, LINK_ATTRIBUTES + NODE_ATTRIBUTES)}")
         if not u.attributes and not u.is_empty():
             raise ScenarioError(f"{label}: {key}: a selector only applies with 'attributes'")
-        _check_support(u, key, label)
+        if u.distribution != "calibration":  # the calibration's estimates are checked where they are read
+            _check_support(u, key, label)
 
 
 def _rel_label(path: Path) -> str:

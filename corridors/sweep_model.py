@@ -31,7 +31,8 @@ from typing import Any
 import numpy as np
 
 from corridors import kernel
-from corridors.assignment import choice_arrays, edge_arrays, ue_route, ue_solve
+from corridors._errors import ScenarioError
+from corridors.assignment import choice_arrays, edge_arrays, route_key, ue_route, ue_solve
 from corridors.network import Network
 from corridors.regions import resolve_region
 from corridors.scenario_apply import _Context, _demand_matcher
@@ -105,6 +106,11 @@ class SweepModel:
     effects: tuple = ()
     names: tuple = ()
     network: Any = field(default=None, repr=False)
+    segments: tuple = ()  # demand segments, in the order of segment_idx
+    segment_idx: Any = None  # (groups,) segment of every OD pair
+    asc_keys: tuple = ()  # asc:<segment>:<node> of the gateway constants
+    asc_through: Any = None  # (keys, routes) 1.0 where the key's constant applies to the route
+    calibration: Any = None  # geodata/calibration.json when a draw uses it
 
 
 def _edge_components(network: Network, edges: list) -> dict[str, np.ndarray]:
@@ -150,10 +156,11 @@ def compile_model(network: Network, rows: list[dict], sets: dict, query: Query |
         codes = (resolve_region(query.through, known), resolve_region(query.from_, known),
                  resolve_region(query.to, known))
     nodes = network.node_records
-    teu_by_pair: dict[tuple[str, str], float] = {}
+    # keyed by route_key: the demand mode's mask is part of the choice set
+    teu_by_pair: dict[tuple, float] = {}
     stranded_rows = []
     for row in rows:
-        pair = (row["origin"], row["destination"])
+        pair = route_key(row)
         if sets.get(pair):
             teu_by_pair[pair] = teu_by_pair.get(pair, 0.0) + row["teu"]
         else:
@@ -164,7 +171,7 @@ def compile_model(network: Network, rows: list[dict], sets: dict, query: Query |
     corridors: dict[str, int] = {}
     gateways: dict[str, int] = {}
     for route, g in zip(arrays.routes, arrays.group, strict=True):
-        o, d = pairs[g]
+        o, d = pairs[g][:2]
         in_query = nodes[o]["country"] in codes[1] and nodes[d]["country"] in codes[2]
         through, corridor, gateway = _classify(network, route, in_query, codes)
         query_mask.append(in_query)
@@ -179,7 +186,16 @@ def compile_model(network: Network, rows: list[dict], sets: dict, query: Query |
         cols = np.unique(incidence.indices)  # only the edges of the choice sets
         incidence = incidence[:, cols].tocsr()
     used = [edges.edges[i] for i in cols]
-    effects, names = _compile_effects(network, uncertain, used, pairs, stranded_rows)
+    calibration = _calibration(network, uncertain)
+    effects, names = _compile_effects(network, uncertain, used, pairs, stranded_rows, calibration)
+    segment_of = {}
+    for row in rows:
+        segment_of.setdefault(route_key(row), str(row.get("segment")))
+    segments = tuple(sorted(set(segment_of.values())))
+    asc_keys = tuple(sorted({f"asc:{seg}:{node}" for seg, _, consts in network.params.segments for node, _ in consts}
+                            | {n for n in (calibration or {}).get("names", ()) if n.startswith("asc:")}))
+    asc_through = np.array([[float(segment_of[pairs[g]] == key.split(":")[1] and key.split(":")[2] in r.node_ids)
+                             for r, g in zip(arrays.routes, arrays.group, strict=True)] for key in asc_keys])
     return SweepModel(
         pairs=pairs, pair_index={p: i for i, p in enumerate(pairs)}, incidence=incidence,
         starts=arrays.starts, group=arrays.group, log_ps=arrays.log_path_size,
@@ -195,7 +211,36 @@ def compile_model(network: Network, rows: list[dict], sets: dict, query: Query |
                                  and nodes[r["destination"]]["country"] in codes[2] for r in stranded_rows],
                                 dtype=bool),
         codes=codes, effects=effects, names=names, network=_bare(network) if method == "ue" else None,
+        segments=segments, segment_idx=np.array([segments.index(segment_of[p]) for p in pairs], dtype=np.intp),
+        asc_keys=asc_keys, asc_through=asc_through.reshape(len(asc_keys), len(arrays.routes)),
+        calibration=calibration,
     )
+
+
+def _calibration(network: Network, uncertain: tuple) -> dict | None:
+    """The estimates and covariance of ``geodata/calibration.json`` if an uncertain input draws them."""
+    import json
+
+    if not uncertain or not any(u.distribution == "calibration" for u in uncertain[1]):
+        return None
+    path = network.geodata / "calibration.json"
+    label = uncertain[0].label
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        names, values, coords = list(data["names"]), [float(v) for v in data["values"]], list(data["coordinates"])
+        cov = np.asarray(data["covariance"], dtype=float).reshape(len(names), len(names))
+    except FileNotFoundError:
+        raise ScenarioError(f"{label}: the calibration distribution needs {path}; write it with 'corridors "
+                            "calibrate --write-default'") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ScenarioError(f"{path}: not a calibration file ({type(exc).__name__}: {exc})") from None
+    if not names or len(values) != len(names) or len(coords) != len(names) or not np.all(np.isfinite(cov)):
+        raise ScenarioError(f"{path}: names, values, coordinates and covariance do not match")
+    for name in names:
+        if not name.startswith(("theta:", "asc:")) and name not in ("logit_theta_per_usd",
+                                                                    "value_of_time_usd_per_teu_h", "path_size_beta"):
+            raise ScenarioError(f"{path}: parameter '{name}' cannot be drawn in a sweep")
+    return {"names": names, "values": values, "coordinates": coords, "covariance": cov.tolist()}
 
 
 def _bare(network: Network) -> Network:
@@ -206,22 +251,41 @@ def _bare(network: Network) -> Network:
     return dataclasses.replace(network, graph=graph, memo=type(network.memo)())
 
 
-def _compile_effects(network: Network, uncertain: tuple, edges: list, pairs: tuple, stranded_rows: list):
+def _columns(items: tuple, calibration: dict | None) -> list[tuple[int, str]]:
+    """(first input column, column name) of every uncertain input; a calibration draw takes one
+    column per estimate, named ``<name>:<parameter>``."""
+    out, col = [], 0
+    for u in items:
+        out.append((col, u.name))
+        col += len(calibration["names"]) if u.distribution == "calibration" else 1
+    return out
+
+
+def _compile_effects(network: Network, uncertain: tuple, edges: list, pairs: tuple, stranded_rows: list,
+                     calibration: dict | None = None):
     if not uncertain:
         return (), ()
     scenario, items = uncertain
     ctx = _Context(network, scenario.label)
     graph = network.graph
     effects: list[_Effect] = []
-    for j, u in enumerate(items):
+    names: list[str] = []
+    for (j, u), (column, _) in zip(enumerate(items), _columns(items, calibration), strict=True):
         key = f"uncertain[{j}]"
+        if u.distribution == "calibration":
+            for k, name in enumerate(calibration["names"]):
+                effects.append(_Effect(column + k, "param", name))
+                names.append(f"{u.name}:{name}")
+            continue
+        names.append(u.name)
+        j = column
         if u.parameter is not None:
             effects.append(_Effect(j, "param", u.parameter))
         elif u.demand is not None:
             if u.demand.segment is not None:
                 raise ctx.error(f"{key}.demand.segment", "sweeps scale demand by origin and destination only")
             match = _demand_matcher(u.demand, f"{key}.demand", ctx)
-            od = np.array([match({"origin": o, "destination": d}) for o, d in pairs], dtype=bool)
+            od = np.array([match({"origin": p[0], "destination": p[1]}) for p in pairs], dtype=bool)
             st = np.array([match(r) for r in stranded_rows], dtype=bool)
             if not od.any() and not st.any():
                 raise ctx.error(f"{key}.demand", "matches no OD pair with demand")
@@ -259,15 +323,32 @@ def _compile_effects(network: Network, uncertain: tuple, edges: list, pairs: tup
                 else:
                     comp, _, inverse = _EFFECTS[attr]
                     effects.append(_Effect(j, "edge", comp, index, inverse))
-    return tuple(effects), tuple(u.name for u in items)
+    return tuple(effects), tuple(names)
 
 
-def sample(items: tuple, seed: int, draws: int) -> np.ndarray:
-    """Inputs of every draw, drawn up front: row ``i`` from ``SeedSequence(seed, spawn_key=(i,))``."""
-    out = np.zeros((draws, len(items)))
+def sample(items: tuple, seed: int, draws: int, *, calibration: dict | None = None) -> np.ndarray:
+    """Inputs of every draw, drawn up front: row ``i`` from ``SeedSequence(seed, spawn_key=(i,))``.
+
+    A ``calibration`` input draws every estimate of ``calibration`` (``geodata/calibration.json``)
+    jointly: multivariate normal in the fitted coordinates (the logarithm of a logit scale,
+    USD for a constant), one column each.
+    """
+    columns = _columns(items, calibration)
+    width = columns[-1][0] + (len(calibration["names"]) if items[-1].distribution == "calibration" else 1) \
+        if items else 0
+    out = np.zeros((draws, width))
+    if calibration is not None:
+        logs = np.array([c == "log" for c in calibration["coordinates"]])
+        mean = np.where(logs, np.log(np.maximum(calibration["values"], 1e-300)), calibration["values"])
+        cov = np.asarray(calibration["covariance"], dtype=float)
     for i in range(draws):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
-        for j, u in enumerate(items):
+        for (j, u), (col, _) in zip(enumerate(items), columns, strict=True):
+            if u.distribution == "calibration":
+                x = rng.multivariate_normal(mean, cov, method="eigh")
+                out[i, col:col + mean.size] = np.where(logs, np.exp(x), x)
+                continue
+            j = col
             if u.distribution == "uniform":
                 value = rng.uniform(u.low, u.high)
             elif u.distribution == "triangular":
@@ -319,6 +400,7 @@ def evaluate(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np
     vot = values["value_of_time_usd_per_teu_h"]
     theta = values["logit_theta_per_usd"]
     beta = values["path_size_beta"]
+    group_theta, asc = _segment_draws(model, values, batch)
     penalty = kernel.penalties(model.border, model.transfer, p.border_penalty_usd, p.transfer_penalty_usd)
     iterations = np.zeros(batch, dtype=np.int64)
     change = np.zeros(batch)
@@ -328,13 +410,15 @@ def evaluate(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np
         if method in ("logit", "shortest"):
             gen = kernel.generalised_cost(money, time_h, vot, penalty)
             cost = np.asarray(model.incidence @ gen.T).T
-            flows = kernel.choice_shares(method, cost, model.log_ps, theta, beta, model.starts, model.group)
+            flows = kernel.choice_shares(method, cost, model.log_ps, theta, beta, model.starts, model.group,
+                                         group_theta=group_theta, asc_usd=asc)
             flows = flows * od_teu[:, model.group]
         else:
             alpha, vdf_beta, queue = kernel.vdf_parameters(model.gate, capacity, vot, p)
             solved = kernel.route_equilibrium(model.incidence, money + penalty, vot[:, None] * time_h, capacity,
                                               alpha, vdf_beta, queue, od_teu, model.starts, model.group,
-                                              model.log_ps, theta, beta, choice="logit")
+                                              model.log_ps, theta, beta, choice="logit", group_theta=group_theta,
+                                              asc_usd=asc)
             flows, iterations, change = solved.flows, solved.iterations, solved.criterion
         q = model.query
         total = flows[:, q].sum(axis=1)
@@ -349,6 +433,26 @@ def evaluate(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np
         out["flow_change"] = change
     out["stranded_teu"] = stranded[:, model.stranded_query].sum(axis=1)
     return out
+
+
+def _segment_draws(model: SweepModel, values: dict[str, np.ndarray], batch: int):
+    """``(batch, groups)`` logit scales and ``(batch, routes)`` constants of the segments, or None
+    where no segment has its own (then every OD pair uses ``logit_theta_per_usd``)."""
+    p = model.params
+    own = {name for name, theta, _ in p.segments if theta is not None} | {
+        k.split(":")[1] for k in values if k.startswith("theta:")}
+    group_theta = None
+    if own and model.segment_idx is not None:
+        common = values["logit_theta_per_usd"]
+        by_segment = np.stack([values.get(f"theta:{s}", np.full(batch, p.theta_of(s)) if s in own else common)
+                               for s in model.segments], axis=1)
+        group_theta = by_segment[:, model.segment_idx]
+    asc = None
+    if model.asc_keys:
+        nominal = {f"asc:{seg}:{node}": v for seg, _, consts in p.segments for node, v in consts}
+        level = np.stack([values.get(k, np.full(batch, nominal.get(k, 0.0))) for k in model.asc_keys], axis=1)
+        asc = level @ model.asc_through
+    return group_theta, asc
 
 
 def _evaluate_ue(model: SweepModel, time_h, money, capacity, od_teu, vot) -> dict[str, np.ndarray]:
@@ -372,7 +476,8 @@ def _evaluate_ue(model: SweepModel, time_h, money, capacity, od_teu, vot) -> dic
                           params=params, callback=records.append)
         out["iterations"][b] = len(records)
         out["flow_change"][b] = records[-1].relative_gap if records else 0.0
-        for (o, d), used in solved.items():
+        for pair, used in solved.items():
+            o, d = pair[:2]
             in_query = nodes[o]["country"] in model.codes[1] and nodes[d]["country"] in model.codes[2]
             if not in_query:
                 continue
@@ -380,7 +485,7 @@ def _evaluate_ue(model: SweepModel, time_h, money, capacity, od_teu, vot) -> dic
                 if links not in seen:
                     seen[links] = _classify(network, ue_route(network, links), True, model.codes)
                 through, corridor, gateway = seen[links]
-                teu = pair_teu[(o, d)] * share
+                teu = pair_teu[pair] * share
                 out["total_teu"][b] += teu
                 out["through_teu"][b] += teu if through else 0.0
                 for column in (f"corridor:{corridor}", f"gateway:{gateway}"):

@@ -36,6 +36,19 @@ def figure_volumes(result, figures: Sequence[ObservedFigure]) -> list[float]:
     return totals
 
 
+def segment_volumes(result, figures: Sequence[ObservedFigure]) -> dict[str, list[float]]:
+    """Model TEU/year of every figure by the demand segment it comes from (they add up to
+    :func:`figure_volumes`)."""
+    node_records = result.network.node_records
+    out: dict[str, list[float]] = {}
+    for flow in result.flows:
+        totals = out.setdefault(str(flow.segment), [0.0] * len(figures))
+        for i, fig in enumerate(figures):
+            if fig.counts(flow.route, flow.segment, node_records):
+                totals[i] += flow.teu
+    return dict(sorted(out.items()))
+
+
 def _coverage(result, figures: Sequence[ObservedFigure]) -> list[tuple[int, int]]:
     """For every figure: (demand rows with a used route counting towards it, rows of its segments)."""
     node_records = result.network.node_records
@@ -103,10 +116,17 @@ class ValidationResult:
     def summary(self) -> str:
         """Plain-text table for the terminal."""
         h = self.headline
+        segments = sorted({s for r in self.rows for s in r.get("model_teu_by_segment", {})})
+        per_segment = ["", "model TEU/year of every figure by demand segment",
+                       f"{'figure':<28}" + "".join(f" {s:>13}" for s in segments)]
+        for r in self.rows:
+            teu = r["model_teu_by_segment"]
+            per_segment.append(f"{r['id']:<28}" + "".join(f" {teu.get(s, 0.0):>13,.0f}" for s in segments))
         return "\n".join([
             f"model ({self.method}, {self.year}) against {len(self.rows)} observed figures: {self.n_within} within "
             f"{self.tolerance:.0%}",
             figure_table(list(self.rows)),
+            *(per_segment if segments else []),
             "",
             f"headline: {h.share:.1%} of China->EU land TEU passes through Kazakhstan "
             f"({h.through_teu:,.0f} of {h.total_teu:,.0f} TEU/year); the Kazakh government claims 'more than 80%'",
@@ -148,7 +168,9 @@ def validate_model(
     result = assign(network, demand_for_year(network, year), method=method, on_unreachable="strand")
     volumes = figure_volumes(result, figures)
     coverage = _coverage(result, figures)
-    rows = tuple(compare(f, v, tolerance, c) for f, v, c in zip(figures, volumes, coverage, strict=True))
+    by_segment = segment_volumes(result, figures)
+    rows = tuple(compare(f, v, tolerance, c) | {"model_teu_by_segment": {s: t[i] for s, t in by_segment.items()}}
+                 for i, (f, v, c) in enumerate(zip(figures, volumes, coverage, strict=True)))
     headline = result.share_through("KAZ", from_="CHN", to="EU")
     path = str(observed) if isinstance(observed, str | Path) else (
         str(default_observed(network)) if observed is None else "(figures given)")

@@ -304,3 +304,57 @@ def test_unreachable_demand_is_handled_alike_by_every_method(toy_net, method):
     assert result.total_teu == pytest.approx(300.0)
     nothing = assign(net, demand[:1], method=method, on_unreachable="strand")
     assert nothing.total_teu == 0.0 and nothing.stranded_teu == pytest.approx(700.0)
+
+
+@pytest.fixture(scope="module")
+def shipped_net():
+    return load_network()
+
+
+@pytest.mark.parametrize("method", ["shortest", "logit", "ue", "sue"])
+def test_rail_demand_stays_off_roads_on_the_shipped_network(method, shipped_net):
+    # Issue 10: CR Express and China-Central Asia trains ran ~414k TEU on road links under logit.
+    net = shipped_net
+    result = assign(net, method=method, on_unreachable="strand")
+    rail_rows = [r for r in net.demand_rows if r.get("mode") == "rail"]
+    assert rail_rows and result.stranded_teu == 0.0
+    road = {i for i, r in net.link_records.items() if r["mode"] == "road"}
+    assert road
+    on_road = sum(f.teu for f in result.flows if road & set(f.route.link_ids))
+    assert on_road == 0.0
+    assert result.total_teu == pytest.approx(sum(r["teu"] for r in rail_rows))
+    paths = result.paths
+    assert set(paths["segment"]) == {r["segment"] for r in net.demand_rows}
+    assert set(paths["service"]) == {r["service"] for r in net.demand_rows}
+    assert set(paths["direction"]) == {r["direction"] for r in net.demand_rows}
+
+
+def test_demand_without_mode_may_use_roads(tmp_path):
+    road = _link("terespol-warsaw-road", "terespol", "warsaw", [[20.05, 45], [22, 47], [25, 50]], "POL", None,
+                 mode="road", tariff=0.05, speed=60.0, route="europe")
+    links = copy.deepcopy(LINKS)
+    links["belt_and_road"].append(road)
+    net = load_network(write_geodata(tmp_path / "road", links=links))
+    for method in ("shortest", "logit", "ue", "sue"):
+        free = assign(net, [dict(origin="xian", destination="warsaw", teu=100.0)], method=method)
+        rail = assign(net, [dict(origin="xian", destination="warsaw", teu=100.0, mode="rail")], method=method)
+        assert sum(f.teu for f in free.flows if "terespol-warsaw-road" in f.route.link_ids) > 0, method
+        assert all("terespol-warsaw-road" not in f.route.link_ids for f in rail.flows), method
+        assert rail.total_teu == pytest.approx(100.0)
+
+
+@pytest.mark.parametrize("method", ["logit", "ue"])
+def test_sweep_at_nominal_inputs_keeps_the_mode_mask(method, shipped_net):
+    # The sweep builds its arrays from the same mode-keyed choice sets (and ue masks) as assign.
+    import numpy as np
+
+    from corridors.assignment import route_key, route_sets
+    from corridors.sweep_model import Query, compile_model, evaluate
+
+    rows = [r for r in shipped_net.demand_rows if r["teu"] > 0]
+    sets = route_sets(shipped_net, {route_key(r) for r in rows}, strict=False)
+    model = compile_model(shipped_net, rows, sets, Query("KAZ", "CHN", "EU"), (), method=method)
+    assert model.pairs and all(len(p) == 3 and p[2] == "rail" for p in model.pairs)
+    out = evaluate(model, np.zeros((1, 0)), method)
+    single = assign(shipped_net, method=method).share_through("KAZ", from_="CHN", to="EU")
+    assert out["share"][0] == pytest.approx(single.share, abs=1e-6)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import DEMAND, LINKS, NODES, _link, _node, write_geodata
 
-from corridors._errors import LayerError
+from corridors._errors import LayerError, ScenarioError
 from corridors.calibration import build_choice_set, calibrate
 from corridors.cli import main
 from corridors.network import load_network
@@ -20,6 +20,8 @@ from corridors.report import report_html
 from corridors.validation import figure_volumes, validate_model
 
 TRUE = {"logit_theta_per_usd": 0.004, "value_of_time_usd_per_teu_h": 6.0}
+#: The common logit scale and the value of time (the toy's segments are not eu/rus_blr/central_asia).
+CLASSIC = ("theta", "vot")
 
 # Gateway figures by segment: khorgos/dostyk carries the southern (KAZ) routes, manzhouli/zabaikalsk the
 # northern (RUS) ones.  Two origins whose routes trade money for time differently identify theta and VOT.
@@ -86,7 +88,7 @@ def synthetic(tmp_path) -> Path:
 def test_recovers_known_parameters(synthetic):
     network = load_network(synthetic)  # starts from the toy parameters (theta 0.01, VOT 2)
     assert network.params.logit_theta_per_usd != TRUE["logit_theta_per_usd"]
-    result = calibrate(network)
+    result = calibrate(network, fit=CLASSIC)
     for name, value in TRUE.items():
         assert result.fitted[name] == pytest.approx(value, rel=1e-3)
     assert result.converged
@@ -97,10 +99,10 @@ def test_recovers_known_parameters(synthetic):
 
 
 def test_calibration_is_deterministic(synthetic):
-    first = calibrate(load_network(synthetic))
-    second = calibrate(load_network(synthetic, params={"value_of_time_usd_per_teu_h": 20.0}))
+    first = calibrate(load_network(synthetic), fit=CLASSIC)
+    second = calibrate(load_network(synthetic, params={"value_of_time_usd_per_teu_h": 20.0}), fit=CLASSIC)
     assert first.fitted == pytest.approx(second.fitted, rel=1e-6)
-    assert calibrate(load_network(synthetic)).fitted == first.fitted
+    assert calibrate(load_network(synthetic), fit=CLASSIC).fitted == first.fitted
 
 
 def test_fixed_value_of_time_fits_theta_only(synthetic):
@@ -184,7 +186,7 @@ def test_report_escapes_html(synthetic):
 
 def test_calibrate_cli_writes_a_params_file_for_share(synthetic, tmp_path, capsys):
     out = tmp_path / "params.toml"
-    assert main(["calibrate", "--geodata", str(synthetic), "--year", "2024", "-o", str(out)]) == 0
+    assert main(["calibrate", "--geodata", str(synthetic), "--year", "2024", "-o", str(out), "--fit", "theta,vot"]) == 0
     text = capsys.readouterr().out
     assert "logit_theta_per_usd" in text and "elasticity" in text
     import tomllib
@@ -265,12 +267,12 @@ def test_unknown_fit_parameter_and_nothing_to_fit(synthetic):
         calibrate(network, fit=["thetta"])
     figures = [replace(f, weight=0.0) for f in read_observed(synthetic / "observed.csv", network=network)]
     with pytest.raises(QueryError, match="weight > 0"):
-        calibrate(network, figures)
+        calibrate(network, figures, fit=CLASSIC)
     with pytest.raises(LayerError, match="no observed figures for year 2031"):
-        calibrate(network, year=2031)
+        calibrate(network, year=2031, fit=CLASSIC)
     with pytest.raises(QueryError, match="no demand rows for year 2031"):
         calibrate(network, [replace(f, year=2031) for f in figures if f.id != "warsaw_total"] + [
-            replace(figures[0], year=2031, weight=1.0)], year=2031)
+            replace(figures[0], year=2031, weight=1.0)], year=2031, fit=CLASSIC)
 
 
 def test_write_default_updates_parameters_in_place(synthetic, capsys):
@@ -278,7 +280,7 @@ def test_write_default_updates_parameters_in_place(synthetic, capsys):
     path.write_text("# shipped parameters\n[cost]\n# value of time (A250)\nvalue_of_time_usd_per_teu_h = 2.0  # old\n"
                     "[route_choice]\nlogit_theta_per_usd = 0.01\npath_size_beta = 1.0\nk_routes = 4\n"
                     "max_detour = 3.0\n", encoding="utf-8")
-    assert main(["calibrate", "--geodata", str(synthetic), "--write-default"]) == 0
+    assert main(["calibrate", "--geodata", str(synthetic), "--write-default", "--fit", "theta,vot"]) == 0
     assert "updated" in capsys.readouterr().err
     text = path.read_text(encoding="utf-8")
     assert "# shipped parameters" in text and "# value of time (A250)" in text and "# old" in text
@@ -311,7 +313,7 @@ def test_unreachable_figure_is_left_out_of_the_fit_and_explained(synthetic):
     # segment filter that matches no route through manzhouli from harbin's southern-only view.
     ghost = replace(figures[0], id="ghost", nodes=("kuznica",), segments=("northeast_europe",), countries=("KAZ",),
                     weight=1.0, caveat="")
-    result = calibrate(network, [*figures, ghost])
+    result = calibrate(network, [*figures, ghost], fit=CLASSIC)
     assert result.in_fit[-1] is False and any("ghost" in w for w in result.warnings)
     assert result.fitted["logit_theta_per_usd"] == pytest.approx(TRUE["logit_theta_per_usd"], rel=1e-3)
     validation = validate_model(load_network(synthetic, params=TRUE), [*figures, ghost])
@@ -347,13 +349,221 @@ def test_penalty_fit_runs_and_flags_an_unidentified_penalty(synthetic):
     assert result.fitted["value_of_time_usd_per_teu_h"] == pytest.approx(TRUE["value_of_time_usd_per_teu_h"],
                                                                          rel=1e-3)
     assert 0.0 <= result.fitted["border_penalty_usd"] <= 1000.0
-    assert any(w.startswith("border_penalty_usd") for w in result.warnings)
+    # one line names it; it keeps the loaded value instead of a value at a bound
+    assert sum("border_penalty_usd" in w for w in result.warnings) == 1
+    assert result.not_identified == ("border_penalty_usd",)
+    assert result.fitted["border_penalty_usd"] == load_network(synthetic).params.border_penalty_usd
     assert result.params.border_penalty_usd == result.fitted["border_penalty_usd"]
 
 
 def test_calibrate_cli_report_has_the_fit(synthetic, tmp_path):
     report = tmp_path / "calibration.html"
-    assert main(["calibrate", "--geodata", str(synthetic), "--report", str(report)]) == 0
+    assert main(["calibrate", "--geodata", str(synthetic), "--report", str(report), "--fit", "theta,vot"]) == 0
     page = report.read_text(encoding="utf-8")
     assert "<h2>Calibration</h2>" in page and "logit_theta_per_usd" in page and "0.004" in page
     assert "within 15%" in page
+
+
+# --------------------------------------------------------------------------- route choice by segment
+
+#: Segment scales of the segmented synthetic world (value of time fixed at TRUE's).
+TRUE_SEGMENTS = {"theta:eu": 0.004, "theta:rus_blr": 0.0015}
+
+
+def _segment_params(thetas: dict[str, float], consts: dict[str, float] | None = None) -> dict:
+    segments: dict = {}
+    for key, value in thetas.items():
+        segments.setdefault(key.split(":")[1], {})["logit_theta_per_usd"] = value
+    for key, value in (consts or {}).items():
+        _, seg, node = key.split(":")
+        segments.setdefault(seg, {}).setdefault("gateway_asc_usd", {})[node] = value
+    return {"value_of_time_usd_per_teu_h": TRUE["value_of_time_usd_per_teu_h"], "route_choice": {"segments": segments}}
+
+
+@pytest.fixture
+def segmented(tmp_path) -> Path:
+    """The synthetic world with xian demand in segment eu and harbin demand in rus_blr, observed.csv
+    generated with a different logit scale per segment."""
+    geodata = _synthetic_world(tmp_path / "segmented")
+    text = (geodata / "demand.csv").read_text(encoding="utf-8")
+    (geodata / "demand.csv").write_text(text.replace("northeast_europe", "rus_blr").replace("china_europe", "eu"),
+                                        encoding="utf-8")
+    (geodata / "parameters.toml").write_text(
+        f"[cost]\nvalue_of_time_usd_per_teu_h = {TRUE['value_of_time_usd_per_teu_h']}\n"
+        "[route_choice]\nlogit_theta_per_usd = 0.01\npath_size_beta = 1.0\nk_routes = 4\nmax_detour = 3.0\n",
+        encoding="utf-8")
+    specs = [(i, s.replace("northeast_europe", "rus_blr").replace("china_europe", "eu"), n) for i, s, n in FIGURES]
+    figures = read_observed(_write_observed(geodata / "observed.csv", [_row(i, s, n, 1.0) for i, s, n in specs]))
+    from corridors.assignment import assign
+
+    truth = assign(load_network(geodata, params=_segment_params(TRUE_SEGMENTS)))
+    volumes = figure_volumes(truth, figures)
+    _write_observed(geodata / "observed.csv",
+                    [_row(i, s, n, round(v, 6)) for (i, s, n), v in zip(specs, volumes, strict=True)])
+    return geodata
+
+
+def test_segment_scales_are_recovered_jointly(segmented):
+    network = load_network(segmented)
+    result = calibrate(network)  # default: every segment's scale
+    assert set(result.fitted) == set(TRUE_SEGMENTS)
+    for name, value in TRUE_SEGMENTS.items():
+        assert result.fitted[name] == pytest.approx(value, rel=1e-3)
+    assert not result.not_identified and result.objective < 1e-10
+    assert result.params.theta_of("eu") == pytest.approx(0.004, rel=1e-3)
+    assert result.params.theta_of("rus_blr") == pytest.approx(0.0015, rel=1e-3)
+    assert result.params.logit_theta_per_usd == network.params.logit_theta_per_usd  # the common one untouched
+    # the fit per segment adds up to the model volume of every figure
+    total = [sum(v[i] for v in result.by_segment.values()) for i in range(len(result.figures))]
+    assert total == pytest.approx(list(result.model_teu), rel=1e-9)
+    assert result.by_segment["rus_blr"][0] == 0.0  # khorgos_xian counts eu only
+
+
+def test_segment_without_a_figure_is_reported_in_one_line_and_keeps_its_value(segmented):
+    network = load_network(segmented)
+    figures = [f for f in read_observed(segmented / "observed.csv", network=network) if "harbin" not in f.id]
+    result = calibrate(network, figures)
+    lines = [w for w in result.warnings if "not identified" in w]
+    assert len(lines) == 1 and "theta:rus_blr" in lines[0]
+    assert result.not_identified == ("theta:rus_blr",)
+    assert result.params.theta_of("rus_blr") == network.params.logit_theta_per_usd  # shipped, not a bound
+    assert result.fitted["theta:eu"] == pytest.approx(0.004, rel=1e-3)
+
+
+def test_segment_choice_in_assignment_matches_the_calibration_arrays(segmented):
+    from corridors.assignment import assign
+
+    params = _segment_params(TRUE_SEGMENTS, {"asc:rus_blr:manzhouli": 150.0})
+    network = load_network(segmented, params=params)
+    figures = read_observed(segmented / "observed.csv", network=network)
+    result = calibrate(network, figures, fit=["theta:eu"])
+    slow = figure_volumes(assign(network), figures)
+    choice = build_choice_set(network, figures)
+    import numpy as np
+
+    group_theta = np.array([network.params.theta_of(r["segment"]) for r in choice.rows])
+    asc = 150.0 * choice.through("rus_blr", "manzhouli")
+    fast = choice.volumes(0.01, TRUE["value_of_time_usd_per_teu_h"], 1.0, group_theta=group_theta, asc_usd=asc)
+    assert list(fast) == pytest.approx(slow, rel=1e-9)
+    # a positive constant at manzhouli moves rus_blr TEU off it; eu traffic is unaffected
+    plain = figure_volumes(assign(load_network(segmented, params=_segment_params(TRUE_SEGMENTS))), figures)
+    ids = [f.id for f in figures]
+    assert slow[ids.index("manzhouli_harbin")] < plain[ids.index("manzhouli_harbin")]
+    assert slow[ids.index("manzhouli_xian")] == pytest.approx(plain[ids.index("manzhouli_xian")], rel=1e-12)
+    assert result.fitted["theta:eu"] == pytest.approx(0.004, rel=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("[route_choice.segments.ue]\nlogit_theta_per_usd = 0.001\n", "unknown segment 'ue'"),
+        ("[route_choice.segments.eu]\nlogit_theta_per_usd = -1\n", "parameter 'logit_theta_per_usd': must be > 0"),
+        ("[route_choice.segments.eu]\ntheta = 0.001\n", "unknown key 'theta'"),
+        ("[route_choice.segments.eu.gateway_asc_usd]\nkhorgos = 'x'\n", "'khorgos': expected a number"),
+    ],
+)
+def test_bad_segment_parameters_one_line(segmented, capsys, text, fragment):
+    path = segmented / "parameters.toml"
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+    with pytest.raises(LayerError, match="parameters.toml") as err:
+        load_network(segmented)
+    assert fragment in str(err.value) and "\n" not in str(err.value)
+    assert main(["share", "--geodata", str(segmented)]) == 2
+    assert len(capsys.readouterr().err.strip().splitlines()) == 1
+
+
+def test_write_default_writes_segments_and_the_covariance(segmented, capsys):
+    assert main(["calibrate", "--geodata", str(segmented), "--write-default"]) == 0
+    err = capsys.readouterr().err
+    assert "theta:eu" in err and "calibration.json" in err
+    params = load_network(segmented).params
+    assert params.theta_of("eu") == pytest.approx(0.004, rel=1e-3)
+    assert params.theta_of("rus_blr") == pytest.approx(0.0015, rel=1e-3)
+    data = json.loads((segmented / "calibration.json").read_text(encoding="utf-8"))
+    assert data["names"] == ["theta:eu", "theta:rus_blr"] and data["coordinates"] == ["log", "log"]
+    assert len(data["covariance"]) == 2 and data["figures_fitted"]
+
+
+def test_calibrate_and_validate_model_honour_the_scenario(segmented, tmp_path, capsys):
+    scenario = tmp_path / "no-manzhouli.toml"
+    scenario.write_text('name = "no-manzhouli"\n[[close]]\nnodes = ["manzhouli"]\n', encoding="utf-8")
+    assert main(["validate-model", "--geodata", str(segmented), "--json"]) == 0
+    base = {r["id"]: r["model_teu"] for r in json.loads(capsys.readouterr().out)["figures"]}
+    assert main(["validate-model", "--geodata", str(segmented), "--scenario", str(scenario), "--json"]) == 0
+    closed = {r["id"]: r["model_teu"] for r in json.loads(capsys.readouterr().out)["figures"]}
+    assert base["manzhouli_xian"] > 0 and closed["manzhouli_xian"] == 0
+    assert main(["calibrate", "--geodata", str(segmented), "--scenario", str(scenario), "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert {f["id"]: f["model_teu"] for f in data["figures"]}["manzhouli_harbin"] == 0
+    assert main(["calibrate", "--geodata", str(segmented), "--scenario", str(scenario), "--write-default"]) == 2
+    assert "--write-default" in capsys.readouterr().err
+
+
+def test_sweep_draws_the_route_choice_from_the_calibration(segmented, tmp_path, capsys):
+    import numpy as np
+
+    from corridors.assignment import assign
+    from corridors.montecarlo import sweep
+
+    scenario = tmp_path / "choice.toml"
+    scenario.write_text('name = "choice"\n[[uncertain]]\nname = "route_choice"\ndistribution = "calibration"\n'
+                        'parameter = "route_choice"\n', encoding="utf-8")
+    with pytest.raises(ScenarioError, match="calibration.json"):
+        sweep(scenario, network=load_network(segmented), draws=2, workers=0, through="KAZ", from_="CHN", to="POL")
+    path = segmented / "calibration.json"
+    names, values = ["theta:eu", "theta:rus_blr"], [0.004, 0.0015]
+    path.write_text(json.dumps({"names": names, "values": values, "coordinates": ["log", "log"],
+                                "covariance": [[0.0, 0.0], [0.0, 0.0]]}), encoding="utf-8")
+    # zero covariance: every draw is the estimate, and the sweep equals the assignment with it
+    params = _segment_params(dict(zip(names, values, strict=True)), {"asc:rus_blr:manzhouli": 80.0})
+    network = load_network(segmented, params=params)
+    single = assign(network).share_through("KAZ", from_="CHN", to="POL")
+    table = sweep(scenario, network=network, draws=3, workers=0, through="KAZ", from_="CHN", to="POL").table
+    assert table["share"].to_numpy() == pytest.approx([single.share] * 3, rel=1e-9)
+    assert table["route_choice:theta:eu"].to_numpy() == pytest.approx([0.004] * 3, rel=1e-12)
+    # a covariance: log-normal draws with that spread and correlation
+    cov = [[0.04, 0.01], [0.01, 0.09]]
+    path.write_text(json.dumps({"names": names, "values": values, "coordinates": ["log", "log"],
+                                "covariance": cov}), encoding="utf-8")
+    table = sweep(scenario, network=network, draws=2000, workers=0, through="KAZ", from_="CHN", to="POL").table
+    logs = np.log(table[["route_choice:theta:eu", "route_choice:theta:rus_blr"]].to_numpy())
+    assert np.cov(logs.T) == pytest.approx(np.array(cov), abs=0.01)
+    assert np.median(logs, axis=0) == pytest.approx(np.log(values), abs=0.02)
+    assert table["share"].std() > 0
+    path.write_text("{", encoding="utf-8")
+    with pytest.raises(ScenarioError, match="not a calibration file"):
+        sweep(scenario, network=network, draws=2, workers=0, through="KAZ", from_="CHN", to="POL")
+
+
+def test_kernel_group_theta_and_constants():
+    import numpy as np
+
+    from corridors import kernel
+
+    cost = np.array([100.0, 300.0, 50.0, 80.0, 90.0])
+    lps = np.log([1.0, 0.5, 1.0, 0.7, 0.4])
+    starts, group = np.array([0, 2]), np.array([0, 0, 1, 1, 1])
+    plain = kernel.logit_shares(cost, lps, 0.01, 1.0, starts, group)
+    same = kernel.logit_shares(cost, lps, 0.5, 1.0, starts, group, group_theta=[0.01, 0.01])
+    assert same == pytest.approx(plain, rel=1e-12)
+    # a constant common to every route of a group changes nothing; one on a route acts as that much cost
+    shifted = kernel.logit_shares(cost, lps, 0.01, 1.0, starts, group, asc_usd=[40.0, 40.0, 0.0, 0.0, 0.0])
+    assert shifted == pytest.approx(plain, rel=1e-12)
+    moved = kernel.logit_shares(cost, lps, 0.01, 1.0, starts, group, asc_usd=[0.0, -200.0, 0.0, 0.0, 0.0])
+    assert moved[:2] == pytest.approx(kernel.logit_shares(cost - [0, 200, 0, 0, 0], lps, 0.01, 1.0, starts,
+                                                          group)[:2], rel=1e-12)
+    # per-group scales: group 1 alone becomes more deterministic; a batch of (draws, groups) broadcasts
+    sharp = kernel.logit_shares(cost, lps, 0.01, 1.0, starts, group, group_theta=[0.01, 0.1])
+    assert sharp[:2] == pytest.approx(plain[:2], rel=1e-12) and sharp[2] > plain[2]
+    batch = kernel.logit_shares(np.tile(cost, (2, 1)), lps, np.array([0.01, 0.01]), np.array([1.0, 1.0]), starts,
+                                group, group_theta=np.array([[0.01, 0.01], [0.01, 0.1]]))
+    assert batch[0] == pytest.approx(plain) and batch[1] == pytest.approx(sharp)
+
+
+def test_validate_model_splits_every_figure_by_segment(segmented):
+    validation = validate_model(load_network(segmented, params=_segment_params(TRUE_SEGMENTS)))
+    for row in validation.rows:
+        assert sum(row["model_teu_by_segment"].values()) == pytest.approx(row["model_teu"], rel=1e-12)
+    khorgos_xian = next(r for r in validation.rows if r["id"] == "khorgos_xian")
+    assert khorgos_xian["model_teu_by_segment"]["rus_blr"] == 0.0 < khorgos_xian["model_teu_by_segment"]["eu"]
+    assert "by demand segment" in validation.summary()

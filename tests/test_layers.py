@@ -725,7 +725,8 @@ def test_parameter_table_matches_cost_parameters():
     from corridors.layers import PARAMETERS
     from corridors.network import CostParameters
 
-    assert set(PARAMETERS) == {f.name for f in fields(CostParameters)}
+    # segments: the nested [route_choice.segments.<segment>] tables, checked by check_segments
+    assert set(PARAMETERS) | {"segments"} == {f.name for f in fields(CostParameters)}
     defaults = CostParameters().as_dict()
     for key, value in defaults.items():  # the defaults are valid values
         assert CostParameters.from_mapping({key: value}).as_dict()[key] == value

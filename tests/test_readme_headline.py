@@ -48,27 +48,52 @@ def test_readme_headline_share(network, method):
     assert round(100 * share.share, 1) == _table()[method]
 
 
+def _rows(header: str) -> dict[str, list[str]]:
+    """The rows of the README table whose header starts with ``header``: first cell -> other cells."""
+    block = README.split(header, 1)[1].split("\n\n", 1)[0]
+    rows = {}
+    for line in block.splitlines()[2:]:
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        rows[cells[0]] = cells[1:]
+    return rows
+
+
+def _pct(text: str) -> float:
+    return float(text.replace("%", "").strip())
+
+
 def test_readme_headline_breakdown(network):
     share = assign(network, method="logit").share_through("KAZ", from_="CHN", to="EU")
     through, total = re.search(r"Read with the default method,\s+([\d,]+)\s+of\s+([\d,]+)\s+TEU/year", README
                                ).groups()
     assert round(share.through_teu, -2) == _number(through)
     assert round(share.total_teu, -2) == _number(total)
-    northern, iran = re.search(r"([\d,]+)\s+on\s+the\s+Northern\s+route\s+via\s+Kazakhstan\s+and\s+([\d,]+)\s+on\s+the"
-                               r"\s+southern", README).groups()
-    assert round(share.by_corridor["Northern route via Kazakhstan"]["teu"], -2) == _number(northern)
-    assert round(share.by_corridor["Southern route via Iran"]["teu"], -2) == _number(iran)
-    central, eastern = re.search(r"Central\s+route\s+via\s+Mongolia\s+\((\d+\.\d) %\)\s+and\s+the\s+Eastern\s+route\s+"
-                                 r"via\s+Manzhouli\s+\((\d+\.\d) %\)", README).groups()
-    assert round(100 * share.by_corridor["Central route via Mongolia"]["share_of_total"], 1) == float(central)
-    assert round(100 * share.by_corridor["Eastern route via Trans-Siberian"]["share_of_total"], 1) == float(eastern)
-    gateways = {
-        "Alashankou–Dostyk": r"Alashankou–Dostyk\s+(\d+\.\d) %",
-        "Erenhot (Erlian)–Zamyn-Uud": r"Erenhot–Zamyn-Uud\s+(\d+\.\d) %",
-        "Manzhouli–Zabaikalsk": r"Manzhouli–Zabaikalsk\s+(\d+\.\d) %",
-        "Khorgos (Horgos)–Altynkol": r"Khorgos–Altynkol\s+(\d+\.\d) %\s+by rail",
-        "Khorgos (Horgos)–Nur Zholy (Khorgos road checkpoint)": r"(\d+\.\d) %\s+through the Khorgos road checkpoint",
-    }
-    for gateway, pattern in gateways.items():
-        stated = float(re.search(pattern, README).group(1))
-        assert round(100 * share.by_gateway[gateway]["share_of_total"], 1) == stated, gateway
+    corridors = _rows("| corridor (China→EU27, logit) |")
+    assert len(corridors) == len(share.by_corridor)
+    for label, (teu, pct) in corridors.items():
+        name = label
+        assert round(share.by_corridor[name]["teu"], -2) == _number(teu), name
+        assert round(100 * share.by_corridor[name]["share_of_total"], 1) == _pct(pct), name
+    gateways = _rows("| exit gateway (leaving China) |")
+    names = {"Alashankou–Dostyk": "Alashankou–Dostyk", "Khorgos–Altynkol (rail)": "Khorgos (Horgos)–Altynkol",
+             "Erenhot–Zamyn-Uud": "Erenhot (Erlian)–Zamyn-Uud", "Manzhouli–Zabaikalsk": "Manzhouli–Zabaikalsk",
+             "Suifenhe–Grodekovo": "Suifenhe–Grodekovo (Pogranichny)"}
+    assert {names[k] for k in gateways} == set(share.by_gateway)
+    for label, (pct,) in gateways.items():
+        assert round(100 * share.by_gateway[names[label]]["share_of_total"], 1) == _pct(pct), label
+    erai = re.search(r"puts\s+([\d,]+)\s+TEU\s+on\s+the\s+ERAI\s+path", README).group(1)
+    from corridors.validation import validate_model
+
+    model = {r["id"]: r["model_teu"] for r in validate_model(network).rows}
+    assert round(model["erai_transit"], -2) == _number(erai)
+
+
+@pytest.mark.slow
+def test_readme_headline_band(network):
+    from corridors.montecarlo import sweep
+
+    result = sweep("baseline-2024-uncertainty", network=network, draws=1000, seed=0)
+    p5, p95 = re.search(r"p5–p95 (\d+\.\d)–(\d+\.\d) %", README).groups()
+    shares = result.table["share"]
+    assert round(100 * shares.quantile(0.05), 1) == float(p5)
+    assert round(100 * shares.quantile(0.95), 1) == float(p95)

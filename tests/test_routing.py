@@ -277,3 +277,42 @@ def test_max_overlap_drops_near_copies(cross_net):
     assert {(r.corridor, r.route) for r in tight if r.link_ids == SOUTH_NORTH} == {("belt_and_road", "northern_kaz")}
     loose = best_routes(cross_net, "xian", "warsaw", k=4, max_detour=10.0, max_overlap=high + 0.01)
     assert {r.link_ids for r in loose} == {SOUTH, NORTH, SOUTH_NORTH, NORTH_SOUTH}
+
+
+ROAD = _link("terespol-warsaw-road", "terespol", "warsaw", [[20.05, 45], [22, 47], [25, 50]], "POL", None,
+             mode="road", tariff=0.05, speed=60.0, route="europe")
+
+
+@pytest.fixture
+def road_net(tmp_path):
+    """The toy world plus a cheap road Terespol-Warsaw beside the standard-gauge line."""
+    links = copy.deepcopy(LINKS)
+    links["belt_and_road"].append(copy.deepcopy(ROAD))
+    return load_network(write_geodata(tmp_path / "road", links=links))
+
+
+def test_rail_demand_never_uses_a_road_link(road_net):
+    free = best_routes(road_net, "xian", "warsaw", k=1)[0]
+    assert "terespol-warsaw-road" in free.link_ids  # the road is the cheaper way to Warsaw
+    rail = best_routes(road_net, "xian", "warsaw", mode="rail")
+    assert rail and all(road_net.link_records[i]["mode"] == "rail" for r in rail for i in r.link_ids)
+    assert rail[0].link_ids == SOUTH
+    # the mask closes the road link and every edge at the road layer, nothing else
+    closed = road_net.closed_edges((), "rail")
+    assert closed and all("road" in (u[1] if len(u) == 3 else "", v[1] if len(v) == 3 else "") for u, v in closed)
+    assert road_net.closed_edges((), None) == frozenset() == road_net.closed_edges((), "sea")
+
+
+def test_choice_set_holds_every_gateway_combination(cross_net):
+    # exit Khorgos or Manzhouli x entry Terespol or Kuznica: four routes, none capped away
+    routes = best_routes(cross_net, "xian", "warsaw", max_detour=10.0)
+    assert {r.link_ids for r in routes} == {SOUTH, NORTH, SOUTH_NORTH, NORTH_SOUTH}
+    assert [r.gen_cost_usd for r in routes] == sorted(r.gen_cost_usd for r in routes)
+
+
+def test_choice_set_is_deterministic(cross_net, tmp_path):
+    first = [r.link_ids for r in best_routes(cross_net, "xian", "warsaw", max_detour=10.0)]
+    links = copy.deepcopy(LINKS)
+    links["belt_and_road"] = [copy.deepcopy(CROSS)] + links["belt_and_road"][::-1]  # other file order
+    again = load_network(write_geodata(tmp_path / "shuffled", links=links))
+    assert [r.link_ids for r in best_routes(again, "xian", "warsaw", max_detour=10.0)] == first

@@ -13,18 +13,21 @@ def register(subparsers) -> None:
     """Register ``calibrate`` and ``validate-model``."""
     p = subparsers.add_parser(
         "calibrate", help="fit the route-choice parameters to observed gateway volumes",
-        description="Fit the logit scale and the value of time (weighted least squares on log volumes, SciPy "
-        "least_squares within sourced bounds) to the observed figures of geodata/observed.csv; print the fit, "
-        "the parameters and their sensitivity, and optionally write a parameter file for --params.",
+        description="Fit the logit scale of every demand segment and any declared gateway constants (weighted "
+        "least squares on log volumes, SciPy least_squares within sourced bounds) to the observed figures of "
+        "geodata/observed.csv; print the fit per segment, the parameters with their standard errors (one line "
+        "names any parameter the figures do not identify: it keeps its shipped value) and their sensitivity, "
+        "and optionally write a parameter file for --params.",
     )
     p.add_argument("--year", type=YEAR_TYPE, default=None, help="base year (default: the model year, 2024)")
     p.add_argument("-o", "--output", metavar="FILE", default=None,
                    help="write the calibrated parameters to this TOML file (usable with --params)")
     p.add_argument("--observed", metavar="FILE", default=None,
                    help="observed-figures CSV (default: observed.csv in the geodata folder)")
-    p.add_argument("--fit", default="theta,vot",
-                   help="comma-separated parameters to fit: theta, vot, beta; border, transfer once the model has "
-                   "those penalties (default theta,vot)")
+    p.add_argument("--fit", default="segments",
+                   help="comma-separated parameters to fit: segments (the logit scale of every demand segment and "
+                   "the gateway constants declared in parameters.toml), theta:<segment>, asc:<segment>:<node>, "
+                   "theta (the common scale), vot, beta, border, transfer (default segments)")
     p.add_argument("--report", metavar="FILE", default=None,
                    help="also write the HTML validation report of the calibrated model, with the fit and its "
                    "sensitivity")
@@ -32,7 +35,7 @@ def register(subparsers) -> None:
                    help="also write the calibrated values into the geodata folder's parameters.toml (comments and "
                    "other values are kept), making them the default of every command")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    add_geodata_option(p, scenario=False)
+    add_geodata_option(p)
     p.set_defaults(handler=run_calibrate)
 
     p = subparsers.add_parser(
@@ -49,7 +52,7 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="FILE", default=None, help="write an HTML report to this file")
     p.add_argument("--no-map", action="store_true", help="leave the flow map out of the HTML report")
     p.add_argument("--json", action="store_true", help="print one JSON object")
-    add_geodata_option(p, scenario=False)
+    add_geodata_option(p)
     p.set_defaults(handler=run_validate_model)
 
 
@@ -57,22 +60,38 @@ def _network(args: argparse.Namespace):
     from corridors.commands.core import load_params_file
     from corridors.network import load_network
 
+    scenario = None
+    if args.scenario:
+        from corridors.layers import default_geodata
+        from corridors.scenarios import load_scenario
+
+        # read (and refuse) the scenario before the network is built
+        scenario = load_scenario(args.scenario, geodata=args.geodata or default_geodata())
     params = load_params_file(args.params) or {}
     if args.year is not None:
         params = {**params, "year": args.year}
-    return load_network(args.geodata, params=params or None)
+    network = load_network(args.geodata, params=params or None)
+    if scenario is not None:
+        from corridors.scenarios import apply_scenario
+
+        network = apply_scenario(network, scenario)
+    return network
 
 
 def run_calibrate(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from corridors._errors import QueryError
     from corridors._io import atomic_path
     from corridors.calibration import calibrate
-    from corridors.report import params_toml, update_parameters_file, write_report
+    from corridors.report import params_toml, update_parameters_file, write_covariance, write_report
     from corridors.validation import validate_model
 
     check_output(args.output)
     check_output(args.report)
+    if args.write_default and args.scenario:
+        raise QueryError("--write-default writes the shipped parameters: calibrate on a scenario's network "
+                         "with -o FILE instead")
     network = _network(args)
     result = calibrate(network, args.observed, fit=[f for f in args.fit.split(",") if f.strip()])
     if args.json:
@@ -89,8 +108,13 @@ def run_calibrate(args: argparse.Namespace) -> int:
         target = write_report(validation, args.report, calibration=result)
         print(f"wrote the validation report to {target}", file=sys.stderr)
     if args.write_default:
-        target = update_parameters_file(network.geodata / "parameters.toml", result.fitted)
-        print(f"updated {', '.join(result.fitted)} in {target}", file=sys.stderr)
+        identified = {n: v for n, v in result.fitted.items() if n not in result.not_identified}
+        if identified:
+            target = update_parameters_file(network.geodata / "parameters.toml", identified)
+            print(f"updated {', '.join(identified)} in {target}", file=sys.stderr)
+        if result.covariance:
+            target = write_covariance(network.geodata / "calibration.json", result)
+            print(f"wrote the estimates and their covariance to {target}", file=sys.stderr)
     return 0
 
 
