@@ -268,6 +268,39 @@ class AssignmentResult:
         frame["kind"] = [self.network.node_records[n]["kind"] for n in frame.index]
         return frame
 
+    @functools.cached_property
+    def route_flows(self):
+        """GeoDataFrame, one row per OD route used, with its TEU/year and LineString.
+
+        Columns: those of :func:`corridors.share.routes_frame` (origin, destination, names,
+        corridor, gateway out of the origin's country, countries, days, USD/TEU, km, link
+        ids), ``segment``, ``teu`` (TEU/year), ``share_of_od`` (0..1) and ``geometry``
+        (joined from the link geometries, EPSG:4326).
+        """
+        from corridors.share import routes_frame  # noqa: PLC0415
+
+        extra = [{"segment": f.segment, "teu": f.teu, "share_of_od": f.share_of_od} for f in self.flows]
+        return routes_frame(self.network, [f.route for f in self.flows], extra)
+
+    def __repr__(self) -> str:
+        return (
+            f"<AssignmentResult {self.method}: {self.total_teu:,.0f} TEU/year on {len(self.flows):,} routes"
+            f"{f', {self.stranded_teu:,.0f} TEU/year stranded' if self.stranded else ''}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from corridors.share import html_card  # noqa: PLC0415
+
+        busiest = self.link_flows.sort_values("teu", ascending=False).head(10)
+        busiest = busiest[["from", "to", "corridor", "mode", "teu_ab", "teu_ba", "teu", "utilisation"]]
+        lines = [f"method {self.method}: {self.total_teu:,.0f} TEU/year assigned on {len(self.flows):,} routes "
+                 f"({self.network.params.year})"]
+        if self.stranded:
+            lines.append(f"stranded (no route): {self.stranded_teu:,.0f} TEU/year in {len(self.stranded)} rows")
+        if self.convergence:
+            lines.append(f"{len(self.convergence)} equilibrium iterations")
+        return html_card("AssignmentResult", lines, [("busiest links (TEU/year)", busiest)])
+
     def share_through(self, through: str, *, from_: str = "CHN", to: str = "EU"):
         """Share of the TEU from ``from_`` to ``to`` whose route passes through ``through``.
 

@@ -56,12 +56,12 @@ def test_readme_headline_breakdown(network):
     assert round(share.total_teu, -2) == _number(total)
     northern, iran = re.search(r"([\d,]+)\s+on\s+the\s+Northern\s+route\s+via\s+Kazakhstan\s+and\s+([\d,]+)\s+on\s+the"
                                r"\s+southern", README).groups()
-    assert round(share.by_corridor["Northern route via Kazakhstan"]["teu"], -2) == _number(northern)
-    assert round(share.by_corridor["Southern route via Iran"]["teu"], -2) == _number(iran)
+    assert round(share.by_corridor.loc["Northern route via Kazakhstan", "teu"], -2) == _number(northern)
+    assert round(share.by_corridor.loc["Southern route via Iran", "teu"], -2) == _number(iran)
     central, eastern = re.search(r"Central\s+route\s+via\s+Mongolia\s+\((\d+\.\d) %\)\s+and\s+the\s+Eastern\s+route\s+"
                                  r"via\s+Manzhouli\s+\((\d+\.\d) %\)", README).groups()
-    assert round(100 * share.by_corridor["Central route via Mongolia"]["share_of_total"], 1) == float(central)
-    assert round(100 * share.by_corridor["Eastern route via Trans-Siberian"]["share_of_total"], 1) == float(eastern)
+    assert round(100 * share.by_corridor.loc["Central route via Mongolia", "share_of_total"], 1) == float(central)
+    assert round(100 * share.by_corridor.loc["Eastern route via Trans-Siberian", "share_of_total"], 1) == float(eastern)
     gateways = {
         "Alashankou–Dostyk": r"Alashankou–Dostyk\s+(\d+\.\d) %",
         "Erenhot (Erlian)–Zamyn-Uud": r"Erenhot–Zamyn-Uud\s+(\d+\.\d) %",
@@ -71,4 +71,4 @@ def test_readme_headline_breakdown(network):
     }
     for gateway, pattern in gateways.items():
         stated = float(re.search(pattern, README).group(1))
-        assert round(100 * share.by_gateway[gateway]["share_of_total"], 1) == stated, gateway
+        assert round(100 * share.by_gateway.loc[gateway, "share_of_total"], 1) == stated, gateway
