@@ -693,3 +693,38 @@ def test_assign_writes_links_nodes_and_routes(capsys, toy_geodata, tmp_path, suf
     first = routes.iloc[0]
     first_link = str(first["links"]).split()[0]
     assert link_line[first_link].coords[0] in set(first.geometry.coords)
+
+
+# --------------------------------------------------------------------------- help texts and --json
+
+_REPORTING = (["share"], ["route"], ["assign"], ["layers"], ["validate"], ["scenario", "list"], ["scenario", "run"],
+              ["sweep"], ["calibrate"], ["validate-model"], ["cache", "info"], ["cache", "clear"], ["tntp"])
+
+
+def _help(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--help"])
+    assert info.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", _REPORTING, ids=" ".join)
+def test_every_reporting_command_has_json_and_readable_help(capsys, argv):
+    text = _help(capsys, argv)
+    assert "--json" in text
+    # metavars name what to give, never an internal variable name
+    for internal in ("FROM_", "THROUGH", " TO ", "TO\n", "SCENARIO_NAME", "DRAWS", " K "):
+        assert internal not in text, (argv, internal)
+
+
+def test_scenario_list_offers_no_model_options(capsys):
+    text = _help(capsys, ["scenario", "list"])
+    assert "--params" not in text and "--method" not in text and "--through" not in text
+
+
+def test_cache_clear_json(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("CORRIDORS_CACHE_DIR", str(tmp_path / "cache"))
+    code, out, err = run(capsys, "cache", "clear", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["removed"] == 0 and data["path"].endswith("cache")

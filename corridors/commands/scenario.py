@@ -23,15 +23,16 @@ def _common(p: argparse.ArgumentParser, *, query: bool = True) -> None:
     p.add_argument("--geodata", metavar="DIR", default=None,
                    help="geodata folder with the layout of the shipped one (default: the shipped data); its "
                    "scenarios/ folder is searched for scenario names first")
-    p.add_argument("--params", metavar="FILE", default=None,
-                   help="TOML file of model parameters overriding geodata/parameters.toml")
     if query:
+        p.add_argument("--params", metavar="FILE", default=None,
+                       help="TOML file of model parameters overriding geodata/parameters.toml")
         p.add_argument("--method", default=None, choices=METHODS,
                        help="route choice (default: the scenario's 'method', else logit)")
-        p.add_argument("--through", default="KAZ", help="country or region of the share (default KAZ)")
+        p.add_argument("--through", metavar="REGION", default="KAZ",
+                       help="country or region of the share (default KAZ)")
         p.add_argument("--from", dest="from_", metavar="REGION", default="CHN",
                        help="origin country or region (default CHN)")
-        p.add_argument("--to", default="EU", help="destination country or region (default EU)")
+        p.add_argument("--to", metavar="REGION", default="EU", help="destination country or region (default EU)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -63,9 +64,9 @@ def register(subparsers) -> None:
         "draw (inputs and outputs) to Parquet and prints p5/p50/p95.",
     )
     p.add_argument("scenario_name", metavar="NAME_OR_PATH", help="bundled scenario name or path to a .toml file")
-    p.add_argument("--draws", type=bounded_int(1, MAX_DRAWS), default=1000,
+    p.add_argument("--draws", metavar="N", type=bounded_int(1, MAX_DRAWS), default=1000,
                    help=f"number of draws, 1-{MAX_DRAWS:,} (default 1000)")
-    p.add_argument("--seed", type=bounded_int(0, MAX_SEED, "a seed"), default=0,
+    p.add_argument("--seed", metavar="N", type=bounded_int(0, MAX_SEED, "a seed"), default=0,
                    help="random seed, a non-negative integer (default 0)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=bounded_int(0, MAX_WORKERS), default=None, metavar="W",
