@@ -252,7 +252,8 @@ def test_tariff_capacity_dwell_changes_move_flows(tmp_path, toy):
                           network=toy)
     assert _share(faster.result) > base
     changes = faster.link_changes(3)
-    assert changes and all(abs(c["change_teu"]) > 0 for c in changes)
+    assert len(changes) and (changes["change_teu"].abs() > 0).all()
+    assert changes.index.name == "link_id" and len(changes) <= 3
 
 
 def test_demand_scaling_parameters_and_year(tmp_path, toy):
@@ -279,7 +280,7 @@ def test_open_planned_link_and_year(tmp_path):
     base = _share(assign_scenario(net))
     opened = run_scenario(_write(tmp_path, "o", "[[open]]\nlinks = ['dostyk-kaz_west-fast']\n"), network=net)
     assert _share(opened.result) > base
-    assert any(r["link_id"] == "dostyk-kaz_west-fast" and r["change_teu"] > 0 for r in opened.link_changes(20))
+    assert opened.link_changes(20).loc["dostyk-kaz_west-fast", "change_teu"] > 0
     by_year = run_scenario(_write(tmp_path, "y", "year = 2030\n"), network=net)
     assert _share(by_year.result) == pytest.approx(_share(opened.result))
 
@@ -324,7 +325,7 @@ tariff_usd_per_teu_km = 0.1
     net = result.result.network
     assert net.link_records["kaz_mid-kaz_west"]["length_km"] > 400
     assert _share(result.result) > _share(result.baseline)
-    assert {"dostyk-kaz_mid", "kaz_mid-kaz_west"} <= {r["link_id"] for r in result.link_changes(20)}
+    assert {"dostyk-kaz_mid", "kaz_mid-kaz_west"} <= set(result.link_changes(20).index)
 
 
 def test_equilibrium_sees_capacity(tmp_path):
@@ -751,3 +752,21 @@ def test_shipped_no_eu_transit_via_russia_holds_for_every_method(shipped, method
         assert result.share_through("RUS+BLR", from_=from_, to=to).through_teu == pytest.approx(0.0, abs=1e-9)
     # China-Russia boxes still cross Russia
     assert result.share_through("RUS", from_="CHN", to="RUS").share == pytest.approx(1.0)
+
+
+def test_scenario_and_sweep_results_have_short_reprs_and_tables(tmp_path, toy):
+    import pandas as pd
+
+    run = run_scenario(_write(tmp_path, "n", NO_RUS_FOR_EU), network=toy)
+    assert "\n" not in repr(run) and repr(run).startswith("<ScenarioResult n: share CHN->EU through KAZ")
+    changes = run.corridor_changes()
+    assert isinstance(changes, pd.DataFrame) and list(changes.columns) == ["baseline_teu", "scenario_teu",
+                                                                           "change_teu"]
+    assert run.to_dict()["by_corridor"] == changes.to_dict(orient="index")
+    assert run.to_dict()["link_changes"] == run.link_changes(10).reset_index().to_dict(orient="records")
+    html = run._repr_html_()
+    assert "<table" in html and "by gateway" in html and "biggest link changes" in html
+    swept = sweep(_write(tmp_path, "u", UNCERTAIN), network=toy, draws=20, seed=1)
+    assert swept.runner == "in-process"  # no Dask unless workers or a scheduler ask for it
+    assert "\n" not in repr(swept) and "20 draws" in repr(swept) and "p50" in repr(swept)
+    assert "<table" in swept._repr_html_() and "p95" in swept._repr_html_()
