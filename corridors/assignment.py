@@ -122,8 +122,11 @@ def route_sets(
         if isinstance(cached, dict) and (not strict or all(cached.get(p) for p in pairs)):
             memo.update(cached)
             return cached
+    from corridors._progress import progress_bar
+
     sets: dict[tuple[str, str], list[Route]] = {}
-    for origin, destination in pairs:
+    # shown only on a terminal and for the first build: later runs read the cache
+    for origin, destination in progress_bar(pairs, desc="choice sets", unit="OD pair"):
         try:
             sets[(origin, destination)] = best_routes(network, origin, destination)
         except QueryError:

@@ -462,8 +462,11 @@ def _fit_once(objective: _Objective, bounds: dict[str, tuple[float, float]]):
     lower = np.array([_to_x(n, bounds[n][0]) for n in objective.names])
     upper = np.array([_to_x(n, bounds[n][1]) for n in objective.names])
     grid = [np.linspace(lo, hi, 5)[1:4] for lo, hi in zip(lower, upper, strict=True)]
+    from corridors._progress import progress_bar
+
     best = None
-    for start in itertools.product(*grid):
+    starts = progress_bar(itertools.product(*grid), total=3 ** len(grid), desc="calibrate", unit="start")
+    for start in starts:
         result = least_squares(objective.residuals, np.array(start), bounds=(lower, upper), method="trf",
                                x_scale="jac", xtol=1e-10, ftol=1e-12, gtol=1e-10, max_nfev=400)
         if best is None or result.cost < best.cost - 1e-12:

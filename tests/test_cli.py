@@ -728,3 +728,16 @@ def test_cache_clear_json(capsys, monkeypatch, tmp_path):
     assert code == 0
     data = json.loads(out)
     assert data["removed"] == 0 and data["path"].endswith("cache")
+
+
+def test_progress_bars_on_long_steps(capsys, toy_geodata, monkeypatch):
+    from corridors import _progress
+
+    monkeypatch.setenv("CORRIDORS_NO_CACHE", "1")  # an empty cache: the choice sets are built
+    monkeypatch.delenv("CORRIDORS_PROGRESS", raising=False)
+    # as on a terminal: bars unless -q
+    monkeypatch.setattr(_progress, "progress_enabled", lambda: _progress._FORCED is not False)
+    code, out, err = run(capsys, "share", "--geodata", toy_geodata)
+    assert code == 0 and "choice sets" in err and "OD pair" in err
+    code, out, err = run(capsys, "-q", "share", "--geodata", toy_geodata)
+    assert code == 0 and "choice sets" not in err

@@ -134,10 +134,12 @@ def register(subparsers) -> None:
         description="Share of the assigned TEU from one region to another whose route passes through a "
         "country or region, with the breakdown by corridor and by border crossing (gateway).",
     )
-    p.add_argument("--through", metavar="REGION", default="KAZ", help="ISO3 code or region the routes pass through (default KAZ)")
+    p.add_argument("--through", metavar="REGION", default="KAZ",
+                   help="ISO3 code or region the routes pass through (default KAZ)")
     p.add_argument("--from", dest="from_", metavar="REGION", default="CHN",
                    help="origin country or region (default CHN)")
-    p.add_argument("--to", metavar="REGION", default="EU", help="destination country or region: EU, EUROPE, RUS ... (default EU)")
+    p.add_argument("--to", metavar="REGION", default="EU",
+                   help="destination country or region: EU, EUROPE, RUS ... (default EU)")
     add_method_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_geodata_option(p)
