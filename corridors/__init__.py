@@ -42,7 +42,7 @@ _LAZY = {
     "load_demand": "corridors.assignment",
     "assign": "corridors.assignment",
     "AssignmentResult": "corridors.assignment",
-    "best_routes": "corridors.routing",
+    "best_routes": "corridors.share",
     "ShareResult": "corridors.share",
     "Scenario": "corridors.scenario_schema",
     "load_scenario": "corridors.scenario_schema",

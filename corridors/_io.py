@@ -33,7 +33,7 @@ from pathlib import Path
 
 from corridors._errors import CorridorsError
 
-__all__ = ["atomic_path", "check_target", "OutputError"]
+__all__ = ["atomic_path", "check_target", "layer_targets", "write_layers", "OutputError", "LAYER_FORMATS"]
 
 
 class OutputError(CorridorsError):
@@ -230,3 +230,87 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
                 ) from None
     finally:
         shutil.rmtree(tmp_dir, ignore_errors=True)
+
+
+#: Output formats of :func:`write_layers` by file suffix.
+LAYER_FORMATS = {".gpkg": "GPKG", ".parquet": "parquet", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "csv"}
+
+
+def layer_targets(target: str | Path, names) -> dict[str, Path]:
+    """The files :func:`write_layers` writes for ``target``: one GeoPackage, or one file per layer.
+
+    ``x.gpkg`` holds every layer.  In formats that hold one layer, the first layer goes
+    to ``target`` itself and each further one to ``x.<layer><suffix>`` beside it
+    (``-o flows.geojson``: links in ``flows.geojson``, ``flows.nodes.geojson``,
+    ``flows.routes.geojson``).
+
+    Raises
+    ------
+    OutputError
+        For a suffix that is not .gpkg, .parquet, .geojson, .json or .csv.
+    """
+    path = Path(target)
+    suffix = path.suffix.lower()
+    if suffix not in LAYER_FORMATS:
+        raise OutputError(f"{path}: unknown output format '{path.suffix}'; use .gpkg, .parquet, .geojson or .csv")
+    if suffix == ".gpkg":
+        return {name: path for name in names}
+    names = list(names)
+    return {name: path if i == 0 else path.with_name(f"{path.stem}.{name}{path.suffix}")
+            for i, name in enumerate(names)}
+
+
+def write_layers(target: str | Path, layers: dict) -> list[Path]:
+    """Write GeoDataFrames as named layers, atomically, in the format of ``target``'s suffix.
+
+    ``.gpkg``: one GeoPackage with a layer per entry (layer names are the keys).
+    ``.geojson``/``.json``, ``.parquet`` (GeoParquet) and ``.csv`` hold one layer per file:
+    the first layer in ``target``, the others beside it (:func:`layer_targets`); a
+    GeoJSON file's ``name`` is its layer's name; the CSV carries the geometry as
+    WKT in a ``WKT`` column (the name GDAL and QGIS read as geometry).  Every file is
+    written to a temporary file beside it and renamed only when all layers are written,
+    so a failure leaves the previous files as they were; no index column is written.
+
+    Parameters
+    ----------
+    target : str or Path
+        Output file; its suffix chooses the format.
+    layers : dict of str -> geopandas.GeoDataFrame
+        Layer name -> frame (written in this order).
+
+    Returns
+    -------
+    list of Path
+        The files written.
+
+    Raises
+    ------
+    OutputError
+        For an unknown suffix, a target that cannot be written, or a full disk.
+    """
+    targets = layer_targets(target, list(layers))
+    fmt = LAYER_FORMATS[Path(target).suffix.lower()]
+    files = list(dict.fromkeys(targets.values()))
+    for path in files:
+        check_target(path)
+    with contextlib.ExitStack() as stack:
+        temps = {path: stack.enter_context(atomic_path(path)) for path in files}
+        for name, frame in layers.items():
+            tmp = temps[targets[name]]
+            frame = frame.reset_index(drop=True)
+            try:
+                if fmt == "csv":
+                    table = frame.drop(columns=frame.geometry.name)
+                    table.insert(0, "WKT", frame.geometry.to_wkt())
+                    table.to_csv(tmp, index=False)
+                elif fmt == "parquet":
+                    frame.to_parquet(tmp, index=False)
+                else:
+                    frame.to_file(tmp, driver=fmt, layer=name, index=False)
+            except OSError as exc:  # name the file being written, not the last one opened
+                full = exc.errno in (errno.ENOSPC, errno.EDQUOT) or _disk_full(tmp.parent)
+                raise OutputError(
+                    f"{targets[name]}: cannot write the output ({'disk full' if full else exc.strerror or exc})"
+                ) from None
+    # each atomic_path renamed its file on leaving the stack; a failure before that left them all
+    return files

@@ -140,8 +140,11 @@ def route_sets(
         if isinstance(cached, dict) and (not strict or all(cached.get(p) for p in pairs)):
             memo.update(cached)
             return cached
+    from corridors._progress import progress_bar
+
     sets: dict[tuple[str, str], list[Route]] = {}
-    for key in pairs:
+    # shown only on a terminal and for the first build: later runs read the cache
+    for key in progress_bar(pairs, desc="choice sets", unit="OD pair"):
         try:
             sets[key] = best_routes(network, key[0], key[1], mode=key[2] if len(key) > 2 else None)
         except QueryError:
@@ -295,6 +298,58 @@ class AssignmentResult:
         frame["kind"] = [self.network.node_records[n]["kind"] for n in frame.index]
         return frame
 
+    @functools.cached_property
+    def route_flows(self):
+        """GeoDataFrame, one row per OD route used, with its TEU/year and LineString.
+
+        Columns: those of :func:`corridors.share.routes_frame` (origin, destination, names,
+        corridor, gateway out of the origin's country, countries, days, USD/TEU, km, link
+        ids), ``segment``, ``teu`` (TEU/year), ``share_of_od`` (0..1) and ``geometry``
+        (joined from the link geometries, EPSG:4326).
+        """
+        from corridors.share import routes_frame  # noqa: PLC0415
+
+        extra = [{"segment": f.segment, "teu": f.teu, "share_of_od": f.share_of_od} for f in self.flows]
+        return routes_frame(self.network, [f.route for f in self.flows], extra)
+
+    def gis_layers(self) -> dict[str, Any]:
+        """The assignment as three GIS layers, ready for :func:`corridors._io.write_layers`.
+
+        Returns
+        -------
+        dict of str -> geopandas.GeoDataFrame
+            ``links``: every link with its attributes, ``teu_ab``, ``teu_ba``, ``teu``
+            (TEU/year) and ``utilisation``; ``nodes``: every node with ``teu`` (TEU/year
+            passing it); ``routes``: one LineString per OD route used (see
+            :attr:`route_flows`).  All in EPSG:4326, a plain 0..n-1 index (no ``index``
+            column when written), whole-number columns with gaps as nullable integers,
+            no list or tuple columns.
+        """
+        links = self.link_flows.drop(columns=["coords"], errors="ignore")
+        nodes = self.network.nodes.copy()
+        nodes["teu"] = self.node_flows["teu"].reindex(nodes["id"]).to_numpy()
+        return {name: _gis_frame(frame) for name, frame in
+                (("links", links), ("nodes", nodes), ("routes", self.route_flows))}
+
+    def __repr__(self) -> str:
+        return (
+            f"<AssignmentResult {self.method}: {self.total_teu:,.0f} TEU/year on {len(self.flows):,} routes"
+            f"{f', {self.stranded_teu:,.0f} TEU/year stranded' if self.stranded else ''}>"
+        )
+
+    def _repr_html_(self) -> str:
+        from corridors.share import html_card  # noqa: PLC0415
+
+        busiest = self.link_flows.sort_values("teu", ascending=False).head(10)
+        busiest = busiest[["from", "to", "corridor", "mode", "teu_ab", "teu_ba", "teu", "utilisation"]]
+        lines = [f"method {self.method}: {self.total_teu:,.0f} TEU/year assigned on {len(self.flows):,} routes "
+                 f"({self.network.params.year})"]
+        if self.stranded:
+            lines.append(f"stranded (no route): {self.stranded_teu:,.0f} TEU/year in {len(self.stranded)} rows")
+        if self.convergence:
+            lines.append(f"{len(self.convergence)} equilibrium iterations")
+        return html_card("AssignmentResult", lines, [("busiest links (TEU/year)", busiest)])
+
     def share_through(self, through: str, *, from_: str = "CHN", to: str = "EU"):
         """Share of the TEU from ``from_`` to ``to`` whose route passes through ``through``.
 
@@ -310,6 +365,35 @@ class AssignmentResult:
         from corridors.share import share_through  # noqa: PLC0415  (analysis on a result; see share.py)
 
         return share_through(self, through, from_=from_, to=to)
+
+
+def _gis_frame(frame):
+    """A GeoDataFrame with field types GIS programs read well (see ``gis_layers``)."""
+    import numpy as np
+
+    out = frame.reset_index(drop=True).to_crs("EPSG:4326")
+    for column in out.columns:
+        if column == out.geometry.name:
+            continue
+        values = out[column]
+        if values.dtype == object:
+            present = values.dropna()
+            if len(present) and all(isinstance(v, (bool, np.bool_)) for v in present):
+                out[column] = values.astype("boolean")
+            elif len(present) and any(isinstance(v, (list, tuple, dict, set)) for v in present):
+                out[column] = [None if v is None else " ".join(map(str, v)) for v in values]
+        elif values.dtype.kind == "f" and values.notna().any():
+            finite = values.dropna()
+            if (finite == finite.round()).all() and finite.abs().max() < 2**53 and column not in _FLOAT_FIELDS:
+                out[column] = values.astype("Int64")
+    return out
+
+
+#: Fields that are measured quantities, kept as floats even when every value is whole.
+_FLOAT_FIELDS = frozenset({"teu", "teu_ab", "teu_ba", "utilisation", "share_of_od", "length_km", "time_h",
+                           "money_usd", "gen_cost_usd", "days", "speed_kmh", "running_h", "dwell_h",
+                           "handling_usd", "transfer_h", "transfer_usd", "tariff_usd", "tariff_usd_per_teu_km",
+                           "distance_km", "distance_nm"})
 
 
 def edge_arrays(network):

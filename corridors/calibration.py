@@ -597,6 +597,9 @@ def _fit_once(objective: _Objective, bounds: dict[str, tuple[float, float]]):
         starts = list(itertools.product(*grid))
     else:
         starts = [lower + q * (upper - lower) for q in (0.5, 0.25, 0.75)]
+    from corridors._progress import progress_bar
+
+    starts = progress_bar(starts, total=len(starts), desc="calibrate", unit="start")
     best = None
     for start in starts:
         result = least_squares(objective.residuals, np.array(start), bounds=(lower, upper), method="trf",

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -80,8 +79,7 @@ class SweepResult:
         """Draws evaluated per second of wall time (model building excluded)."""
         return self.draws / self.seconds if self.seconds > 0 else math.inf
 
-    def percentiles(self, q: tuple[float, ...] = (5, 50, 95)) -> dict[str, dict[str, float]]:
-        """Percentiles (p5/p50/p95 by default) of every output column."""
+    def _percentile_rows(self, q: tuple[float, ...] = (5, 50, 95)) -> dict[str, dict[str, float]]:
         outputs = [c for c in self.table.columns if c in ("share", "through_teu", "total_teu", "stranded_teu")
                    or c.startswith(("corridor:", "gateway:"))]
         out = {}
@@ -92,16 +90,30 @@ class SweepResult:
             out[col]["mean"] = float(values.mean()) if values.size else math.nan
         return out
 
+    def percentiles(self, q: tuple[float, ...] = (5, 50, 95)):
+        """Percentiles (p5/p50/p95 by default) and mean of every output column.
+
+        Returns
+        -------
+        pandas.DataFrame
+            Index ``output`` (``share`` (0..1), ``through_teu``, ``total_teu``,
+            ``stranded_teu``, ``corridor:<name>``, ``gateway:<name>``, TEU/year); columns
+            ``p5``, ``p50``, ``p95`` (one per ``q``) and ``mean``.
+        """
+        from corridors.share import table_frame
+
+        return table_frame(self._percentile_rows(q), "output", (*(f"p{p:g}" for p in q), "mean"))
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no per-draw rows)."""
         return {"scenario": self.scenario.name, "method": self.method, "seed": self.seed, "draws": self.draws,
                 "query": {"through": self.through, "from": self.from_, "to": self.to},
                 "inputs": list(self.scenario.uncertain), "runner": self.runner, "seconds": self.seconds,
-                "draws_per_second": self.draws_per_second, "percentiles": self.percentiles()}
+                "draws_per_second": self.draws_per_second, "percentiles": self._percentile_rows()}
 
     def summary(self) -> str:
         """p5/p50/p95 table for the terminal."""
-        pct = self.percentiles()
+        pct = self._percentile_rows()
         lines = [
             f"sweep of {self.scenario.name}: {self.draws} draws, seed {self.seed}, method {self.method}, "
             f"{self.runner}, {self.seconds:.1f} s ({self.draws_per_second:,.0f} draws/s)",
@@ -117,6 +129,21 @@ class SweepResult:
             name = col.replace("corridor:", "TEU ") if col.startswith("corridor:") else col
             lines.append(f"{name:<52.52} {row['p5']:>12,.0f} {row['p50']:>12,.0f} {row['p95']:>12,.0f}")
         return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        share = self._percentile_rows()["share"]
+        return (f"<SweepResult {self.scenario.name}: {self.draws} draws (seed {self.seed}, {self.method}), share "
+                f"{self.from_}->{self.to} through {self.through} p50 {share['p50']:.1%} "
+                f"[p5 {share['p5']:.1%}, p95 {share['p95']:.1%}]>")
+
+    def _repr_html_(self) -> str:
+        from corridors.share import html_card
+
+        lines = [f"{self.draws} draws, seed {self.seed}, method {self.method}, {self.runner}, "
+                 f"{self.seconds:.1f} s ({self.draws_per_second:,.0f} draws/s)",
+                 f"share of {self.from_} -> {self.to} TEU through {self.through} and TEU/year by output; "
+                 f"per-draw rows in .table"]
+        return html_card(f"SweepResult {self.scenario.name}", lines, [("percentiles", self.percentiles())])
 
     def to_parquet(self, path: str | Path) -> Path:
         """Write the per-draw table as Parquet (atomically), with the run in its metadata."""
@@ -140,13 +167,66 @@ def _chunks(inputs: np.ndarray, size: int) -> list[np.ndarray]:
     return [inputs[i:i + size] for i in range(0, inputs.shape[0], size)] or [inputs]
 
 
-def _run_chunks(model: SweepModel, chunks: list[np.ndarray], method: str, *, workers: int | None, scheduler: Any,
-                processes: bool, progress: bool) -> tuple[list[dict], str]:
-    from tqdm import tqdm
+def _main_guarded() -> bool | None:
+    """Whether the running script calls us from under ``if __name__ == "__main__":``.
 
-    bar = tqdm(total=sum(c.shape[0] for c in chunks), unit="draw", disable=not progress, leave=False,
-               desc="sweep")
-    if scheduler is None and workers == 0:
+    None when ``__main__`` is not a script file (Jupyter, ``python -c``, an interactive
+    session): Dask's worker processes do not re-run anything there.
+    """
+    import ast
+    import inspect
+    import sys
+
+    main = sys.modules.get("__main__")
+    path = getattr(main, "__file__", None)
+    if main is None or not path or not str(path).endswith(".py") or not Path(path).is_file():
+        return None
+    line = None
+    frame = inspect.currentframe()
+    while frame is not None:  # the outermost frame running the script's own top level
+        if frame.f_globals is main.__dict__ and frame.f_code.co_name == "<module>":
+            line = frame.f_lineno
+        frame = frame.f_back
+    if line is None:
+        return None
+    try:
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError):
+        return None
+
+    def is_main_test(test: ast.expr) -> bool:
+        return (isinstance(test, ast.Compare) and len(test.comparators) == 1
+                and {ast.unparse(test.left), ast.unparse(test.comparators[0])} == {"__name__", "'__main__'"})
+
+    for node in tree.body:
+        if isinstance(node, ast.If) and is_main_test(node.test) and node.lineno <= line <= (node.end_lineno or 0):
+            return True
+    return False
+
+
+def _check_main_guard(workers: int) -> None:
+    """Refuse to start worker processes from the top level of an unguarded script.
+
+    Dask starts its workers with the ``spawn`` method, which re-runs the main script in
+    every worker: an unguarded script would print its output again in each and then fail
+    with "Nanny failed to start".  One line says what to do instead.
+    """
+    if _main_guarded() is False:
+        raise QueryError(
+            f"sweep(workers={workers}) starts worker processes, which re-run this script: put the code under "
+            "'if __name__ == \"__main__\":', or leave workers unset to sweep in this process (fastest on one "
+            "machine)"
+        )
+
+
+def _run_chunks(model: SweepModel, chunks: list[np.ndarray], method: str, *, workers: int | None, scheduler: Any,
+                processes: bool, progress: bool | None) -> tuple[list[dict], str]:
+    from corridors._progress import progress_bar
+
+    if scheduler is None and workers and processes:
+        _check_main_guard(workers)
+    bar = progress_bar(total=sum(c.shape[0] for c in chunks), unit="draw", desc="sweep", enabled=progress)
+    if scheduler is None and not workers:
         results = []
         for chunk in chunks:
             results.append(_evaluate_chunk(model, chunk, method))
@@ -160,7 +240,7 @@ def _run_chunks(model: SweepModel, chunks: list[np.ndarray], method: str, *, wor
     cluster = None
     own_client = True
     if scheduler is None:
-        n = workers if workers is not None else min(4, os.cpu_count() or 1)
+        n = int(workers)
         cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=processes, dashboard_address=None,
                                silence_logs=logging.ERROR)
         client = Client(cluster)
@@ -217,8 +297,8 @@ def _refuse_non_finite(table: Any, scenario: Scenario, names: tuple[str, ...], q
 def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, method: str | None = None,
           workers: int | None = None, scheduler: Any = None, processes: bool = True, network: Network | None = None,
           geodata: str | Path | None = None, through: str = "KAZ", from_: str = "CHN", to: str = "EU",
-          progress: bool = False, chunk_size: int | None = None) -> SweepResult:
-    """Monte Carlo sweep over a scenario's uncertain inputs, on Dask distributed.
+          progress: bool | None = None, chunk_size: int | None = None) -> SweepResult:
+    """Monte Carlo sweep over a scenario's uncertain inputs, in this process or on Dask.
 
     The choice sets are generated once on the scenario network; every draw recomputes
     route costs from perturbed edge attributes and the route shares.  ``logit`` and
@@ -238,8 +318,12 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
     method : str, optional
         ``logit`` (default unless the scenario sets one), ``shortest``, ``ue``, ``sue``.
     workers : int, optional
-        Workers of the ``LocalCluster`` started for the sweep (default ``min(4, CPUs)``);
-        ``0`` runs in this process without Dask.
+        Workers of a Dask ``LocalCluster`` started for the sweep.  By default (None or 0)
+        the draws run in this process, which is the fastest on one machine (the draws
+        are vectorised; a cluster pays for starting and for shipping the model).  Worker
+        processes re-run the main script, so a script that asks for them must call
+        :func:`sweep` under ``if __name__ == "__main__":``; without that guard the call
+        fails at once with a one-line :class:`~corridors.QueryError` saying so.
     scheduler : str or distributed.Client, optional
         Address (``tcp://host:8786``) of a running Dask scheduler, or a client, to use
         instead of a ``LocalCluster``.
@@ -249,8 +333,9 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
         Baseline network or its geodata folder (default: the shipped data).
     through, from_, to : str
         The share query recorded per draw.
-    progress : bool
-        Show a progress bar (tqdm) on the terminal.
+    progress : bool, optional
+        Show a progress bar (tqdm, stderr); default: when stderr is a terminal or a
+        Jupyter kernel (never after ``corridors -q``).
     chunk_size : int, optional
         Draws per task (default :data:`CHUNK_SIZE` for logit and shortest,
         :data:`CHUNK_SIZE_EQUILIBRIUM` for ue and sue); results do not depend on it.

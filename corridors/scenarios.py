@@ -25,6 +25,7 @@ from corridors.scenario_schema import (
     list_scenarios,
     load_scenario,
 )
+from corridors.share import html_card, table_frame
 
 __all__ = [
     "Scenario",
@@ -41,6 +42,9 @@ __all__ = [
     "NODE_ATTRIBUTES",
     "DISTRIBUTIONS",
 ]
+
+
+_CHANGE_COLUMNS = ("baseline_teu", "scenario_teu", "change_teu")
 
 
 def assign_scenario(network: Network, *, method: str = "logit", demand: Any = None):
@@ -114,20 +118,28 @@ class ScenarioResult:
             out[name] = {"baseline_teu": b, "scenario_teu": a, "change_teu": a - b}
         return dict(sorted(out.items(), key=lambda kv: -max(kv[1]["baseline_teu"], kv[1]["scenario_teu"])))
 
-    def corridor_changes(self) -> dict[str, dict[str, float]]:
-        """TEU/year from ``from_`` to ``to`` by corridor: baseline, scenario, change."""
-        return self._diff(self.share.by_corridor, self.baseline_share.by_corridor)
+    def _corridor_rows(self) -> dict[str, dict[str, float]]:
+        return self._diff(self.share.corridor_rows, self.baseline_share.corridor_rows)
 
-    def gateway_changes(self) -> dict[str, dict[str, float]]:
-        """TEU/year from ``from_`` to ``to`` by gateway (crossing out of ``from_``)."""
-        return self._diff(self.share.by_gateway, self.baseline_share.by_gateway)
+    def _gateway_rows(self) -> dict[str, dict[str, float]]:
+        return self._diff(self.share.gateway_rows, self.baseline_share.gateway_rows)
 
-    def route_changes(self) -> dict[str, dict[str, float]]:
-        """TEU/year from ``from_`` to ``to`` by corridor/route."""
-        return self._diff(self.share.by_route, self.baseline_share.by_route)
+    def corridor_changes(self):
+        """DataFrame of TEU/year from ``from_`` to ``to`` by corridor (index ``corridor``):
+        ``baseline_teu``, ``scenario_teu``, ``change_teu``, largest first."""
+        return table_frame(self._corridor_rows(), "corridor", _CHANGE_COLUMNS)
 
-    def link_changes(self, n: int = 10) -> list[dict[str, Any]]:
-        """The ``n`` links whose total TEU/year (both directions, all demand) changed most."""
+    def gateway_changes(self):
+        """DataFrame of TEU/year from ``from_`` to ``to`` by gateway (crossing out of ``from_``;
+        index ``gateway``): ``baseline_teu``, ``scenario_teu``, ``change_teu``."""
+        return table_frame(self._gateway_rows(), "gateway", _CHANGE_COLUMNS)
+
+    def route_changes(self):
+        """DataFrame of TEU/year from ``from_`` to ``to`` by corridor/route (index ``route``)."""
+        return table_frame(self._diff(self.share.route_rows, self.baseline_share.route_rows), "route",
+                           _CHANGE_COLUMNS)
+
+    def _link_rows(self, n: int) -> list[dict[str, Any]]:
         new = _link_teu(self.result)
         old = _link_teu(self.baseline)
         records = {**self.base_network.link_records, **self.result.network.link_records}
@@ -143,6 +155,36 @@ class ScenarioResult:
                              change_teu=a - b))
         rows.sort(key=lambda r: (-abs(r["change_teu"]), r["link_id"]))
         return rows[:n]
+
+    def link_changes(self, n: int = 10):
+        """DataFrame of the ``n`` links whose total TEU/year (both directions, all demand)
+        changed most (index ``link_id``; ``name``, ``corridor``, ``route``, ``baseline_teu``,
+        ``scenario_teu``, ``change_teu``)."""
+        import pandas as pd
+
+        rows = self._link_rows(n)
+        columns = ["link_id", "name", "corridor", "route", "baseline_teu", "scenario_teu", "change_teu"]
+        return pd.DataFrame(rows, columns=columns).set_index("link_id")
+
+    def __repr__(self) -> str:
+        s, b = self.share, self.baseline_share
+        return (f"<ScenarioResult {self.scenario.name}: share {self.from_}->{self.to} through {self.through} "
+                f"{s.share:.1%} ({self.baseline_name} {b.share:.1%}), method {self.method}>")
+
+    def _repr_html_(self) -> str:
+        s, b = self.share, self.baseline_share
+        lines = [
+            self.scenario.title,
+            f"method {self.method}, year {self.result.network.params.year}, compared with {self.baseline_name}",
+            f"share of {self.from_} -> {self.to} TEU through {self.through}: {s.share:.1%} "
+            f"({self.baseline_name} {b.share:.1%}, change {100 * (s.share - b.share):+.1f} pp)",
+        ]
+        if self.result.stranded:
+            lines.append(f"stranded (no route): {self.stranded_teu:,.0f} TEU/year")
+        return html_card(f"ScenarioResult {self.scenario.name}", lines,
+                         [("by corridor (TEU/year)", self.corridor_changes()),
+                          (f"by gateway (leaving {self.from_})", self.gateway_changes()),
+                          ("biggest link changes (TEU/year, all demand)", self.link_changes(10))])
 
     def to_dict(self, n_links: int = 10) -> dict[str, Any]:
         """JSON-ready summary of the comparison."""
@@ -163,9 +205,9 @@ class ScenarioResult:
             "stranded_teu": self.stranded_teu,
             "stranded": [{k: r[k] for k in ("origin", "destination", "teu") if k in r} | {"segment": r.get("segment")}
                          for r in self.result.stranded],
-            "by_corridor": self.corridor_changes(),
-            "by_gateway": self.gateway_changes(),
-            "link_changes": self.link_changes(n_links),
+            "by_corridor": self._corridor_rows(),
+            "by_gateway": self._gateway_rows(),
+            "link_changes": self._link_rows(n_links),
             "sources": list(self.scenario.sources),
         }
 
@@ -184,13 +226,13 @@ class ScenarioResult:
             lines.append(f"stranded (no route): {self.stranded_teu:,.0f} TEU/year in {len(self.result.stranded)} "
                          f"demand row(s), e.g. {self.result.stranded[0]['origin']} -> "
                          f"{self.result.stranded[0]['destination']}")
-        for title, table in (("by corridor", self.corridor_changes()),
-                             (f"by gateway (leaving {self.from_})", self.gateway_changes())):
+        for title, table in (("by corridor", self._corridor_rows()),
+                             (f"by gateway (leaving {self.from_})", self._gateway_rows())):
             lines.append(f"{title + ':':<52} {'baseline':>12} {'scenario':>12} {'change':>12}")
             for name, row in table.items():
                 lines.append(f"  {name:<50} {row['baseline_teu']:>12,.0f} {row['scenario_teu']:>12,.0f} "
                              f"{row['change_teu']:>+12,.0f}")
-        changes = self.link_changes(n_links)
+        changes = self._link_rows(n_links)
         if changes:
             lines.append("biggest link changes (TEU/year, all demand):")
             for row in changes:

@@ -8,7 +8,18 @@ from typing import Any
 from corridors._errors import QueryError
 from corridors.regions import describe_region, resolve_region
 
-__all__ = ["ShareResult", "share_through", "corridor_name", "CORRIDOR_NAMES", "ROUTE_NAMES"]
+__all__ = [
+    "ShareResult",
+    "share_through",
+    "corridor_name",
+    "best_routes",
+    "route_geometry",
+    "routes_frame",
+    "table_frame",
+    "html_card",
+    "CORRIDOR_NAMES",
+    "ROUTE_NAMES",
+]
 
 ROUTE_NAMES = {
     "northern_kaz": "Northern route via Kazakhstan",
@@ -24,6 +35,61 @@ CORRIDOR_NAMES = {
     "north_south": "North–South (INSTC)",
     "east_west": "East–West",
 }
+
+
+_SHARE_COLUMNS = ("teu", "through_teu", "share_of_total")
+
+
+def table_frame(rows: dict[str, dict[str, float]], index: str, columns: tuple[str, ...]):
+    """A ``name -> {column: value}`` table as a DataFrame indexed by ``index`` (order kept).
+
+    Parameters
+    ----------
+    rows : dict
+        Row name -> values; the order of the dict is the order of the frame.
+    index : str
+        Name of the index (``corridor``, ``gateway`` ...).
+    columns : tuple of str
+        Columns, in order (missing values are NaN).
+
+    Returns
+    -------
+    pandas.DataFrame
+    """
+    import pandas as pd
+
+    frame = pd.DataFrame.from_dict(rows, orient="index", columns=list(columns)) if rows else pd.DataFrame(
+        columns=list(columns), dtype=float)
+    frame.index.name = index
+    return frame
+
+
+def html_card(title: str, lines: list[str], tables: list[tuple[str, Any]] = ()) -> str:
+    """A small HTML block for notebooks: a title, lines of text and titled tables.
+
+    Parameters
+    ----------
+    title : str
+        Class name or heading, shown in bold.
+    lines : list of str
+        Plain-text lines (escaped).
+    tables : list of (str, pandas.DataFrame)
+        Titled tables, rendered with :meth:`pandas.DataFrame.to_html` (TEU rounded).
+
+    Returns
+    -------
+    str
+    """
+    import html
+
+    parts = [f"<div class='corridors-result'><strong>{html.escape(title)}</strong>"]
+    parts += [f"<p>{html.escape(line)}</p>" for line in lines]
+    for caption, frame in tables:
+        parts.append(f"<p><em>{html.escape(caption)}</em></p>")
+        parts.append(frame.to_html(float_format=lambda v: f"{v:,.3f}" if abs(v) < 1 else f"{v:,.0f}",
+                                   max_rows=30, border=0))
+    parts.append("</div>")
+    return "\n".join(parts)
 
 
 @dataclass(frozen=True)
@@ -44,9 +110,10 @@ class ShareResult:
         The same share weighted by route length (TEU-km).
     teu_km_in_country : float
         TEU-km/year run inside ``through``.
-    by_corridor, by_gateway, by_route : dict
-        name -> ``{"teu": ..., "through_teu": ..., "share_of_total": ...}``; gateways are
-        the border crossings where the flow leaves ``from_``.
+    by_corridor, by_gateway, by_route : pandas.DataFrame
+        One row per corridor, gateway or ``corridor/route`` (the index, ordered by TEU) with
+        columns ``teu`` and ``through_teu`` (TEU/year) and ``share_of_total`` (0..1);
+        gateways are the border crossings where the flow leaves ``from_``.
     method : str
         The route-choice method of the assignment.
     stranded_teu : float
@@ -61,11 +128,45 @@ class ShareResult:
     through_teu: float
     share_teu_km: float
     teu_km_in_country: float
-    by_corridor: dict[str, dict[str, float]] = field(default_factory=dict)
-    by_gateway: dict[str, dict[str, float]] = field(default_factory=dict)
-    by_route: dict[str, dict[str, float]] = field(default_factory=dict)
+    corridor_rows: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
+    gateway_rows: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
+    route_rows: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
     method: str = ""
     stranded_teu: float = 0.0
+
+    @property
+    def by_corridor(self):
+        """DataFrame: TEU/year by corridor (index ``corridor``), largest first."""
+        return table_frame(self.corridor_rows, "corridor", _SHARE_COLUMNS)
+
+    @property
+    def by_gateway(self):
+        """DataFrame: TEU/year by border crossing out of ``from_`` (index ``gateway``)."""
+        return table_frame(self.gateway_rows, "gateway", _SHARE_COLUMNS)
+
+    @property
+    def by_route(self):
+        """DataFrame: TEU/year by ``corridor/route`` of the layers (index ``route``)."""
+        return table_frame(self.route_rows, "route", _SHARE_COLUMNS)
+
+    def __repr__(self) -> str:
+        return (
+            f"<ShareResult {self.share:.1%} of {self.total_teu:,.0f} TEU/year {self.from_}->{self.to} "
+            f"through {self.through} (method {self.method})>"
+        )
+
+    def _repr_html_(self) -> str:
+        head = (
+            f"{self.share:.1%} of {self.total_teu:,.0f} TEU/year from {describe_region(self.from_)} to "
+            f"{describe_region(self.to)} passes through {describe_region(self.through)} "
+            f"({self.through_teu:,.0f} TEU/year; {self.share_teu_km:.1%} of TEU-km; method {self.method})"
+        )
+        notes = [f"stranded (no route): {self.stranded_teu:,.0f} TEU/year"] if self.stranded_teu else []
+        return html_card(
+            "ShareResult",
+            [head, *notes],
+            [("by corridor", self.by_corridor), (f"by gateway (leaving {self.from_})", self.by_gateway)],
+        )
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-ready dict (keys ``share``, ``through``, ``from``, ``to`` ...)."""
@@ -80,9 +181,9 @@ class ShareResult:
             "share_teu_km": self.share_teu_km,
             "teu_km_in_country": self.teu_km_in_country,
             "stranded_teu": self.stranded_teu,
-            "by_corridor": self.by_corridor,
-            "by_gateway": self.by_gateway,
-            "by_route": self.by_route,
+            "by_corridor": self.corridor_rows,
+            "by_gateway": self.gateway_rows,
+            "by_route": self.route_rows,
         }
 
     def summary(self) -> str:
@@ -95,8 +196,8 @@ class ShareResult:
         if self.stranded_teu:
             lines.append(f"stranded (no route): {self.stranded_teu:,.0f} TEU/year")
         for title, table in (
-            ("by corridor", self.by_corridor),
-            ("by gateway (leaving " + self.from_ + ")", self.by_gateway),
+            ("by corridor", self.corridor_rows),
+            ("by gateway (leaving " + self.from_ + ")", self.gateway_rows),
         ):
             lines.append(f"{title}:")
             for name, row in table.items():
@@ -196,9 +297,145 @@ def share_through(result, through: str, *, from_: str = "CHN", to: str = "EU") -
         through_teu=through_teu,
         share_teu_km=through_teu_km / teu_km if teu_km else 0.0,
         teu_km_in_country=in_country_km,
-        by_corridor=_finish(by_corridor, total),
-        by_gateway=_finish(by_gateway, total),
-        by_route=_finish(by_route, total),
+        corridor_rows=_finish(by_corridor, total),
+        gateway_rows=_finish(by_gateway, total),
+        route_rows=_finish(by_route, total),
         method=result.method,
         stranded_teu=stranded,
     )
+
+
+def route_geometry(network, route):
+    """The LineString of a route, joined from the geometries of its links (EPSG:4326).
+
+    Links run in their drawing direction in the layers; a link a route travels backwards
+    is reversed, and the shared point of two consecutive links is kept once.
+
+    Returns
+    -------
+    shapely.LineString or None
+        None for a route without links.
+    """
+    from shapely.geometry import LineString
+
+    points: list[tuple[float, float]] = []
+    records = network.link_records
+    for leg in route.legs:
+        if leg.get("kind") != "link":
+            continue
+        record = records[leg["id"]]
+        coords = [tuple(c) for c in record["coords"]]
+        if leg.get("from_") != record["from"]:
+            coords.reverse()
+        if points and coords and points[-1] == coords[0]:
+            coords = coords[1:]
+        points.extend(coords)
+    return LineString(points) if len(points) >= 2 else None
+
+
+#: Columns of :func:`routes_frame`, in order (``geometry`` last).
+ROUTE_COLUMNS = (
+    "origin",
+    "destination",
+    "origin_name",
+    "destination_name",
+    "corridor",
+    "corridor_id",
+    "route_id",
+    "gateway",
+    "countries",
+    "days",
+    "time_h",
+    "money_usd",
+    "gen_cost_usd",
+    "length_km",
+    "links",
+)
+
+
+def routes_frame(network, routes, extra: list[dict] | None = None):
+    """Routes as a GeoDataFrame, one row per route, with readable columns.
+
+    Parameters
+    ----------
+    network : Network
+    routes : sequence of corridors.routing.Route
+    extra : list of dict, optional
+        Further columns per route (e.g. ``teu``, ``segment``), one dict per route.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Columns :data:`ROUTE_COLUMNS` (countries as ``"CHN-KAZ-RUS"``, links as a
+        space-separated list of link ids, gateway as ``Alashankou–Dostyk``: the border
+        crossing out of the origin's country), the ``extra`` columns, and ``geometry``
+        (LineString from the link geometries, EPSG:4326).
+    """
+    import geopandas as gpd
+
+    nodes = network.node_records
+    rows = []
+    for i, route in enumerate(routes):
+        origin_country = nodes[route.origin]["country"]
+        row = {
+            "origin": route.origin,
+            "destination": route.destination,
+            "origin_name": nodes[route.origin]["name"],
+            "destination_name": nodes[route.destination]["name"],
+            "corridor": corridor_name(route),
+            "corridor_id": route.corridor,
+            "route_id": route.route,
+            "gateway": gateway_name(network, route.gateway({origin_country}), {origin_country}),
+            "countries": "-".join(route.countries),
+            "days": route.days,
+            "time_h": route.time_h,
+            "money_usd": route.money_usd,
+            "gen_cost_usd": route.gen_cost_usd,
+            "length_km": route.length_km,
+            "links": " ".join(route.link_ids),
+        }
+        if extra is not None:
+            row.update(extra[i])
+        row["geometry"] = route_geometry(network, route)
+        rows.append(row)
+    columns = list(ROUTE_COLUMNS) + [c for c in (extra[0] if extra else {}) if c not in ROUTE_COLUMNS]
+    return gpd.GeoDataFrame(rows, columns=[*columns, "geometry"], geometry="geometry", crs="EPSG:4326")
+
+
+def best_routes(network, origin: str, destination: str, *, k: int | None = None, **options):
+    """The best distinct routes between two nodes, as a GeoDataFrame (one row per route).
+
+    The routes are those of :func:`corridors.routing.best_routes` (least generalised cost
+    first; ``k`` distinct alternatives within the detour and overlap limits of the
+    parameters).
+
+    Parameters
+    ----------
+    network : Network
+    origin, destination : str
+        Node ids (``xian``, ``duisburg``).
+    k : int, optional
+        Number of routes (default: the ``k_routes`` parameter).
+    **options
+        ``max_detour``, ``max_overlap``, ``weight``: passed to
+        :func:`corridors.routing.best_routes`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        Index ``rank`` (1 = best); columns of :func:`routes_frame`: names, corridor,
+        gateway, countries, days, hours, USD/TEU, generalised cost (USD/TEU), km, link ids,
+        and the route's LineString (EPSG:4326).
+
+    Raises
+    ------
+    QueryError
+        For an unknown node or no route between the two.
+    """
+    from corridors.routing import best_routes as _best_routes
+
+    routes = _best_routes(network, origin, destination, k=k, **options)
+    frame = routes_frame(network, routes)
+    frame.index = range(1, len(frame) + 1)
+    frame.index.name = "rank"
+    return frame

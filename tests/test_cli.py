@@ -130,10 +130,11 @@ def test_assign_output_formats(capsys, toy_geodata, tmp_path, suffix):
     assert target.is_file()
     if suffix == ".csv":
         frame = pd.read_csv(target)
+        assert frame["WKT"].str.startswith("LINESTRING").all()
     elif suffix == ".parquet":
         frame = gpd.read_parquet(target)
     else:
-        frame = gpd.read_file(target)
+        frame = gpd.read_file(target, layer="links")
     assert len(frame) == N_LINKS
     for column in ("id", "teu_ab", "teu_ba", "teu", "utilisation"):
         assert column in frame.columns
@@ -144,8 +145,10 @@ def test_assign_output_formats(capsys, toy_geodata, tmp_path, suffix):
     assert frame.loc["dostyk-kaz_west", "teu_ab"] == pytest.approx(1000.0)
     assert frame.loc["dostyk-kaz_west", "teu_ba"] == pytest.approx(400.0)
     assert frame.loc["xian-manzhouli", "teu"] == 0.0
-    # nothing but the target is left in the folder
-    assert [p.name for p in target.parent.iterdir()] == [target.name]
+    assert "index" not in frame.columns
+    # the target holds the links, its siblings the nodes and routes; nothing else is left
+    names = [target.name] if suffix == ".gpkg" else [target.name, f"flows.nodes{suffix}", f"flows.routes{suffix}"]
+    assert sorted(p.name for p in target.parent.iterdir()) == sorted(names)
 
 
 def test_assign_unknown_suffix(capsys, toy_geodata, tmp_path):
@@ -575,7 +578,9 @@ def test_geojson_layer_name_is_the_target_name(capsys, toy_geodata, tmp_path):
     target = tmp_path / "flows.geojson"
     code, out, err = run(capsys, "assign", "-o", target, "--geodata", toy_geodata)
     assert code == 0
-    assert json.loads(target.read_text()).get("name") in (None, "flows")
+    assert json.loads(target.read_text())["name"] == "links"
+    assert json.loads((tmp_path / "flows.routes.geojson").read_text())["name"] == "routes"
+    assert not [p for p in tmp_path.iterdir() if "tmp" in p.name]
 
 
 # --------------------------------------------------------------------------- the cache
@@ -673,3 +678,94 @@ def test_cache_format_version_in_names():
     (_cache.cache_dir() / "layers-old.pickle").write_bytes(b"\x80\x04K\x01.")  # an old-format entry
     assert _cache.info().other_files == 1
     assert _cache.clear() == 2
+
+
+@pytest.mark.parametrize("suffix", [".gpkg", ".geojson", ".parquet", ".csv"])
+def test_assign_writes_links_nodes_and_routes(capsys, toy_geodata, tmp_path, suffix):
+    import geopandas as gpd
+    import pyogrio
+
+    target = tmp_path / f"flows{suffix}"
+    code, out, err = run(capsys, "assign", "-o", target, "--json", "--geodata", toy_geodata)
+    assert code == 0, err
+    report = json.loads(out)
+    files = {Path(f).name for f in report["files"]}
+    if suffix == ".gpkg":
+        assert files == {"flows.gpkg"}
+        assert [tuple(row) for row in pyogrio.list_layers(target)] == [
+            ("links", "LineString"), ("nodes", "Point"), ("routes", "LineString")]
+        read = {name: gpd.read_file(target, layer=name) for name in ("links", "nodes", "routes")}
+        info = pyogrio.read_info(target, layer="links")
+        types = dict(zip(info["fields"], info["dtypes"], strict=True))
+        assert types["gauge_mm"] == "int64" and types["teu"] == "float64"  # whole numbers stay integers
+    else:
+        assert files == {f"flows{suffix}", f"flows.nodes{suffix}", f"flows.routes{suffix}"}
+        paths = {"links": target, "nodes": tmp_path / f"flows.nodes{suffix}",
+                 "routes": tmp_path / f"flows.routes{suffix}"}
+        if suffix == ".parquet":
+            read = {name: gpd.read_parquet(path) for name, path in paths.items()}
+        else:
+            read = {name: pyogrio.read_dataframe(path) for name, path in paths.items()}
+    links, nodes, routes = read["links"], read["nodes"], read["routes"]
+    assert report["layers"] == {"links": len(links), "nodes": len(nodes), "routes": len(routes)}
+    assert len(links) == N_LINKS and len(nodes) == len(NODES)
+    for frame in (links, nodes, routes):
+        assert "index" not in frame.columns
+        if suffix != ".csv":  # a CSV has no CRS; its WKT is in degrees (EPSG:4326)
+            assert frame.crs.to_epsg() == 4326
+    assert set(nodes.geom_type) == {"Point"} and set(routes.geom_type) == {"LineString"}
+    assert {"teu", "corridor", "gateway", "segment", "origin", "destination"} <= set(routes.columns)
+    assert routes["teu"].astype(float).sum() == pytest.approx(report["total_teu"])
+    # the route lines run along the link lines
+    link_line = links.set_index("id").geometry
+    first = routes.iloc[0]
+    first_link = str(first["links"]).split()[0]
+    assert link_line[first_link].coords[0] in set(first.geometry.coords)
+
+
+# --------------------------------------------------------------------------- help texts and --json
+
+_REPORTING = (["share"], ["route"], ["assign"], ["layers"], ["validate"], ["scenario", "list"], ["scenario", "run"],
+              ["sweep"], ["calibrate"], ["validate-model"], ["cache", "info"], ["cache", "clear"], ["tntp"])
+
+
+def _help(capsys, argv):
+    with pytest.raises(SystemExit) as info:
+        main([*argv, "--help"])
+    assert info.value.code == 0
+    return capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv", _REPORTING, ids=" ".join)
+def test_every_reporting_command_has_json_and_readable_help(capsys, argv):
+    text = _help(capsys, argv)
+    assert "--json" in text
+    # metavars name what to give, never an internal variable name
+    for internal in ("FROM_", "THROUGH", " TO ", "TO\n", "SCENARIO_NAME", "DRAWS", " K "):
+        assert internal not in text, (argv, internal)
+
+
+def test_scenario_list_offers_no_model_options(capsys):
+    text = _help(capsys, ["scenario", "list"])
+    assert "--params" not in text and "--method" not in text and "--through" not in text
+
+
+def test_cache_clear_json(capsys, monkeypatch, tmp_path):
+    monkeypatch.setenv("CORRIDORS_CACHE_DIR", str(tmp_path / "cache"))
+    code, out, err = run(capsys, "cache", "clear", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["removed"] == 0 and data["path"].endswith("cache")
+
+
+def test_progress_bars_on_long_steps(capsys, toy_geodata, monkeypatch):
+    from corridors import _progress
+
+    monkeypatch.setenv("CORRIDORS_NO_CACHE", "1")  # an empty cache: the choice sets are built
+    monkeypatch.delenv("CORRIDORS_PROGRESS", raising=False)
+    # as on a terminal: bars unless -q
+    monkeypatch.setattr(_progress, "progress_enabled", lambda: _progress._FORCED is not False)
+    code, out, err = run(capsys, "share", "--geodata", toy_geodata)
+    assert code == 0 and "choice sets" in err and "OD pair" in err
+    code, out, err = run(capsys, "-q", "share", "--geodata", toy_geodata)
+    assert code == 0 and "choice sets" not in err

@@ -114,3 +114,17 @@ def test_quickstart_maps_display_inline_and_offline(quickstart):
 
         inner = html.unescape(re.search(r'srcdoc="(.*?)"', page, re.S).group(1))
         assert maps.external_assets(inner) == []
+
+
+def test_quickstart_shows_results_as_tables(quickstart):
+    cells = [c for c in quickstart.cells if c.cell_type == "code"]
+    by_source = {"".join(c.source).split("\n")[0]: c for c in cells}
+    share_cell = next(c for s, c in by_source.items() if s.startswith("share  #"))
+    assert "corridors-result" in _html(share_cell) and "<table" in _html(share_cell)
+    assert _text(share_cell).startswith("<ShareResult ")  # the short text repr beside the HTML view
+    routes_cell = next(c for s, c in by_source.items() if s.startswith("routes = corridors.best_routes"))
+    assert "rank" in _html(routes_cell) and "gateway" in _html(routes_cell) and "CHN-" in _html(routes_cell)
+    sweep_cell = next(c for s, c in by_source.items() if s.startswith("sweep = corridors.sweep"))
+    assert "p95" in _html(sweep_cell) and "share" in _html(sweep_cell)
+    changes_cell = next(c for s, c in by_source.items() if s.startswith("run.corridor_changes()"))
+    assert "change_teu" in _html(changes_cell)

@@ -268,7 +268,7 @@ def test_public_api_reexports(toy_geodata):
     assert isinstance(net.params, corridors.CostParameters)
     assert corridors.validate_geodata(toy_geodata) == []
     assert len(corridors.load_demand(toy_geodata)) == 2
-    assert corridors.best_routes(net, "xian", "warsaw", k=1)[0].countries == ("CHN", "KAZ", "POL")
+    assert corridors.best_routes(net, "xian", "warsaw", k=1).loc[1, "countries"] == "CHN-KAZ-POL"
     result = corridors.assign(net)
     assert isinstance(result, corridors.AssignmentResult)
     assert isinstance(result.share_through("KAZ"), corridors.ShareResult)

@@ -72,15 +72,15 @@ def test_readme_headline_breakdown(network):
     assert len(corridors) == len(share.by_corridor)
     for label, (teu, pct) in corridors.items():
         name = label
-        assert round(share.by_corridor[name]["teu"], -2) == _number(teu), name
-        assert round(100 * share.by_corridor[name]["share_of_total"], 1) == _pct(pct), name
+        assert round(share.by_corridor.loc[name, "teu"], -2) == _number(teu), name
+        assert round(100 * share.by_corridor.loc[name, "share_of_total"], 1) == _pct(pct), name
     gateways = _rows("| exit gateway (leaving China) |")
     names = {"Alashankou–Dostyk": "Alashankou–Dostyk", "Khorgos–Altynkol (rail)": "Khorgos (Horgos)–Altynkol",
              "Erenhot–Zamyn-Uud": "Erenhot (Erlian)–Zamyn-Uud", "Manzhouli–Zabaikalsk": "Manzhouli–Zabaikalsk",
              "Suifenhe–Grodekovo": "Suifenhe–Grodekovo (Pogranichny)"}
-    assert {names[k] for k in gateways} == set(share.by_gateway)
+    assert {names[k] for k in gateways} == set(share.by_gateway.index)
     for label, (pct,) in gateways.items():
-        assert round(100 * share.by_gateway[names[label]]["share_of_total"], 1) == _pct(pct), label
+        assert round(100 * share.by_gateway.loc[names[label], "share_of_total"], 1) == _pct(pct), label
     erai = re.search(r"puts\s+([\d,]+)\s+TEU\s+on\s+the\s+ERAI\s+path", README).group(1)
     from corridors.validation import validate_model
 

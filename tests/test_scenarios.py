@@ -281,8 +281,8 @@ def test_od_closure_only_applies_to_its_segment(tmp_path):
     assert not both.result.stranded
     # the Northern route's EU flows fall, the southern gateway gains
     gateways = both.gateway_changes()
-    assert gateways["Manzhouli–Zabaikalsk"]["change_teu"] < 0
-    assert gateways["Khorgos–Dostyk"]["change_teu"] > 0
+    assert gateways.loc["Manzhouli–Zabaikalsk", "change_teu"] < 0
+    assert gateways.loc["Khorgos–Dostyk", "change_teu"] > 0
 
 
 def test_global_closure_and_stranded_demand(tmp_path, toy):
@@ -319,7 +319,8 @@ def test_tariff_capacity_dwell_changes_move_flows(tmp_path, toy):
                           network=toy)
     assert _share(faster.result) > base
     changes = faster.link_changes(3)
-    assert changes and all(abs(c["change_teu"]) > 0 for c in changes)
+    assert len(changes) and (changes["change_teu"].abs() > 0).all()
+    assert changes.index.name == "link_id" and len(changes) <= 3
 
 
 def test_demand_scaling_parameters_and_year(tmp_path, toy):
@@ -346,7 +347,7 @@ def test_open_planned_link_and_year(tmp_path):
     base = _share(assign_scenario(net))
     opened = run_scenario(_write(tmp_path, "o", "[[open]]\nlinks = ['dostyk-kaz_west-fast']\n"), network=net)
     assert _share(opened.result) > base
-    assert any(r["link_id"] == "dostyk-kaz_west-fast" and r["change_teu"] > 0 for r in opened.link_changes(20))
+    assert opened.link_changes(20).loc["dostyk-kaz_west-fast", "change_teu"] > 0
     by_year = run_scenario(_write(tmp_path, "y", "year = 2030\n"), network=net)
     assert _share(by_year.result) == pytest.approx(_share(opened.result))
 
@@ -391,7 +392,7 @@ tariff_usd_per_teu_km = 0.1
     net = result.result.network
     assert net.link_records["kaz_mid-kaz_west"]["length_km"] > 400
     assert _share(result.result) > _share(result.baseline)
-    assert {"dostyk-kaz_mid", "kaz_mid-kaz_west"} <= {r["link_id"] for r in result.link_changes(20)}
+    assert {"dostyk-kaz_mid", "kaz_mid-kaz_west"} <= set(result.link_changes(20).index)
 
 
 def test_equilibrium_sees_capacity(tmp_path):
@@ -472,7 +473,9 @@ def test_sweep_table_percentiles_and_parquet(tmp_path, toy):
     assert corridor_cols
     assert (table[corridor_cols].sum(axis=1) - table["total_teu"]).abs().max() < 1e-6
     pct = result.percentiles()
-    assert pct["share"]["p5"] <= pct["share"]["p50"] <= pct["share"]["p95"]
+    assert pct.loc["share", "p5"] <= pct.loc["share", "p50"] <= pct.loc["share", "p95"]
+    assert list(pct.columns) == ["p5", "p50", "p95", "mean"]
+    assert result.to_dict()["percentiles"]["share"] == pct.loc["share"].to_dict()
     assert "p50" in result.summary() and "share CHN -> EU through KAZ" in result.summary()
     out = result.to_parquet(tmp_path / "out" / "draws.parquet")
     import pandas as pd
@@ -504,7 +507,7 @@ attributes = ["tariff_usd_per_teu_km", "speed_kmh", "dwell_h", "transfer_h"]
     swept = sweep(path, network=toy, draws=3, workers=0, method=method)
     run = run_scenario(path, network=toy, method=method)
     assert swept.table["share"].to_numpy() == pytest.approx([run.share.share] * 3, abs=1e-6)
-    for name, row in run.share.by_gateway.items():
+    for name, row in run.share.by_gateway.iterrows():
         assert swept.table[f"gateway:{name}"][0] == pytest.approx(row["teu"], abs=1e-3)
 
 
@@ -616,7 +619,7 @@ def shipped(tmp_path_factory):
 
 
 def _corridor_teu(result, corridor, to="EU", from_="CHN"):
-    return result.share_through("KAZ", from_=from_, to=to).by_corridor.get(corridor, {}).get("teu", 0.0)
+    return result.share_through("KAZ", from_=from_, to=to).by_corridor["teu"].get(corridor, 0.0)
 
 
 MC = "Middle Corridor (Trans-Caspian)"
@@ -661,8 +664,7 @@ def test_shipped_cku_moves_flow_off_the_kazakh_crossings(shipped):
     after = result.result.share_through("KAZ", from_="CHN", to="UZB")
     before = result.baseline.share_through("KAZ", from_="CHN", to="UZB")
     assert after.through_teu < before.through_teu
-    assert after.by_gateway.get("Torugart–Torugart", after.by_gateway.get(
-        next((g for g in after.by_gateway if "Torugart" in g), ""), {"teu": 0}))["teu"] > 0
+    assert after.by_gateway["teu"][[g for g in after.by_gateway.index if "Torugart" in g]].sum() > 0
 
 
 def test_shipped_middle_corridor_upgrade_attracts_flows(shipped, tmp_path):
@@ -681,8 +683,8 @@ def test_shipped_capacity_scenarios_under_sue(shipped):
     # The second track and the old line have the same published length (836 km, SOURCES.md A34), so the
     # track adds capacity only; with path-size SUE a parallel route of equal cost may move a few tenths
     # of a per cent between gateways (own-cost monotonicity is issue 10, item 3), so allow 1 %.
-    before = second.baseline_share.by_gateway.get(gate, {}).get("teu", 0.0)
-    assert second.share.by_gateway.get(gate, {}).get("teu", 0.0) >= before * (1 - 1e-2) - 1e-6
+    before = second.baseline_share.by_gateway["teu"].get(gate, 0.0)
+    assert second.share.by_gateway["teu"].get(gate, 0.0) >= before * (1 - 1e-2) - 1e-6
     ports = run_scenario("caspian-ports-doubled", network=shipped)
     assert ports.baseline_name == "no-eu-transit-via-russia"
     caspian = ["aktau-alat", "kuryk-alat", "turkmenbashi-alat"]
@@ -753,7 +755,7 @@ def test_sweep_of_degenerate_draws_equals_the_single_run(shipped, tmp_path, meth
         assert table["share"].to_numpy() == pytest.approx([single.share] * 3, abs=1e-6), (method, through)
         assert table["through_teu"].to_numpy() == pytest.approx([single.through_teu] * 3, rel=1e-6)
         assert table["total_teu"].to_numpy() == pytest.approx([single.total_teu] * 3, rel=1e-6)
-        for name, row in single.by_corridor.items():
+        for name, row in single.by_corridor.iterrows():
             assert table[f"corridor:{name}"].to_numpy() == pytest.approx([row["teu"]] * 3, rel=1e-6, abs=1e-6)
     # the segment closure holds in every method: no China-EU box crosses Belarus
     closed = assign(scenario_network, method=method).share_through("BLR", from_="CHN", to="EU")
@@ -835,3 +837,21 @@ def test_shipped_no_eu_transit_via_russia_holds_for_every_method(shipped, method
         assert result.share_through("RUS+BLR", from_=from_, to=to).through_teu == pytest.approx(0.0, abs=1e-9)
     # China-Russia boxes still cross Russia
     assert result.share_through("RUS", from_="CHN", to="RUS").share == pytest.approx(1.0)
+
+
+def test_scenario_and_sweep_results_have_short_reprs_and_tables(tmp_path, toy):
+    import pandas as pd
+
+    run = run_scenario(_write(tmp_path, "n", NO_RUS_FOR_EU), network=toy)
+    assert "\n" not in repr(run) and repr(run).startswith("<ScenarioResult n: share CHN->EU through KAZ")
+    changes = run.corridor_changes()
+    assert isinstance(changes, pd.DataFrame) and list(changes.columns) == ["baseline_teu", "scenario_teu",
+                                                                           "change_teu"]
+    assert run.to_dict()["by_corridor"] == changes.to_dict(orient="index")
+    assert run.to_dict()["link_changes"] == run.link_changes(10).reset_index().to_dict(orient="records")
+    html = run._repr_html_()
+    assert "<table" in html and "by gateway" in html and "biggest link changes" in html
+    swept = sweep(_write(tmp_path, "u", UNCERTAIN), network=toy, draws=20, seed=1)
+    assert swept.runner == "in-process"  # no Dask unless workers or a scheduler ask for it
+    assert "\n" not in repr(swept) and "20 draws" in repr(swept) and "p50" in repr(swept)
+    assert "<table" in swept._repr_html_() and "p95" in swept._repr_html_()

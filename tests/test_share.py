@@ -47,11 +47,11 @@ def _p_south(net, theta=0.01):
 
 def _sums_match(result: ShareResult):
     for table in (result.by_corridor, result.by_gateway, result.by_route):
-        assert sum(row["teu"] for row in table.values()) == pytest.approx(result.total_teu)
-        assert sum(row["through_teu"] for row in table.values()) == pytest.approx(result.through_teu)
-        assert sum(row["share_of_total"] for row in table.values()) == pytest.approx(1.0)
-        for row in table.values():
-            assert row["share_of_total"] == pytest.approx(row["teu"] / result.total_teu)
+        assert list(table.columns) == ["teu", "through_teu", "share_of_total"]
+        assert table["teu"].sum() == pytest.approx(result.total_teu)
+        assert table["through_teu"].sum() == pytest.approx(result.through_teu)
+        assert table["share_of_total"].sum() == pytest.approx(1.0)
+        assert table["share_of_total"].to_numpy() == pytest.approx(table["teu"].to_numpy() / result.total_teu)
 
 
 def test_shortest_all_through_kaz(toy_net):
@@ -61,9 +61,9 @@ def test_shortest_all_through_kaz(toy_net):
     assert result.through_teu == pytest.approx(1000.0)
     assert result.method == "shortest"
     assert (result.through, result.from_, result.to) == ("KAZ", "CHN", "EU")
-    assert list(result.by_gateway) == ["Khorgos–Dostyk"]
-    assert list(result.by_corridor) == ["Belt and Road northern routes"]
-    assert list(result.by_route) == [f"belt_and_road/{toy_net.link_records['khorgos-dostyk']['route']}"]
+    assert list(result.by_gateway.index) == ["Khorgos–Dostyk"]
+    assert list(result.by_corridor.index) == ["Belt and Road northern routes"]
+    assert list(result.by_route.index) == [f"belt_and_road/{toy_net.link_records['khorgos-dostyk']['route']}"]
     _sums_match(result)
     south, _ = _routes(toy_net)
     kaz_km = dict(south.km_by_country)["KAZ"]
@@ -83,11 +83,11 @@ def test_logit_share_equals_hand_probability(toy_net):
     south, north = _routes(toy_net)
     expected_km = p * south.length_km / (p * south.length_km + (1 - p) * north.length_km)
     assert result.share_teu_km == pytest.approx(expected_km, rel=1e-9)
-    assert result.by_gateway["Khorgos–Dostyk"]["teu"] == pytest.approx(1000.0 * p)
-    assert result.by_gateway["Khorgos–Dostyk"]["through_teu"] == pytest.approx(1000.0 * p)
-    assert result.by_gateway["Manzhouli–Zabaikalsk"]["teu"] == pytest.approx(1000.0 * (1 - p))
-    assert result.by_gateway["Manzhouli–Zabaikalsk"]["through_teu"] == 0.0
-    assert list(result.by_gateway)[0] == "Khorgos–Dostyk"  # ordered by TEU
+    assert result.by_gateway.loc["Khorgos–Dostyk", "teu"] == pytest.approx(1000.0 * p)
+    assert result.by_gateway.loc["Khorgos–Dostyk", "through_teu"] == pytest.approx(1000.0 * p)
+    assert result.by_gateway.loc["Manzhouli–Zabaikalsk", "teu"] == pytest.approx(1000.0 * (1 - p))
+    assert result.by_gateway.loc["Manzhouli–Zabaikalsk", "through_teu"] == 0.0
+    assert list(result.by_gateway.index)[0] == "Khorgos–Dostyk"  # ordered by TEU
     _sums_match(result)
 
 
@@ -104,8 +104,8 @@ def test_reverse_direction(toy_net):
     assert result.total_teu == pytest.approx(400.0)
     assert result.share == pytest.approx(p, rel=1e-9)
     # gateways are where the flow leaves the origin region (the EU here)
-    assert set(result.by_gateway) == {"Terespol–Kaz West", "Kuznica–Rus West"}
-    assert result.by_gateway["Terespol–Kaz West"]["teu"] == pytest.approx(400.0 * p)
+    assert set(result.by_gateway.index) == {"Terespol–Kaz West", "Kuznica–Rus West"}
+    assert result.by_gateway.loc["Terespol–Kaz West", "teu"] == pytest.approx(400.0 * p)
     _sums_match(result)
     shortest = assign(toy_net, method="shortest").share_through("KAZ", from_="POL", to="CHN")
     assert shortest.share == 1.0 and shortest.total_teu == pytest.approx(400.0)
@@ -191,9 +191,9 @@ def test_by_corridor_names_families(tmp_path):
     result = assign(net).share_through("KAZ")
     # The KAZ route crosses no country that names a corridor, so its link family names it;
     # the route through Russia is a Belt and Road branch whatever its links' family.
-    assert result.by_corridor["Belt and Road northern routes"]["teu"] == pytest.approx(1000.0 * p)
-    assert result.by_corridor["Eastern route via Trans-Siberian"]["teu"] == pytest.approx(1000.0 * (1 - p))
-    assert result.by_corridor["Eastern route via Trans-Siberian"]["through_teu"] == 0.0
+    assert result.by_corridor.loc["Belt and Road northern routes", "teu"] == pytest.approx(1000.0 * p)
+    assert result.by_corridor.loc["Eastern route via Trans-Siberian", "teu"] == pytest.approx(1000.0 * (1 - p))
+    assert result.by_corridor.loc["Eastern route via Trans-Siberian", "through_teu"] == 0.0
     _sums_match(result)
 
 
@@ -211,7 +211,64 @@ def test_belt_and_road_routes_named_by_branch(tmp_path):
     net = load_network(write_geodata(tmp_path / "branches", links=links))
     p = _p_south(net)
     result = assign(net).share_through("KAZ")
-    assert result.by_corridor["Northern route via Kazakhstan"]["teu"] == pytest.approx(1000.0 * p)
-    assert result.by_corridor["Eastern route via Trans-Siberian"]["teu"] == pytest.approx(1000.0 * (1 - p))
-    assert set(result.by_route) == {"belt_and_road/northern_kaz", "belt_and_road/eastern_transsib"}
+    assert result.by_corridor.loc["Northern route via Kazakhstan", "teu"] == pytest.approx(1000.0 * p)
+    assert result.by_corridor.loc["Eastern route via Trans-Siberian", "teu"] == pytest.approx(1000.0 * (1 - p))
+    assert set(result.by_route.index) == {"belt_and_road/northern_kaz", "belt_and_road/eastern_transsib"}
     _sums_match(result)
+
+
+def test_tables_are_dataframes_and_json_is_unchanged(toy_net):
+    import pandas as pd
+
+    result = assign(toy_net).share_through("KAZ")
+    for name, table in (("corridor", result.by_corridor), ("gateway", result.by_gateway), ("route", result.by_route)):
+        assert isinstance(table, pd.DataFrame) and table.index.name == name
+    data = result.to_dict()
+    assert data["by_gateway"] == result.by_gateway.to_dict(orient="index")
+    assert data["by_corridor"] == result.by_corridor.to_dict(orient="index")
+    assert list(data["by_gateway"]) == list(result.by_gateway.index)  # ordered by TEU in both
+
+
+def test_share_result_reprs_are_short(toy_net):
+    result = assign(toy_net).share_through("KAZ")
+    text = repr(result)
+    assert "\n" not in text and len(text) < 160 and f"{result.share:.1%}" in text
+    html = result._repr_html_()
+    assert "<table" in html and "Khorgos–Dostyk" in html and "by corridor" in html
+    assignment = assign(toy_net)
+    assert "\n" not in repr(assignment) and "AssignmentResult logit" in repr(assignment)
+    assert "<table" in assignment._repr_html_() and "busiest links" in assignment._repr_html_()
+
+
+def test_public_best_routes_is_a_geodataframe_with_link_geometry(toy_net):
+    import corridors
+
+    frame = corridors.best_routes(toy_net, "xian", "warsaw", k=2)
+    south, north = _routes(toy_net)
+    assert frame.crs.to_epsg() == 4326 and frame.index.name == "rank" and list(frame.index) == [1, 2]
+    assert frame.loc[1, "links"] == " ".join(south.link_ids) and frame.loc[1, "countries"] == "-".join(south.countries)
+    assert frame.loc[1, "gen_cost_usd"] == pytest.approx(south.gen_cost_usd)
+    assert frame.loc[1, "gateway"] == "Khorgos–Dostyk"
+    # no internal tuples in the columns: every cell is a plain number or string
+    assert all(isinstance(v, (str, float, int)) for v in frame.drop(columns="geometry").iloc[0])
+    # the geometry runs from the origin to the destination through every link's points
+    line = frame.loc[1, "geometry"]
+    nodes = toy_net.node_records
+    assert line.geom_type == "LineString"
+    assert line.coords[0] == pytest.approx(tuple(toy_net.nodes.loc["xian"].geometry.coords[0]))
+    assert line.coords[-1] == pytest.approx(tuple(toy_net.nodes.loc["warsaw"].geometry.coords[0]))
+    points = {tuple(p) for p in line.coords}
+    for link_id in south.link_ids:
+        assert {tuple(p) for p in toy_net.link_records[link_id]["coords"]} <= points
+    length = GEOD.geometry_length(line) / 1000.0
+    assert length == pytest.approx(south.length_km, rel=1e-6)
+    assert nodes["xian"]["name"] in frame["origin_name"].tolist()
+
+
+def test_route_flows_one_line_per_od_route(toy_net):
+    result = assign(toy_net)
+    routes = result.route_flows
+    assert len(routes) == len(result.flows) and routes.crs.to_epsg() == 4326
+    assert routes["teu"].sum() == pytest.approx(result.total_teu)
+    assert {"teu", "segment", "corridor", "gateway", "share_of_od"} <= set(routes.columns)
+    assert routes.geometry.geom_type.eq("LineString").all()

@@ -26,6 +26,7 @@ def register(subparsers) -> None:
     q.add_argument("--json", action="store_true", help="print one JSON object")
     q.set_defaults(handler=run_info)
     q = sub.add_parser("clear", help="delete every cache entry")
+    q.add_argument("--json", action="store_true", help="print one JSON object (folder, files removed)")
     q.set_defaults(handler=run_clear)
     p.set_defaults(handler=lambda args, parser=p: _usage(parser))
 
@@ -57,5 +58,8 @@ def run_clear(args) -> int:
     from corridors import _cache
 
     removed = _cache.clear()
+    if args.json:
+        print(json.dumps({"path": str(_cache.cache_dir()), "removed": removed}, indent=2))
+        return 0
     print(f"removed {removed} file(s) from {_cache.cache_dir()}", file=sys.stderr)
     return 0

@@ -134,10 +134,12 @@ def register(subparsers) -> None:
         description="Share of the assigned TEU from one region to another whose route passes through a "
         "country or region, with the breakdown by corridor and by border crossing (gateway).",
     )
-    p.add_argument("--through", default="KAZ", help="ISO3 code or region the routes pass through (default KAZ)")
+    p.add_argument("--through", metavar="REGION", default="KAZ",
+                   help="ISO3 code or region the routes pass through (default KAZ)")
     p.add_argument("--from", dest="from_", metavar="REGION", default="CHN",
                    help="origin country or region (default CHN)")
-    p.add_argument("--to", default="EU", help="destination country or region: EU, EUROPE, RUS ... (default EU)")
+    p.add_argument("--to", metavar="REGION", default="EU",
+                   help="destination country or region: EU, EUROPE, RUS ... (default EU)")
     add_method_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_geodata_option(p)
@@ -148,6 +150,7 @@ def register(subparsers) -> None:
     p.add_argument("destination", help="destination node id, e.g. duisburg")
     p.add_argument(
         "--k",
+        metavar="N",
         type=bounded_int(1, MAX_ROUTE_K),
         default=3,
         help=f"number of distinct routes, 1-{MAX_ROUTE_K} (default 3)",
@@ -158,14 +161,18 @@ def register(subparsers) -> None:
 
     p = subparsers.add_parser(
         "assign",
-        help="assign the demand and write link flows",
-        description="Assign the demand and write the link flows (TEU/year by direction, utilisation). The "
-        "format follows the suffix: .gpkg (GeoPackage), .parquet (GeoParquet), .geojson, .csv (no geometry).",
+        help="assign the demand and write link, node and route layers",
+        description="Assign the demand and write three GIS layers in EPSG:4326: links (TEU/year by direction, "
+        "utilisation), nodes (TEU/year passing) and routes (one line per OD route with TEU/year, corridor, "
+        "gateway and segment). The format follows the suffix: FILE.gpkg is one GeoPackage with the layers "
+        "links, nodes and routes; .geojson, .parquet (GeoParquet) and .csv (geometry as WKT) hold one layer per "
+        "file, so -o flows.geojson writes flows.links.geojson, flows.nodes.geojson and flows.routes.geojson.",
     )
     add_method_option(p)
     p.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="output file (.gpkg, .parquet, .geojson, .csv)"
     )
+    p.add_argument("--json", action="store_true", help="print one JSON object (files, layers, TEU) on stdout")
     add_geodata_option(p)
     p.set_defaults(handler=run_assign)
 
@@ -286,32 +293,24 @@ def run_route(args) -> int:
     return 0
 
 
-_FORMATS = {".gpkg": "GPKG", ".parquet": "parquet", ".geojson": "GeoJSON", ".json": "GeoJSON", ".csv": "csv"}
-
-
 def run_assign(args) -> int:
-    from pathlib import Path
-
-    from corridors._io import atomic_path, check_target
+    from corridors._io import check_target, layer_targets, write_layers
     from corridors.assignment import assign
 
-    target = Path(args.output)
-    fmt = _FORMATS.get(target.suffix.lower())
-    if fmt is None:
-        raise QueryError(f"{target}: unknown output format '{target.suffix}'; use .gpkg, .parquet, .geojson or .csv")
-    check_target(target)  # before the assignment, not after it
+    names = ("links", "nodes", "routes")
+    for path in dict.fromkeys(layer_targets(args.output, names).values()):
+        check_target(path)  # before the assignment, not after it
     result = assign(_network(args), method=args.method)
-    flows = result.link_flows
-    # Lists and tuples do not fit every format; keep scalar columns only.
-    flows = flows[[c for c in flows.columns if c not in ("coords",)]]
-    with atomic_path(target) as tmp:
-        if fmt == "csv":
-            flows.drop(columns="geometry").to_csv(tmp, index=False)
-        elif fmt == "parquet":
-            flows.to_parquet(tmp)
-        else:
-            flows.to_file(tmp, driver=fmt, layer="link_flows" if fmt == "GPKG" else None)
-    print(f"wrote {len(flows)} links with assigned TEU/year ({args.method}) to {target}", file=sys.stderr)
+    layers = result.gis_layers()
+    files = write_layers(args.output, layers)
+    counts = {name: len(frame) for name, frame in layers.items()}
+    if args.json:
+        print(json.dumps({"method": args.method, "total_teu": result.total_teu, "stranded_teu": result.stranded_teu,
+                          "files": [str(f) for f in files], "layers": counts}, indent=2))
+        return 0
+    where = ", ".join(str(f) for f in files)
+    print(f"wrote {counts['links']} links, {counts['nodes']} nodes and {counts['routes']} OD routes with assigned "
+          f"TEU/year ({args.method}) to {where}", file=sys.stderr)
     return 0
 
 

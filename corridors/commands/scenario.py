@@ -23,15 +23,16 @@ def _common(p: argparse.ArgumentParser, *, query: bool = True) -> None:
     p.add_argument("--geodata", metavar="DIR", default=None,
                    help="geodata folder with the layout of the shipped one (default: the shipped data); its "
                    "scenarios/ folder is searched for scenario names first")
-    p.add_argument("--params", metavar="FILE", default=None,
-                   help="TOML file of model parameters overriding geodata/parameters.toml")
     if query:
+        p.add_argument("--params", metavar="FILE", default=None,
+                       help="TOML file of model parameters overriding geodata/parameters.toml")
         p.add_argument("--method", default=None, choices=METHODS,
                        help="route choice (default: the scenario's 'method', else logit)")
-        p.add_argument("--through", default="KAZ", help="country or region of the share (default KAZ)")
+        p.add_argument("--through", metavar="REGION", default="KAZ",
+                       help="country or region of the share (default KAZ)")
         p.add_argument("--from", dest="from_", metavar="REGION", default="CHN",
                        help="origin country or region (default CHN)")
-        p.add_argument("--to", default="EU", help="destination country or region (default EU)")
+        p.add_argument("--to", metavar="REGION", default="EU", help="destination country or region (default EU)")
     p.add_argument("--json", action="store_true", help="print one JSON object")
 
 
@@ -56,23 +57,25 @@ def register(subparsers) -> None:
     p.set_defaults(handler=lambda args, parser=p: _usage(parser))
 
     p = subparsers.add_parser(
-        "sweep", help="Monte Carlo sweep over a scenario's uncertain inputs (Dask)",
-        description="Monte Carlo sweep over the [[uncertain]] inputs of a scenario on Dask distributed (a "
-        "LocalCluster by default, or a running scheduler). Results depend on --seed only, never on the number "
-        "of workers. Writes one row per draw (inputs and outputs) to Parquet and prints p5/p50/p95.",
+        "sweep", help="Monte Carlo sweep over a scenario's uncertain inputs",
+        description="Monte Carlo sweep over the [[uncertain]] inputs of a scenario: in this process by default "
+        "(the fastest on one machine), on a local Dask cluster with --workers W, or on a running Dask scheduler "
+        "with --scheduler. Results depend on --seed only, never on the number of workers. Writes one row per "
+        "draw (inputs and outputs) to Parquet and prints p5/p50/p95.",
     )
     p.add_argument("scenario_name", metavar="NAME_OR_PATH", help="bundled scenario name or path to a .toml file")
-    p.add_argument("--draws", type=bounded_int(1, MAX_DRAWS), default=1000,
+    p.add_argument("--draws", metavar="N", type=bounded_int(1, MAX_DRAWS), default=1000,
                    help=f"number of draws, 1-{MAX_DRAWS:,} (default 1000)")
-    p.add_argument("--seed", type=bounded_int(0, MAX_SEED, "a seed"), default=0,
+    p.add_argument("--seed", metavar="N", type=bounded_int(0, MAX_SEED, "a seed"), default=0,
                    help="random seed, a non-negative integer (default 0)")
     where = p.add_mutually_exclusive_group()
     where.add_argument("--workers", type=bounded_int(0, MAX_WORKERS), default=None, metavar="W",
-                       help="workers of the local Dask cluster (default min(4, CPUs); 0: in this process)")
+                       help=f"start a local Dask cluster of W worker processes, 1-{MAX_WORKERS} (default: no "
+                       "cluster, the draws run in this process; 0 means the same)")
     where.add_argument("--scheduler", type=scheduler_address, default=None, metavar="ADDRESS",
                        help="address of a running Dask scheduler, e.g. tcp://127.0.0.1:8786")
     p.add_argument("-o", "--output", metavar="FILE", default=None, help="Parquet file of the per-draw table")
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar (as -q, but keeps the summary)")
     _common(p)
     p.set_defaults(handler=run_sweep)
 
@@ -130,7 +133,7 @@ def run_sweep(args) -> int:
     network = _network(args)
     result = sweep(args.scenario_name, draws=args.draws, seed=args.seed, method=args.method, workers=args.workers,
                    scheduler=args.scheduler, network=network, geodata=args.geodata, through=args.through,
-                   from_=args.from_, to=args.to, progress=not args.no_progress and sys.stderr.isatty())
+                   from_=args.from_, to=args.to, progress=False if args.no_progress else None)
     if args.output:
         path = result.to_parquet(args.output)
         print(f"wrote {result.draws} draws to {path}", file=sys.stderr)

@@ -102,20 +102,18 @@ def run_tntp(args: argparse.Namespace) -> int:
     arrays = net.link_arrays()
     fixed = net.fixed_cost(toll=args.cost_weights.get("toll", 0.0),
                            distance=args.cost_weights.get("distance", 0.0))
-    bar = None
-    if not args.json and not args.verbose and not getattr(args, "quiet", False) and sys.stderr.isatty():
-        from tqdm import tqdm
+    from corridors._progress import progress_bar
 
-        bar = tqdm(total=args.max_iter, file=sys.stderr, unit="it", leave=False,
-                   desc=f"tntp {net_path.name}")
+    # -v prints every iteration instead; --json keeps stderr for errors only
+    bar = progress_bar(total=args.max_iter, unit="it", desc=f"tntp {net_path.name}",
+                       enabled=False if (args.json or args.verbose) else None)
 
     def show(rec: eq.IterationRecord) -> None:
         if args.verbose and not args.json:
             print(f"{rec.iteration:5d}  gap {rec.relative_gap:.3e}  beckmann "
                   f"{rec.beckmann:.10g}  step {rec.step:.4f}  {rec.seconds:7.2f} s", flush=True)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix_str(f"gap {rec.relative_gap:.2e}", refresh=False)
+        bar.update(1)
+        bar.set_postfix_str(f"gap {rec.relative_gap:.2e}", refresh=False)
 
     try:
         res = eq.user_equilibrium(
@@ -123,8 +121,7 @@ def run_tntp(args: argparse.Namespace) -> int:
             algorithm=args.algorithm, gap=args.gap, max_iter=args.max_iter,
             fixed_cost=fixed if fixed.any() else None, workers=args.workers, callback=show)
     finally:
-        if bar is not None:
-            bar.close()
+        bar.close()
     if not (np.all(np.isfinite(res.flows)) and math.isfinite(res.relative_gap)):
         raise TNTPError(f"{net_path.name}: the assignment gave non-finite flows; check the "
                         "network's capacities and volume-delay parameters")
