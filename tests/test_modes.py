@@ -1,0 +1,99 @@
+"""Mode choice between sea and land nested above the route choice (issue 11, corridors/modes.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from corridors import kernel, modes
+from corridors._errors import LayerError
+from corridors.years import MODEL_YEARS, load_year_tables
+
+
+@pytest.fixture(scope="module")
+def tables():
+    return load_year_tables()
+
+
+@pytest.fixture(scope="module")
+def models(tables):
+    return {y: modes.YearModel.build(modes.year_network(None, y), y, tables) for y in MODEL_YEARS}
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return modes.load_mode_parameters()
+
+
+def test_logsum_is_the_expected_least_cost_of_the_logit():
+    cost = np.array([100.0, 200.0, 50.0])
+    starts, group, lps = np.array([0, 2]), np.array([0, 0, 1]), np.zeros(3)
+    sums = kernel.logit_logsums(cost, lps, 0.01, 1.0, starts, group)
+    assert sums[0] == pytest.approx(-np.log(np.exp(-1.0) + np.exp(-2.0)) / 0.01)
+    assert sums[0] < 100.0  # below the cheapest route: the value of having a choice
+    assert sums[1] == pytest.approx(50.0)
+    # derivative of the logsum in a route's cost is its logit share
+    shares = kernel.logit_shares(cost, lps, 0.01, 1.0, starts, group)
+    bumped = kernel.logit_logsums(cost + [1e-3, 0, 0], lps, 0.01, 1.0, starts, group)
+    assert (bumped[0] - sums[0]) / 1e-3 == pytest.approx(shares[0], rel=1e-4)
+
+
+@pytest.mark.parametrize("year", MODEL_YEARS)
+def test_teu_by_mode_add_up_to_the_year_demand(models, tables, shipped, year):
+    split = models[year].split(shipped)
+    for direction in ("china_europe", "europe_china"):
+        by = split.by_mode(direction)
+        assert by["land"] > 0 and by["sea"] > 0
+        assert by["land"] + by["sea"] == pytest.approx(tables.demand(year)[(direction, "all")], rel=1e-9)
+    rows = split.demand_rows()
+    assert sum(r["teu"] for r in rows) == pytest.approx(
+        float(split.land_teu.sum()) + sum(r["teu"] for r in split.other_rows))
+
+
+def test_nest_consistency_is_checked(models):
+    theta = models[2024].network.params.logit_theta_per_usd
+    with pytest.raises(LayerError, match="mode_scale_per_usd.*route scale"):
+        models[2024].split(modes.ModeParameters(theta * 2, 0.0, 0.0))
+    models[2024].split(modes.ModeParameters(theta, 0.0, 0.0))  # equal scales: plain multinomial logit, allowed
+
+
+def test_sea_cost_follows_the_year_rate_and_the_cape(models):
+    # 2021 rates peaked (5,384 USD/TEU westbound), 2023 were low; 2024 went round the Cape
+    wb = lambda y: models[y].sea_cost[[r["year_direction"] == "china_europe" for r in models[y].rows]]  # noqa: E731
+    assert wb(2021).mean() > wb(2023).mean() + 3000
+    cape = modes.YearModel.build(models[2023].network, 2023, passages={"suez": 0.0, "cape": 1.0})
+    # the Cape adds about 10 days: at least 10 days x 24 h x the class value of time
+    extra = (cape.sea_cost - models[2023].sea_cost)[:, 0]
+    assert np.all(extra > 0)
+
+
+def test_dearer_sea_sends_more_by_land(models, shipped):
+    split = models[2023].split(shipped)
+    dear = modes.YearModel.build(models[2023].network, 2023, passages={"suez": 0.0, "cape": 1.0}).split(shipped)
+    assert dear.by_mode()["land"] > split.by_mode()["land"]
+
+
+def test_russia_term_moves_eu_cargo_off_the_land_routes(models):
+    base = modes.ModeParameters(5e-4, 0.0, 0.0)
+    with_term = modes.ModeParameters(5e-4, 0.0, 2000.0)
+    assert models[2024].split(with_term).by_mode()["land"] < models[2024].split(base).by_mode()["land"]
+    # inactive before 2022
+    assert models[2019].split(with_term).by_mode()["land"] == pytest.approx(models[2019].split(base).by_mode()["land"])
+
+
+def test_fit_uses_the_fitted_years_only(models, tables):
+    with pytest.raises(LayerError, match="predictions"):
+        modes.fit_mode_parameters({2023: models[2023]}, tables)
+
+
+def test_shipped_parameters_are_the_fit_on_2019_and_2024(models, tables, shipped):
+    fitted, report = modes.fit_mode_parameters({y: models[y] for y in (2019, 2024)}, tables, start=shipped)
+    assert fitted.mode_scale_per_usd == pytest.approx(shipped.mode_scale_per_usd, rel=0.05)
+    assert fitted.land_constant_usd == pytest.approx(shipped.land_constant_usd, rel=0.05)
+    assert report["years"] == [2019, 2024]
+
+
+def test_assign_year_routes_the_land_demand(models, shipped):
+    result, split = modes.assign_year(models[2024].network, 2024, mode=shipped)
+    share = result.share_through("KAZ", from_="CHN", to="EU")
+    assert share.total_teu == pytest.approx(split.by_mode("china_europe")["land"], rel=1e-6)
