@@ -97,3 +97,24 @@ def test_assign_year_routes_the_land_demand(models, shipped):
     result, split = modes.assign_year(models[2024].network, 2024, mode=shipped)
     share = result.share_through("KAZ", from_="CHN", to="EU")
     assert share.total_teu == pytest.approx(split.by_mode("china_europe")["land"], rel=1e-6)
+
+
+def test_cli_share_year_json_has_by_mode(capsys):
+    import json
+
+    from corridors.cli import main
+
+    assert main(["share", "--through", "KAZ", "--from", "CHN", "--to", "EU", "--year", "2022", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    by = out["by_mode"]
+    assert by["year"] == 2022 and by["direction"] == "china_europe"
+    assert by["land"] + by["sea"] == pytest.approx(load_year_tables().demand(2022)[("china_europe", "all")])
+    assert out["total_teu"] == pytest.approx(by["land"], rel=1e-6)
+
+
+def test_cli_year_outside_the_data_is_one_line(capsys):
+    from corridors.cli import main
+
+    assert main(["share", "--year", "2018"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "2019–2025" in err[0]
