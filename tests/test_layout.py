@@ -16,7 +16,7 @@ LAYERS = {
     2: ("routing", "kernel", "_shortest", "equilibrium", "class_ue", "tntp", "share"),  # routing, kernel, queries on route flows
     3: ("assignment",),
     4: ("observed", "calibration", "validation", "scenario_schema", "scenario_apply", "scenarios", "sweep_model",
-        "montecarlo", "modes"),  # analysis
+        "montecarlo", "modes", "backcast"),  # analysis
     5: ("maps", "report"),  # presentation
     6: ("cli", "commands"),
 }

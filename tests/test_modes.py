@@ -118,3 +118,30 @@ def test_cli_year_outside_the_data_is_one_line(capsys):
     assert main(["share", "--year", "2018"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "2019–2025" in err[0]
+
+
+def test_backcast_json_and_html(capsys, tmp_path):
+    import json
+
+    from corridors.cli import main
+
+    target = tmp_path / "backcast.html"
+    assert main(["backcast", "--years", "2023-2024", "--json", "-o", str(target)]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert [y["year"] for y in out["years"]] == [2023, 2024]
+    assert [y["fitted"] for y in out["years"]] == [False, True]
+    for y in out["years"]:
+        assert {f["role"] for f in y["figures"]} == {"fitted" if y["fitted"] else "predicted"}
+        by = y["by_mode"]["china_europe"]
+        assert by["land"] + by["sea"] == pytest.approx(load_year_tables().demand(y["year"])[("china_europe", "all")])
+    page = target.read_text(encoding="utf-8")
+    assert "<svg" in page and "http" not in page.split("<body>")[1]
+
+
+def test_backcast_years_outside_the_data(capsys):
+    from corridors.cli import main
+
+    with pytest.raises(SystemExit) as exc:
+        main(["backcast", "--years", "2017-2019"])
+    assert exc.value.code == 2
+    assert "2019–2025" in capsys.readouterr().err
