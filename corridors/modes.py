@@ -204,7 +204,8 @@ class YearModel:
         """Precompute the costs of ``year`` on ``network`` (its ``params.year`` should be ``year``).
 
         ``passages`` replaces the year's Suez/Cape weights (a scenario closing Suez gives
-        ``{"suez": 0, "cape": 1}``); ``russia_active`` the year's Russia-transit flag.
+        ``{"suez": 0, "cape": 1}``); ``russia_active`` the year's Russia-transit flag.  A
+        scenario network's ``[sea]`` table (``suez``, ``russia_transit_term``) sets them too.
         """
         from corridors.assignment import choice_arrays, route_sets
         from corridors.years import load_year_tables
@@ -239,6 +240,11 @@ class YearModel:
         penalty = gen - money - params.value_of_time_usd_per_teu_h * time
         russia = np.array([bool(RUSSIA_TRANSIT & set(rt.countries)) for rt in arrays.routes], dtype=float)
 
+        sea_spec = getattr(getattr(getattr(network, "scenario", None), "spec", None), "sea", None)
+        if passages is None and sea_spec is not None and sea_spec.suez is not None:
+            passages = {"suez": 0.0, "cape": 1.0} if sea_spec.suez == "closed" else {"suez": 1.0, "cape": 0.0}
+        if russia_active is None and sea_spec is not None and sea_spec.russia_transit_term is not None:
+            russia_active = sea_spec.russia_transit_term == "on"
         weights = passage_weights(inputs) if passages is None else passages
         sea = _sea_costs(network, rows, vot, sea_rates(inputs), weights)
         active = bool(inputs["russia_transit_term_active"]) if russia_active is None else russia_active
@@ -497,3 +503,37 @@ def fit_mode_parameters(models: dict[int, YearModel], tables, start: ModeParamet
     report = {"cost": float(solved.cost), "years": sorted(models),
               "residuals": {f"{y} {d}": float(r) for (y, d, _), r in zip(targets, res, strict=True)}}
     return fitted, report
+
+
+def scenario_year(network, scenario, year: int, *, method: str = "logit", mode: ModeParameters | None = None,
+                  tables=None, through: str = "KAZ", from_: str = "CHN", to: str = "EU") -> dict[str, Any]:
+    """A scenario against the baseline in a model year, both with the mode choice.
+
+    ``network`` is the year's baseline (:func:`year_network`); the scenario is applied to it
+    (its ``[sea]`` table changes the year inputs).  Demand the scenario leaves without a land
+    route goes by sea, so nothing is stranded.
+
+    Returns
+    -------
+    dict
+        ``year``, ``scenario``, and for ``baseline`` and ``scenario``: ``by_mode`` (both
+        directions), ``share`` (of the land TEU ``from_`` -> ``to`` through ``through``),
+        ``land_teu`` of that query; ``change`` (relative change of China->EU27 land TEU).
+    """
+    from corridors.scenarios import apply_scenario, load_scenario
+
+    scenario = load_scenario(scenario, geodata=network.geodata)
+    mode = load_mode_parameters(network.geodata) if mode is None else mode
+    out: dict[str, Any] = {"year": int(year), "scenario": scenario.name}
+    for key, net in (("baseline", network), ("scenario", apply_scenario(network, scenario))):
+        result, split = assign_year(net, year, method=method, mode=mode, tables=tables, on_unreachable="strand")
+        share = result.share_through(through, from_=from_, to=to)
+        ferries = result.link_flows
+        ferries = ferries[(ferries["mode"] == "ferry") & ferries["capacity_teu"].notna()]
+        out[key] = {"by_mode": {d: split.by_mode(d) for d in DIRECTION_OF.values()}, "share": share.share,
+                    "land_teu": share.total_teu, "stranded_teu": result.stranded_teu,
+                    "max_ferry_utilisation": float(ferries["utilisation"].max()) if len(ferries) else 0.0}
+    before = out["baseline"]["by_mode"]["china_europe"]["land"]
+    after = out["scenario"]["by_mode"]["china_europe"]["land"]
+    out["change"] = after / before - 1.0 if before > 0 else math.nan
+    return out

@@ -145,3 +145,26 @@ def test_backcast_years_outside_the_data(capsys):
         main(["backcast", "--years", "2017-2019"])
     assert exc.value.code == 2
     assert "2019–2025" in capsys.readouterr().err
+
+
+def test_red_sea_closed_in_2023_raises_china_eu_land_teu_by_more_than_5_percent(models, tables, shipped):
+    out = modes.scenario_year(models[2023].network, "red-sea-closed", 2023, mode=shipped, tables=tables)
+    assert out["change"] > 0.05
+    for key in ("baseline", "scenario"):
+        by = out[key]["by_mode"]["china_europe"]
+        assert by["land"] + by["sea"] == pytest.approx(tables.demand(2023)[("china_europe", "all")])
+
+
+def test_sanctions_lifted_removes_the_russia_term(models, tables):
+    from corridors.scenarios import apply_scenario
+
+    mode = modes.ModeParameters(5e-4, 0.0, 1500.0)
+    lifted = modes.YearModel.build(apply_scenario(models[2024].network, "eu-sanctions-lifted"), 2024, tables)
+    assert not lifted.russia_active
+    assert lifted.split(mode).by_mode()["land"] > models[2024].split(mode).by_mode()["land"]
+
+
+def test_no_eu_transit_via_russia_sends_boxes_to_sea(models, tables, shipped):
+    out = modes.scenario_year(models[2024].network, "no-eu-transit-via-russia", 2024, mode=shipped, tables=tables)
+    assert out["scenario"]["by_mode"]["china_europe"]["sea"] > out["baseline"]["by_mode"]["china_europe"]["sea"]
+    assert out["scenario"]["stranded_teu"] == 0
