@@ -516,7 +516,7 @@ def scenario_year(network, scenario, year: int, *, method: str = "logit", mode: 
     Returns
     -------
     dict
-        ``year``, ``scenario``, and for ``baseline`` and ``scenario``: ``by_mode`` (both
+        ``year``, ``name`` (the scenario), and for ``baseline`` and ``scenario``: ``by_mode`` (both
         directions), ``share`` (of the land TEU ``from_`` -> ``to`` through ``through``),
         ``land_teu`` of that query; ``change`` (relative change of China->EU27 land TEU).
     """
@@ -524,7 +524,7 @@ def scenario_year(network, scenario, year: int, *, method: str = "logit", mode: 
 
     scenario = load_scenario(scenario, geodata=network.geodata)
     mode = load_mode_parameters(network.geodata) if mode is None else mode
-    out: dict[str, Any] = {"year": int(year), "scenario": scenario.name}
+    out: dict[str, Any] = {"year": int(year), "name": scenario.name}
     for key, net in (("baseline", network), ("scenario", apply_scenario(network, scenario))):
         result, split = assign_year(net, year, method=method, mode=mode, tables=tables, on_unreachable="strand")
         share = result.share_through(through, from_=from_, to=to)

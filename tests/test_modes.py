@@ -168,3 +168,13 @@ def test_no_eu_transit_via_russia_sends_boxes_to_sea(models, tables, shipped):
     out = modes.scenario_year(models[2024].network, "no-eu-transit-via-russia", 2024, mode=shipped, tables=tables)
     assert out["scenario"]["by_mode"]["china_europe"]["sea"] > out["baseline"]["by_mode"]["china_europe"]["sea"]
     assert out["scenario"]["stranded_teu"] == 0
+
+
+def test_cli_scenario_run_year(capsys):
+    import json
+
+    from corridors.cli import main
+
+    assert main(["scenario", "run", "red-sea-closed", "--year", "2023", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["name"] == "red-sea-closed" and out["year"] == 2023 and out["change"] > 0.05

@@ -164,6 +164,7 @@ def register(subparsers) -> None:
         help=f"number of distinct routes, 1-{MAX_ROUTE_K} (default 3)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_year_option(p)
     add_geodata_option(p)
     p.set_defaults(handler=run_route)
 
@@ -177,6 +178,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="output file (.gpkg, .parquet, .geojson, .csv)"
     )
+    add_year_option(p)
     add_geodata_option(p)
     p.set_defaults(handler=run_assign)
 
@@ -349,14 +351,13 @@ def run_assign(args) -> int:
     from pathlib import Path
 
     from corridors._io import atomic_path, check_target
-    from corridors.assignment import assign
 
     target = Path(args.output)
     fmt = _FORMATS.get(target.suffix.lower())
     if fmt is None:
         raise QueryError(f"{target}: unknown output format '{target.suffix}'; use .gpkg, .parquet, .geojson or .csv")
     check_target(target)  # before the assignment, not after it
-    result = assign(_network(args), method=args.method)
+    result, _ = assign_for(args, _network(args))
     flows = result.link_flows
     # Lists and tuples do not fit every format; keep scalar columns only.
     flows = flows[[c for c in flows.columns if c not in ("coords",)]]

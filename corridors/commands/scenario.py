@@ -52,6 +52,9 @@ def register(subparsers) -> None:
     q.add_argument("--links", type=bounded_int(0, 100_000), default=10, metavar="N",
                    help="number of biggest link changes (default 10)")
     _common(q)
+    from corridors.commands.core import add_year_option
+
+    add_year_option(q)
     q.set_defaults(handler=run_run)
     p.set_defaults(handler=lambda args, parser=p: _usage(parser))
 
@@ -103,9 +106,35 @@ def run_list(args) -> int:
     return 0
 
 
+def _run_year(args) -> int:
+    """``scenario run --year Y``: baseline and scenario of that year, both with the mode choice."""
+    from corridors.commands.core import load_params_file
+    from corridors.modes import load_mode_parameters, scenario_year, year_network
+
+    params = load_params_file(args.params)
+    network = year_network(args.geodata, args.year, params)
+    out = scenario_year(network, args.scenario_name, args.year, method=args.method or "logit",
+                        mode=load_mode_parameters(network.geodata, params), through=args.through,
+                        from_=args.from_, to=args.to)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"scenario {out['name']} in {out['year']} (mode choice sea/land, then route choice)")
+    for key in ("baseline", "scenario"):
+        part = out[key]
+        ce, ec = part["by_mode"]["china_europe"], part["by_mode"]["europe_china"]
+        print(f"  {key:<9} China->EU27 land {ce['land']:>10,.0f} sea {ce['sea']:>12,.0f} TEU; EU27->China land "
+              f"{ec['land']:>9,.0f} sea {ec['sea']:>11,.0f} TEU; share of land TEU {args.from_}->{args.to} through "
+              f"{args.through} {part['share']:.1%}")
+    print(f"  China->EU27 land TEU change: {out['change']:+.1%}")
+    return 0
+
+
 def run_run(args) -> int:
     from corridors.scenarios import run_scenario
 
+    if getattr(args, "year", None) is not None:
+        return _run_year(args)
     network = _network(args)
     result = run_scenario(args.scenario_name, network=network, geodata=args.geodata, method=args.method,
                           through=args.through, from_=args.from_, to=args.to)
