@@ -178,3 +178,11 @@ def test_cli_scenario_run_year(capsys):
     assert main(["scenario", "run", "red-sea-closed", "--year", "2023", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["name"] == "red-sea-closed" and out["year"] == 2023 and out["change"] > 0.05
+
+
+def test_cli_map_flows_year(tmp_path):
+    from corridors.cli import main
+
+    target = tmp_path / "flows.html"
+    assert main(["map", "--kind", "flows", "--year", "2021", "-o", str(target), "--no-self-contained"]) == 0
+    assert target.stat().st_size > 0
