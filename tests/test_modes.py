@@ -186,3 +186,21 @@ def test_cli_map_flows_year(tmp_path):
     target = tmp_path / "flows.html"
     assert main(["map", "--kind", "flows", "--year", "2021", "-o", str(target), "--no-self-contained"]) == 0
     assert target.stat().st_size > 0
+
+
+def test_cli_validate_model_predicted_year(capsys):
+    import json
+
+    from corridors.cli import main
+
+    assert main(["validate-model", "--year", "2023", "--json"]) == 0
+    (year,) = json.loads(capsys.readouterr().out)["years"]
+    assert year["year"] == 2023 and not year["fitted"]
+    assert year["figures"] and all(f["role"] == "predicted" for f in year["figures"])
+
+
+def test_cli_calibrate_refuses_a_predicted_year(capsys):
+    from corridors.cli import main
+
+    assert main(["calibrate", "--year", "2022"]) == 2
+    assert "predictions" in capsys.readouterr().err
