@@ -204,3 +204,23 @@ def test_cli_calibrate_refuses_a_predicted_year(capsys):
 
     assert main(["calibrate", "--year", "2022"]) == 2
     assert "predictions" in capsys.readouterr().err
+
+
+def test_readme_backcast_table_comes_from_the_model(models, shipped, tables):
+    import re
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = text.split("## Sea or land, 2019–2025: the backcast", 1)[1].split("\n## ", 1)[0]
+    rows = re.findall(r"^\| (20\d\d) \| (\*\*fitted\*\*|predicted) \| ([\d,]+) \| ([\d,]+) \| [^|]+ \| ([\d,]+) \| "
+                      r"([\d,]+) \|", section, flags=re.MULTILINE)
+    assert [int(r[0]) for r in rows] == list(MODEL_YEARS)
+    for year, role, ce, ce_obs, ec, ec_obs in rows:
+        year = int(year)
+        assert (role == "**fitted**") == (year in (2019, 2024))
+        split = models[year].split(shipped)
+        assert float(ce.replace(",", "")) == pytest.approx(split.by_mode("china_europe")["land"], rel=0.005)
+        assert float(ec.replace(",", "")) == pytest.approx(split.by_mode("europe_china")["land"], rel=0.005)
+        land = modes.observed_land(tables, year)
+        assert float(ce_obs.replace(",", "")) == land["china_europe"]
+        assert float(ec_obs.replace(",", "")) == land["europe_china"]
