@@ -8,8 +8,9 @@ land
     The composite cost of the land nest is the logsum of the path-size logit over the
     row's land choice set (:func:`corridors.assignment.route_sets`, the kernel's
     :func:`corridors.kernel.logit_logsums` at the route scale ``logit_theta_per_usd``),
-    with the class's value of time and, in years with ``russia_transit_term_active``, the
-    Russia-transit term (USD/TEU) on routes crossing Russia or Belarus (A417).
+    with the class's value of time, the rail charges lowered by the year's CR Express subsidy
+    cap (A418) and, in years with ``russia_transit_term_active``, the Russia-transit term
+    (USD/TEU) on routes crossing Russia or Belarus (A417).
 sea
     The least generalised cost over the sea graph (the ``maritime`` layer: inland legs to a
     Chinese port, a sea lane, a European port and the land network to the destination)
@@ -239,6 +240,11 @@ class YearModel:
         gen = np.array([rt.gen_cost_usd for rt in arrays.routes], dtype=float)
         penalty = gen - money - params.value_of_time_usd_per_teu_h * time
         russia = np.array([bool(RUSSIA_TRANSIT & set(rt.countries)) for rt in arrays.routes], dtype=float)
+        # CR Express subsidy (A418): the shipped rail tariffs are 2025 rates, without it; a year
+        # with a subsidy cap has its rail freight charges lower by that share
+        rail = np.array([sum(leg["usd"] for leg in rt.legs if leg["kind"] == "link" and leg["mode"] == "rail")
+                         for rt in arrays.routes], dtype=float)
+        money = money - inputs["cr_express_subsidy_cap_share"] * rail
 
         sea_spec = getattr(getattr(getattr(network, "scenario", None), "spec", None), "sea", None)
         if passages is None and sea_spec is not None and sea_spec.suez is not None:
