@@ -224,3 +224,16 @@ def test_readme_backcast_table_comes_from_the_model(models, shipped, tables):
         land = modes.observed_land(tables, year)
         assert float(ce_obs.replace(",", "")) == land["china_europe"]
         assert float(ec_obs.replace(",", "")) == land["europe_china"]
+
+
+def test_cli_sweep_year_uses_the_year_land_demand(capsys, models, shipped):
+    import json
+
+    from corridors.cli import main
+
+    assert main(["sweep", "baseline-2024-uncertainty", "--draws", "4", "--workers", "0", "--year", "2021",
+                 "--no-progress", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    land = models[2021].split(shipped).by_mode("china_europe")["land"]
+    # demand is drawn around the year's land TEU (the baseline-2024 draws scale it by ~1 +- 10 %)
+    assert out["percentiles"]["total_teu"]["p50"] == pytest.approx(land, rel=0.2)

@@ -77,6 +77,9 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="FILE", default=None, help="Parquet file of the per-draw table")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     _common(p)
+    from corridors.commands.core import add_year_option
+
+    add_year_option(p)
     p.set_defaults(handler=run_sweep)
 
 
@@ -90,6 +93,18 @@ def _network(args):
     from corridors.network import load_network
 
     return load_network(args.geodata, params=load_params_file(args.params))
+
+
+def _year_land_network(args):
+    """The network of ``args.year`` carrying that year's land demand (mode choice at the
+    shipped parameters, before the scenario): the sweep draws the route choice around it."""
+    from corridors.commands.core import load_params_file
+    from corridors.modes import load_mode_parameters, mode_split, year_network
+
+    params = load_params_file(args.params)
+    network = year_network(args.geodata, args.year, params)
+    split = mode_split(network, args.year, load_mode_parameters(network.geodata, params))
+    return network.with_changes(demand_rows=split.demand_rows())
 
 
 def run_list(args) -> int:
@@ -154,7 +169,7 @@ def run_sweep(args) -> int:
     if args.output and not args.output.lower().endswith(".parquet"):
         raise QueryError(f"{args.output}: the sweep table is written as Parquet; use a .parquet file name")
     check_output(args.output)
-    network = _network(args)
+    network = _year_land_network(args) if getattr(args, "year", None) is not None else _network(args)
     result = sweep(args.scenario_name, draws=args.draws, seed=args.seed, method=args.method, workers=args.workers,
                    scheduler=args.scheduler, network=network, geodata=args.geodata, through=args.through,
                    from_=args.from_, to=args.to, progress=not args.no_progress and sys.stderr.isatty())
