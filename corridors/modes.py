@@ -257,8 +257,11 @@ class YearModel:
         return cls(year, network, rows, other, names, share, vot, sea, has_land, money, time, penalty, russia,
                    land_rows, arrays, active, inputs)
 
-    def land_costs(self, mode: ModeParameters) -> np.ndarray:
-        """Composite cost of the land nest, ``(rows, classes)`` USD/TEU (inf: no land route)."""
+    def land_costs(self, mode: ModeParameters, extra_usd=None) -> np.ndarray:
+        """Composite cost of the land nest, ``(rows, classes)`` USD/TEU (inf: no land route).
+
+        ``extra_usd`` (per route of the choice sets) is added to the route costs (the
+        congestion of :func:`assign_year_congested`)."""
         from corridors import kernel
 
         params = self.network.params
@@ -266,6 +269,8 @@ class YearModel:
         if not self.land_rows.size:
             return out
         term = mode.russia_transit_usd * self.route_russia if self.russia_active else 0.0
+        if extra_usd is not None:
+            term = term + np.asarray(extra_usd, dtype=float)
         a = self.arrays
         vot = self.class_vot[self.land_rows][:, :, None]  # (groups, classes, 1)
         # (classes, routes): each route priced with its row's class values of time
@@ -276,12 +281,12 @@ class YearModel:
         out[self.land_rows] = sums.T
         return out
 
-    def split(self, mode: ModeParameters) -> ModeSplit:
+    def split(self, mode: ModeParameters, extra_usd=None) -> ModeSplit:
         """The mode split of every row and class under ``mode`` (nest checked)."""
         from scipy.special import expit
 
         check_nest(mode, self.network.params.logit_theta_per_usd)
-        land = self.land_costs(mode)
+        land = self.land_costs(mode, extra_usd)
         with np.errstate(invalid="ignore"):
             p_land = np.where(np.isfinite(land), expit(-mode.mode_scale_per_usd * (
                 land + mode.land_constant_usd - self.sea_cost)), 0.0)
@@ -436,12 +441,16 @@ def assign_year(network, year: int, *, method: str = "logit", mode: ModeParamete
                 on_unreachable: str = "raise", **build):
     """Mode choice of ``year``, then the route choice of its land demand.
 
+    With ``method="sue"`` the two are solved together (:func:`assign_year_congested`).
+
     Returns
     -------
     (AssignmentResult, ModeSplit)
     """
     from corridors.assignment import assign
 
+    if method == "sue":  # congestion feeds back into the mode choice
+        return assign_year_congested(network, year, mode=mode, tables=tables, **build)
     split = mode_split(network, year, mode, tables, **build)
     result = assign(network, split.demand_rows(), method=method, on_unreachable=on_unreachable)
     return result, split
@@ -543,3 +552,49 @@ def scenario_year(network, scenario, year: int, *, method: str = "logit", mode: 
     after = out["scenario"]["by_mode"]["china_europe"]["land"]
     out["change"] = after / before - 1.0 if before > 0 else math.nan
     return out
+
+
+def _congestion_usd(network, result, arrays) -> np.ndarray:
+    """USD/TEU of congestion (flow-dependent cost above free flow) on every route of ``arrays``."""
+    from corridors import kernel
+    from corridors.assignment import edge_arrays
+
+    edges = edge_arrays(network)
+    params = network.params
+    x = np.zeros(edges.n_edges)
+    for flow in result.flows:
+        for e in flow.route.edges:
+            x[edges.index[e]] += flow.teu
+    vot = params.value_of_time_usd_per_teu_h
+    alpha, beta, queue = kernel.vdf_parameters(edges.gate, edges.capacity, vot, params)
+    free = vot * edges.time_h
+    extra = kernel.vdf_cost(x[None, :], free[None, :], edges.capacity[None, :], alpha, beta, queue)[0] - free
+    return np.asarray(arrays.incidence @ extra).ravel()
+
+
+def assign_year_congested(network, year: int, *, mode: ModeParameters | None = None, tables=None,
+                          iterations: int = 10, **build):
+    """Mode choice and stochastic user equilibrium (``sue``) solved together for ``year``.
+
+    The land composite cost includes the congestion of the land routes at the current
+    assignment, so a scenario that crowds the remaining land routes (ferries, border posts)
+    sends boxes to sea; the land TEU are averaged over ``iterations`` rounds (method of
+    successive averages).
+
+    Returns
+    -------
+    (AssignmentResult, ModeSplit)
+    """
+    from corridors.assignment import assign
+
+    mode = load_mode_parameters(network.geodata) if mode is None else mode
+    model = YearModel.build(network, year, tables, **build)
+    extra = None
+    land = None
+    for k in range(1, iterations + 1):
+        split = model.split(mode, extra)
+        land = split.land_teu if land is None else land + (split.land_teu - land) / k
+        split = replace(split, land_teu=land, sea_teu=np.array([r["teu_all"] for r in split.rows]) - land)
+        result = assign(network, split.demand_rows(), method="sue", on_unreachable="strand")
+        extra = _congestion_usd(network, result, model.arrays)
+    return result, split

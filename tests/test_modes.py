@@ -237,3 +237,15 @@ def test_cli_sweep_year_uses_the_year_land_demand(capsys, models, shipped):
     land = models[2021].split(shipped).by_mode("china_europe")["land"]
     # demand is drawn around the year's land TEU (the baseline-2024 draws scale it by ~1 +- 10 %)
     assert out["percentiles"]["total_teu"]["p50"] == pytest.approx(land, rel=0.2)
+
+
+def test_congestion_feeds_back_into_the_mode_choice(models, tables, shipped):
+    from corridors.scenarios import apply_scenario
+
+    network = apply_scenario(models[2024].network, "no-eu-transit-via-russia")
+    free = modes.YearModel.build(network, 2024, tables).split(shipped)
+    result, split = modes.assign_year(network, 2024, method="sue", mode=shipped, tables=tables)
+    assert split.by_mode()["land"] < free.by_mode()["land"]
+    by = split.by_mode()
+    assert by["land"] + by["sea"] == pytest.approx(tables.demand(2024)[("china_europe", "all")])
+    assert result.share_through("KAZ", from_="CHN", to="EU").total_teu == pytest.approx(by["land"], rel=1e-6)
