@@ -50,6 +50,7 @@ __all__ = [
     "penalties",
     "logit_shares",
     "least_cost_shares",
+    "logit_logsums",
     "choice_shares",
     "msa_step",
     "sra_step",
@@ -274,6 +275,21 @@ def logit_shares(cost, log_path_size, theta, beta, starts, group, *, group_theta
     top = np.maximum.reduceat(utility, starts, axis=-1)
     weight = np.exp(utility - top[..., group])
     return weight / np.add.reduceat(weight, starts, axis=-1)[..., group]
+
+
+def logit_logsums(cost, log_path_size, theta, beta, starts, group) -> np.ndarray:
+    """Composite cost (USD per TEU) of every OD group under :func:`logit_shares`, ``(..., groups)``.
+
+    ``-(1 / theta) ln sum_j exp(-theta c_j + beta ln PS_j)``: the expected least perceived
+    cost of the group's choice set (the logsum), which a choice nested above the route
+    choice (mode choice, :mod:`corridors.modes`) sees as the cost of the nest.
+    """
+    theta = np.asarray(theta, dtype=float)[..., None]
+    beta = np.asarray(beta, dtype=float)[..., None]
+    utility = -theta * cost + beta * log_path_size
+    top = np.maximum.reduceat(utility, starts, axis=-1)
+    weight = np.exp(utility - top[..., group])
+    return -(top + np.log(np.add.reduceat(weight, starts, axis=-1))) / theta
 
 
 def least_cost_shares(cost, starts, group) -> np.ndarray:

@@ -29,6 +29,7 @@ from corridors.limits import (  # noqa: F401  (re-exported: other modules import
     MAX_DEMAND_TEU,
     MAX_JSON_DEPTH,
     MAX_SEARCH_DEPTH,
+    MODE_CHOICE_PARAMETERS,
     MODES,
     NODE_KINDS,
     PARAMETERS,

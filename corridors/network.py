@@ -123,7 +123,8 @@ class CostParameters:
         if problems:
             more = f" (+{len(problems) - 1} more)" if len(problems) > 1 else ""
             raise LayerError(f"{problems[0]}{more}")
-        params = cls(**values)
+        # the [mode_choice] keys are validated with the rest but belong to corridors.modes
+        params = cls(**{k: v for k, v in values.items() if k in cls.__dataclass_fields__})
         if params.k_routes * params.candidate_factor > MAX_SEARCH_DEPTH:
             raise LayerError(f"{source}: {search_depth_message(params.k_routes, params.candidate_factor)}")
         return params

@@ -54,6 +54,11 @@ nodes to the ends of those links), ``countries`` alone selects both.
     New features with the properties of ``docs/DESIGN.md`` (``lon``/``lat`` for nodes,
     ``coordinates`` for links), or GeoJSON FeatureCollections (paths relative to the
     scenario file) of Point nodes and LineString links.
+``[sea]``
+    Year inputs of the mode choice (``corridors share --year``, ``corridors backcast``):
+    ``suez = "closed"`` (every sea box goes round the Cape at the year's rate) or ``"open"``
+    (Suez only); ``russia_transit_term = "off"`` (no Russia-transit term, as if EU sanctions
+    were lifted) or ``"on"``.  Without a year these have no effect.
 ``[[uncertain]]``
     ``name`` (a slug, the column in sweep results), ``distribution`` with its
     parameters: ``uniform`` (``low``, ``high``), ``triangular`` (``low``, ``mode``,
@@ -235,6 +240,13 @@ class _NewLink(_Strict):
     sources: str = "scenario"
 
 
+class _Sea(_Strict):
+    """``[sea]``: year inputs of the mode choice (:mod:`corridors.modes`) a scenario overrides."""
+
+    suez: Literal["open", "closed"] | None = None
+    russia_transit_term: Literal["on", "off"] | None = None
+
+
 class _Spec(_Strict):
     name: str | None = None
     title: str = ""
@@ -255,6 +267,7 @@ class _Spec(_Strict):
     add_link: list[_NewLink] = Field(default_factory=list)
     add_geojson: list[str] = Field(default_factory=list)
     uncertain: list[_Uncertain] = Field(default_factory=list)
+    sea: _Sea = Field(default_factory=_Sea)
 
 
 _LIST_KEYS = ("close", "open", "change", "demand", "add_node", "add_link", "add_geojson", "uncertain")
@@ -262,7 +275,7 @@ _LIST_KEYS = ("close", "open", "change", "demand", "add_node", "add_link", "add_
 
 def _known_keys() -> set[str]:
     keys: set[str] = set()
-    for model in (_Spec, _Closure, _Opening, _Change, _DemandChange, _Uncertain, _NewNode, _NewLink):
+    for model in (_Spec, _Closure, _Opening, _Change, _DemandChange, _Uncertain, _NewNode, _NewLink, _Sea):
         for name, info in model.model_fields.items():
             keys.add(info.alias or name)
     return keys

@@ -722,11 +722,13 @@ def test_parameters_integral_float_accepted(tmp_path):
 def test_parameter_table_matches_cost_parameters():
     from dataclasses import fields
 
-    from corridors.layers import PARAMETERS
+    from corridors.layers import MODE_CHOICE_PARAMETERS, PARAMETERS
+    from corridors.modes import ModeParameters
     from corridors.network import CostParameters
 
     # segments: the nested [route_choice.segments.<segment>] tables, checked by check_segments
-    assert set(PARAMETERS) | {"segments"} == {f.name for f in fields(CostParameters)}
+    assert set(PARAMETERS) | {"segments"} == {f.name for f in fields(CostParameters)} | set(MODE_CHOICE_PARAMETERS)
+    assert set(MODE_CHOICE_PARAMETERS) == {f.name for f in fields(ModeParameters)}
     defaults = CostParameters().as_dict()
     for key, value in defaults.items():  # the defaults are valid values
         assert CostParameters.from_mapping({key: value}).as_dict()[key] == value

@@ -33,7 +33,8 @@ REPO = Path(__file__).resolve().parents[1]
 BUNDLED = sorted((REPO / "geodata" / "scenarios").glob("*.toml"))
 EXPECTED = {
     "baseline-2024", "no-eu-transit-via-russia", "cku-railway-open", "caspian-ports-doubled",
-    "middle-corridor-upgrade", "dostyk-moyynty-second-track", "baseline-2024-uncertainty",
+    "middle-corridor-upgrade", "dostyk-moyynty-second-track", "baseline-2024-uncertainty", "red-sea-closed",
+    "eu-sanctions-lifted",
 }
 
 NO_RUS_FOR_EU = """

@@ -13,5 +13,6 @@ COMMAND_MODULES = (
     "corridors.commands.tntp",
     "corridors.commands.scenario",
     "corridors.commands.calibrate",
+    "corridors.commands.backcast",
     "corridors.commands.cache",
 )

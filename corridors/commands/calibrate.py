@@ -92,6 +92,7 @@ def run_calibrate(args: argparse.Namespace) -> int:
     if args.write_default and args.scenario:
         raise QueryError("--write-default writes the shipped parameters: calibrate on a scenario's network "
                          "with -o FILE instead")
+    _fitted_year_only(args.year)
     network = _network(args)
     result = calibrate(network, args.observed, fit=[f for f in args.fit.split(",") if f.strip()])
     if args.json:
@@ -118,11 +119,41 @@ def run_calibrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fitted_year_only(year) -> None:
+    """Refuse to fit on a year whose figures are predictions (fitting discipline, issue 11)."""
+    from corridors._errors import QueryError
+    from corridors.years import FITTED_YEARS, MODEL_YEARS
+
+    if year is not None and year in MODEL_YEARS and year not in FITTED_YEARS:
+        raise QueryError(f"calibrate --year {year}: the figures of {year} are predictions, never fitted; "
+                         f"fit on {' or '.join(map(str, FITTED_YEARS))}")
+
+
+def _validate_year(args: argparse.Namespace) -> int:
+    """``validate-model --year Y`` for a year other than 2024: that year's observed figures of
+    ``geodata/years/observed_years.csv`` against the model of the year (as ``corridors backcast``)."""
+    from corridors.backcast import backcast
+    from corridors.commands.core import load_params_file
+
+    (year,) = backcast((args.year,), geodata=args.geodata, method=args.method, params=load_params_file(args.params))
+    if args.json:
+        print(json.dumps({"years": [year]}, indent=2))
+        return 0
+    print(f"{year['year']}: {'fitted' if year['fitted'] else 'predicted'} year (mode choice, then route choice)")
+    for fig in year["figures"]:
+        error = "" if fig["error"] is None else f"{fig['error']:+.0%}"
+        print(f"  {fig['id']:<24} {fig['role']:<9} {fig['bound']:<7} observed {fig['observed_teu']:>11,.0f} TEU  "
+              f"model {fig['model_teu']:>11,.0f} TEU  {error}")
+    return 0
+
+
 def run_validate_model(args: argparse.Namespace) -> int:
     from corridors.report import write_report
     from corridors.validation import validate_model
 
     check_output(args.output)
+    if args.year is not None and args.year != 2024 and args.observed is None and args.output is None:
+        return _validate_year(args)
     validation = validate_model(_network(args), args.observed, method=args.method)
     if args.json:
         print(json.dumps(validation.to_dict(), indent=2))

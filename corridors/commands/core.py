@@ -126,6 +126,16 @@ def add_method_option(parser: argparse.ArgumentParser, default: str = "logit") -
     )
 
 
+def add_year_option(parser: argparse.ArgumentParser) -> None:
+    """Add ``--year``: the model year 2019-2025 (its network, demand by mode and inputs)."""
+    parser.add_argument(
+        "--year", type=YEAR_TYPE, default=None,
+        help="model year 2019-2025: the network of that year, its all-mode China-EU27 demand split between sea "
+        "and land by the mode choice, and its sea rates, Suez/Cape status and Russia-transit term (default: the "
+        "shipped 2024 demand without mode choice)",
+    )
+
+
 def register(subparsers) -> None:
     """Register share, route, assign, layers and validate."""
     p = subparsers.add_parser(
@@ -142,6 +152,7 @@ def register(subparsers) -> None:
                    help="destination country or region: EU, EUROPE, RUS ... (default EU)")
     add_method_option(p)
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    add_year_option(p)
     add_geodata_option(p)
     p.set_defaults(handler=run_share)
 
@@ -156,6 +167,7 @@ def register(subparsers) -> None:
         help=f"number of distinct routes, 1-{MAX_ROUTE_K} (default 3)",
     )
     p.add_argument("--json", action="store_true", help="print JSON")
+    add_year_option(p)
     add_geodata_option(p)
     p.set_defaults(handler=run_route)
 
@@ -173,6 +185,7 @@ def register(subparsers) -> None:
         "-o", "--output", required=True, metavar="FILE", help="output file (.gpkg, .parquet, .geojson, .csv)"
     )
     p.add_argument("--json", action="store_true", help="print one JSON object (files, layers, TEU) on stdout")
+    add_year_option(p)
     add_geodata_option(p)
     p.set_defaults(handler=run_assign)
 
@@ -227,7 +240,13 @@ def _network(args):
     from corridors.network import load_network
 
     params = load_params_file(getattr(args, "params", None))
-    network = load_network(args.geodata, params=params)
+    year = getattr(args, "year", None)
+    if year is not None:
+        from corridors.modes import year_network
+
+        network = year_network(args.geodata, year, params)
+    else:
+        network = load_network(args.geodata, params=params)
     if getattr(args, "scenario", None):
         from corridors.scenarios import apply_scenario, load_scenario
 
@@ -235,14 +254,53 @@ def _network(args):
     return network
 
 
-def run_share(args) -> int:
+def assign_for(args, network):
+    """Assign ``network``: with ``--year``, the mode choice of that year first; returns ``(result, split)``."""
     from corridors.assignment import assign
 
-    result = assign(_network(args), method=args.method).share_through(args.through, from_=args.from_, to=args.to)
-    if args.json:
-        print(json.dumps(result.to_dict(), indent=2))
+    if getattr(args, "year", None) is None:
+        return assign(network, method=args.method), None
+    from corridors.modes import assign_year, load_mode_parameters
+
+    mode = load_mode_parameters(network.geodata, load_params_file(getattr(args, "params", None)))
+    return assign_year(network, args.year, method=args.method, mode=mode)
+
+
+def _by_mode(split, network, from_: str, to: str) -> dict:
+    """TEU by mode of the China<->EU27 direction the query asks about (both if neither)."""
+    from corridors.regions import EU27, resolve_region
+
+    origin = resolve_region(from_, network.country_codes)
+    destination = resolve_region(to, network.country_codes)
+    out = {"year": split.year}
+    if "CHN" in origin and destination & EU27:
+        out |= {"direction": "china_europe", **split.by_mode("china_europe")}
+    elif "CHN" in destination and origin & EU27:
+        out |= {"direction": "europe_china", **split.by_mode("europe_china")}
     else:
-        print(result.summary())
+        out |= {d: split.by_mode(d) for d in ("china_europe", "europe_china")}
+    return out
+
+
+def run_share(args) -> int:
+    result, split = assign_for(args, _network(args))
+    share = result.share_through(args.through, from_=args.from_, to=args.to)
+    by_mode = _by_mode(split, result.network, args.from_, args.to) if split is not None else None
+    if args.json:
+        out = share.to_dict()
+        if by_mode is not None:
+            out["by_mode"] = by_mode
+        print(json.dumps(out, indent=2))
+        return 0
+    print(share.summary())
+    if by_mode is not None:
+        parts = [by_mode] if "land" in by_mode else [by_mode[d] | {"direction": d} for d in ("china_europe",
+                                                                                               "europe_china")]
+        for part in parts:
+            name = "China->EU27" if part["direction"] == "china_europe" else "EU27->China"
+            print(f"by mode ({name}, {split.year}): land {part['land']:,.0f} TEU, sea {part['sea']:,.0f} TEU "
+                  f"({part['sea'] / part['all']:.1%} of {part['all']:,.0f} TEU went by sea; the share above is of "
+                  "land TEU)")
     return 0
 
 
@@ -295,12 +353,11 @@ def run_route(args) -> int:
 
 def run_assign(args) -> int:
     from corridors._io import check_target, layer_targets, write_layers
-    from corridors.assignment import assign
 
     names = ("links", "nodes", "routes")
     for path in dict.fromkeys(layer_targets(args.output, names).values()):
         check_target(path)  # before the assignment, not after it
-    result = assign(_network(args), method=args.method)
+    result, _ = assign_for(args, _network(args))
     layers = result.gis_layers()
     files = write_layers(args.output, layers)
     counts = {name: len(frame) for name, frame in layers.items()}

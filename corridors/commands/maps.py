@@ -83,6 +83,9 @@ def register(subparsers) -> None:
         help="inline Leaflet and jQuery so the file makes no network request (default on); "
         "--no-self-contained keeps CDN links",
     )
+    from corridors.commands.core import add_year_option
+
+    add_year_option(p)
     p.set_defaults(handler=run_map)
 
 
@@ -99,16 +102,44 @@ def _run_scenario(args, network):
         )
     from corridors.scenarios import run_scenario
 
+    if getattr(args, "year", None) is not None:
+        return _YearRun(args, network)
     return run_scenario(
         args.scenario, network=network, method=args.method, through=args.through, from_=args.from_, to=args.to
     )
+
+
+class _YearRun:
+    """A scenario and its baseline in a model year, both with the mode choice (``--year``)."""
+
+    def __init__(self, args, network):
+        from corridors.modes import assign_year, load_mode_parameters
+        from corridors.scenarios import apply_scenario, load_scenario
+
+        self.scenario = load_scenario(args.scenario, geodata=network.geodata)
+        self.method = args.method or "logit"
+        self.baseline_name = f"baseline {args.year}"
+        mode = load_mode_parameters(network.geodata)
+        self.result = assign_year(apply_scenario(network, self.scenario), args.year, method=self.method, mode=mode,
+                                  on_unreachable="strand")[0]
+        self.baseline = assign_year(network, args.year, method=self.method, mode=mode)[0]
+
+
+def _assign(args, network, method):
+    """Assign ``network``; with ``--year`` after the mode choice of that year."""
+    from corridors.assignment import assign
+
+    if getattr(args, "year", None) is None:
+        return assign(network, method=method)
+    from corridors.modes import assign_year
+
+    return assign_year(network, args.year, method=method)[0]
 
 
 def run_map(args) -> int:
     """Build the requested map and write it atomically."""
     from corridors._io import check_target
     from corridors._progress import progress_bar
-    from corridors.assignment import assign
     from corridors.commands.core import load_params_file
     from corridors.maps import compare_map, flow_map, network_map, save_map
     from corridors.network import load_network
@@ -118,7 +149,12 @@ def run_map(args) -> int:
     steps = {"network": 3, "flows": 4, "compare": 5}[args.kind]
     with progress_bar(total=steps, desc=f"map {args.kind}", unit="step") as bar:
         bar.set_postfix_str("loading the network")
-        network = load_network(args.geodata, params=load_params_file(args.params))
+        if getattr(args, "year", None) is not None:
+            from corridors.modes import year_network
+
+            network = year_network(args.geodata, args.year, load_params_file(args.params))
+        else:
+            network = load_network(args.geodata, params=load_params_file(args.params))
         bar.update()
         common = {"tiles": args.tiles, "self_contained": args.self_contained}
         query = {"through": args.through, "from_": args.from_, "to": args.to}
@@ -134,7 +170,7 @@ def run_map(args) -> int:
             if args.scenario:
                 result = _run_scenario(args, network).result
             else:
-                result = assign(network, method=args.method or "logit")
+                result = _assign(args, network, args.method or "logit")
             bar.update()
             bar.set_postfix_str("drawing")
             m = flow_map(result, **query, **common)
@@ -153,10 +189,10 @@ def run_map(args) -> int:
                         "pass --scenario NAME_OR_PATH or a different --baseline-method"
                     )
                 bar.set_postfix_str(f"assigning the demand ({method})")
-                result = assign(network, method=method)
+                result = _assign(args, network, method)
                 bar.update()
                 bar.set_postfix_str(f"assigning the demand ({args.baseline_method})")
-                baseline = assign(network, method=args.baseline_method)
+                baseline = _assign(args, network, args.baseline_method)
                 bar.update()
                 labels = (method, args.baseline_method)
             bar.set_postfix_str("drawing")

@@ -53,6 +53,9 @@ def register(subparsers) -> None:
     q.add_argument("--links", type=bounded_int(0, 100_000), default=10, metavar="N",
                    help="number of biggest link changes (default 10)")
     _common(q)
+    from corridors.commands.core import add_year_option
+
+    add_year_option(q)
     q.set_defaults(handler=run_run)
     p.set_defaults(handler=lambda args, parser=p: _usage(parser))
 
@@ -77,6 +80,9 @@ def register(subparsers) -> None:
     p.add_argument("-o", "--output", metavar="FILE", default=None, help="Parquet file of the per-draw table")
     p.add_argument("--no-progress", action="store_true", help="no progress bar (as -q, but keeps the summary)")
     _common(p)
+    from corridors.commands.core import add_year_option
+
+    add_year_option(p)
     p.set_defaults(handler=run_sweep)
 
 
@@ -94,6 +100,18 @@ def _network(args):
     return load_network(args.geodata, params=load_params_file(args.params))
 
 
+def _year_land_network(args):
+    """The network of ``args.year`` carrying that year's land demand (mode choice at the
+    shipped parameters, before the scenario): the sweep draws the route choice around it."""
+    from corridors.commands.core import load_params_file
+    from corridors.modes import load_mode_parameters, mode_split, year_network
+
+    params = load_params_file(args.params)
+    network = year_network(args.geodata, args.year, params)
+    split = mode_split(network, args.year, load_mode_parameters(network.geodata, params))
+    return network.with_changes(demand_rows=split.demand_rows())
+
+
 def run_list(args) -> int:
     from corridors.scenarios import list_scenarios
 
@@ -108,9 +126,35 @@ def run_list(args) -> int:
     return 0
 
 
+def _run_year(args) -> int:
+    """``scenario run --year Y``: baseline and scenario of that year, both with the mode choice."""
+    from corridors.commands.core import load_params_file
+    from corridors.modes import load_mode_parameters, scenario_year, year_network
+
+    params = load_params_file(args.params)
+    network = year_network(args.geodata, args.year, params)
+    out = scenario_year(network, args.scenario_name, args.year, method=args.method or "logit",
+                        mode=load_mode_parameters(network.geodata, params), through=args.through,
+                        from_=args.from_, to=args.to)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    print(f"scenario {out['name']} in {out['year']} (mode choice sea/land, then route choice)")
+    for key in ("baseline", "scenario"):
+        part = out[key]
+        ce, ec = part["by_mode"]["china_europe"], part["by_mode"]["europe_china"]
+        print(f"  {key:<9} China->EU27 land {ce['land']:>10,.0f} sea {ce['sea']:>12,.0f} TEU; EU27->China land "
+              f"{ec['land']:>9,.0f} sea {ec['sea']:>11,.0f} TEU; share of land TEU {args.from_}->{args.to} through "
+              f"{args.through} {part['share']:.1%}")
+    print(f"  China->EU27 land TEU change: {out['change']:+.1%}")
+    return 0
+
+
 def run_run(args) -> int:
     from corridors.scenarios import run_scenario
 
+    if getattr(args, "year", None) is not None:
+        return _run_year(args)
     network = _network(args)
     result = run_scenario(args.scenario_name, network=network, geodata=args.geodata, method=args.method,
                           through=args.through, from_=args.from_, to=args.to)
@@ -130,7 +174,7 @@ def run_sweep(args) -> int:
     if args.output and not args.output.lower().endswith(".parquet"):
         raise QueryError(f"{args.output}: the sweep table is written as Parquet; use a .parquet file name")
     check_output(args.output)
-    network = _network(args)
+    network = _year_land_network(args) if getattr(args, "year", None) is not None else _network(args)
     result = sweep(args.scenario_name, draws=args.draws, seed=args.seed, method=args.method, workers=args.workers,
                    scheduler=args.scheduler, network=network, geodata=args.geodata, through=args.through,
                    from_=args.from_, to=args.to, progress=False if args.no_progress else None)
