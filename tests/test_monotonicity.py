@@ -126,7 +126,7 @@ def test_dearer_transsiberian_keeps_its_rivals():
 
     def corridor_teu(network):
         share = corridors.assign(network, method="logit").share_through("KAZ", from_="CHN", to="EU")
-        return {name: v["teu"] for name, v in share.by_corridor.items()}
+        return share.by_corridor["teu"].to_dict()
 
     before, after = corridor_teu(net), corridor_teu(dearer)
     transsib = next(name for name in before if "Trans-Siberian" in name)
