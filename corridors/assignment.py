@@ -478,8 +478,8 @@ class _Incidence:
         return self._matrix
 
 
-def segment_choice(params, segments, routes, group) -> tuple[Any, Any]:
-    """Per-group logit scales and per-route gateway constants of the demand segments.
+def segment_choice(params, segments, routes, group, sanctions: tuple[float, bool] = (0.0, False)) -> tuple[Any, Any]:
+    """Per-group logit scales and per-route constants of the demand segments.
 
     Parameters
     ----------
@@ -489,6 +489,9 @@ def segment_choice(params, segments, routes, group) -> tuple[Any, Any]:
     routes : sequence of Route
     group : numpy.ndarray
         Group of every route.
+    sanctions : (float, bool)
+        The sanctions-transit term of the model year, USD per TEU, and whether its Russia part
+        is active (:meth:`corridors.network.Network.sanctions_term`).
 
     Returns
     -------
@@ -497,18 +500,25 @@ def segment_choice(params, segments, routes, group) -> tuple[Any, Any]:
         uses ``logit_theta_per_usd`` everywhere, as before segments).
     asc_usd : numpy.ndarray or None
         ``(routes,)`` USD per TEU: the segment's gateway constants of the nodes the route
-        passes; None if there are none.
+        passes, plus the sanctions-transit term; None if there are none.
     """
     import numpy as np
 
-    if not params.segments:
-        return None, None
-    group_theta = np.array([params.theta_of(s) for s in segments], dtype=float)
-    consts = {s: params.asc_of(s) for s in set(segments)}
+    from corridors.network import sanctioned_route
+
+    group_theta = None
+    if params.segments:
+        group_theta = np.array([params.theta_of(s) for s in segments], dtype=float)
+    consts = {s: params.asc_of(s) for s in set(segments)} if params.segments else {}
     asc = None
     if any(consts.values()):
         asc = np.array([sum(v for n, v in consts[segments[g]].items() if n in r.node_ids)
                         for r, g in zip(routes, group, strict=True)], dtype=float)
+    usd, russia_active = sanctions
+    if usd:
+        term = usd * np.array([sanctioned_route(r, segments[g], russia_active)
+                               for r, g in zip(routes, group, strict=True)], dtype=float)
+        asc = term if asc is None else asc + term
     return group_theta, asc
 
 
@@ -524,7 +534,8 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
     arrays = choice_arrays(network, [sets[route_key(r)] for r in rows],
                            path_sizes=method != "shortest")
     teu = np.array([r["teu"] for r in rows], dtype=float)
-    group_theta, asc = segment_choice(params, [r.get("segment") for r in rows], arrays.routes, arrays.group)
+    group_theta, asc = segment_choice(params, [r.get("segment") for r in rows], arrays.routes, arrays.group,
+                                      network.sanctions_term())
     records: list[dict] = []
     if method in ("shortest", "logit"):
         cost = np.array([r.gen_cost_usd for r in arrays.routes], dtype=float)

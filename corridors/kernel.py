@@ -277,19 +277,25 @@ def logit_shares(cost, log_path_size, theta, beta, starts, group, *, group_theta
     return weight / np.add.reduceat(weight, starts, axis=-1)[..., group]
 
 
-def logit_logsums(cost, log_path_size, theta, beta, starts, group) -> np.ndarray:
+def logit_logsums(cost, log_path_size, theta, beta, starts, group, *, group_theta=None) -> np.ndarray:
     """Composite cost (USD per TEU) of every OD group under :func:`logit_shares`, ``(..., groups)``.
 
     ``-(1 / theta) ln sum_j exp(-theta c_j + beta ln PS_j)``: the expected least perceived
     cost of the group's choice set (the logsum), which a choice nested above the route
     choice (mode choice, :mod:`corridors.modes`) sees as the cost of the nest.
+    ``group_theta`` (``(groups,)``), if given, replaces ``theta`` with each group's own scale
+    (a demand segment's).
     """
-    theta = np.asarray(theta, dtype=float)[..., None]
     beta = np.asarray(beta, dtype=float)[..., None]
-    utility = -theta * cost + beta * log_path_size
+    if group_theta is not None:
+        per_group = np.asarray(group_theta, dtype=float)
+        theta_route, theta_group = per_group[group], per_group
+    else:
+        theta_route = theta_group = np.asarray(theta, dtype=float)[..., None]
+    utility = -theta_route * cost + beta * log_path_size
     top = np.maximum.reduceat(utility, starts, axis=-1)
     weight = np.exp(utility - top[..., group])
-    return -(top + np.log(np.add.reduceat(weight, starts, axis=-1))) / theta
+    return -(top + np.log(np.add.reduceat(weight, starts, axis=-1))) / theta_group
 
 
 def least_cost_shares(cost, starts, group) -> np.ndarray:

@@ -7,10 +7,12 @@ share and value of time):
 land
     The composite cost of the land nest is the logsum of the path-size logit over the
     row's land choice set (:func:`corridors.assignment.route_sets`, the kernel's
-    :func:`corridors.kernel.logit_logsums` at the route scale ``logit_theta_per_usd``),
-    with the class's value of time, the rail charges lowered by the year's CR Express subsidy
-    cap (A418) and, in years with ``russia_transit_term_active``, the Russia-transit term
-    (USD/TEU) on routes crossing Russia or Belarus (A417).
+    :func:`corridors.kernel.logit_logsums` at the ``eu`` segment's route scale, with the
+    segment's constants), with the class's value of time, the rail charges lowered by the
+    year's CR Express subsidy cap (A418) and, in years with ``russia_transit_term_active``, the
+    Russia part of the route choice's sanctions-transit term (``sanctions_transit_usd`` of
+    ``[route_choice]``, USD/TEU on routes crossing Russia or Belarus, and Iran in every year,
+    A417, A423): the same route costs as the route choice.
 sea
     The least generalised cost over the sea graph (the ``maritime`` layer: inland legs to a
     Chinese port, a sea lane, a European port and the land network to the destination)
@@ -65,17 +67,17 @@ class ModeParameters:
     ----------
     mode_scale_per_usd : float
         Logit scale ``mu`` of the sea/land choice, per USD of composite cost per TEU; must
-        not exceed the route scale ``logit_theta_per_usd`` (nest consistency).
+        not exceed the route scale of the ``eu`` segment (nest consistency).
     land_constant_usd : float
         USD per TEU added to the land composite cost (negative: land preferred beyond its cost).
-    russia_transit_usd : float
-        USD per TEU added to EU land routes crossing Russia or Belarus in the years the
-        Russia-transit term is active (2022 on).
+
+    The sanctions-transit term is a route-choice parameter
+    (:attr:`corridors.network.CostParameters.sanctions_transit_usd`): the land nest prices routes
+    as the route choice does.
     """
 
     mode_scale_per_usd: float = 0.0005
     land_constant_usd: float = 0.0
-    russia_transit_usd: float = 500.0
 
     def as_dict(self) -> dict[str, float]:
         """The parameters as a plain dict."""
@@ -198,6 +200,8 @@ class YearModel:
     arrays: Any = field(repr=False)
     russia_active: bool = False
     inputs: dict = field(default_factory=dict, repr=False)
+    group_theta: np.ndarray = field(default=None, repr=False)  # (land groups,) route scale per USD
+    route_asc: np.ndarray = field(default=None, repr=False)  # (routes,) USD/TEU constants incl. the Russia term
 
     @classmethod
     def build(cls, network, year: int, tables=None, *, passages: dict[str, float] | None = None,
@@ -208,7 +212,7 @@ class YearModel:
         ``{"suez": 0, "cape": 1}``); ``russia_active`` the year's Russia-transit flag.  A
         scenario network's ``[sea]`` table (``suez``, ``russia_transit_term``) sets them too.
         """
-        from corridors.assignment import choice_arrays, route_sets
+        from corridors.assignment import choice_arrays, route_sets, segment_choice
         from corridors.years import load_year_tables
 
         tables = load_year_tables(network.geodata) if tables is None else tables
@@ -240,6 +244,7 @@ class YearModel:
         gen = np.array([rt.gen_cost_usd for rt in arrays.routes], dtype=float)
         penalty = gen - money - params.value_of_time_usd_per_teu_h * time
         russia = np.array([bool(RUSSIA_TRANSIT & set(rt.countries)) for rt in arrays.routes], dtype=float)
+        segments = [rows[i].get("segment") for i in land_rows]
         # CR Express subsidy (A418): the shipped rail tariffs are 2025 rates, without it; a year
         # with a subsidy cap has its rail freight charges lower by that share
         rail = np.array([sum(leg["usd"] for leg in rt.legs if leg["kind"] == "link" and leg["mode"] == "rail")
@@ -254,8 +259,13 @@ class YearModel:
         weights = passage_weights(inputs) if passages is None else passages
         sea = _sea_costs(network, rows, vot, sea_rates(inputs), weights)
         active = bool(inputs["russia_transit_term_active"]) if russia_active is None else russia_active
+        # the route choice's own scale and constants (gateway constants, Russia-transit term)
+        group_theta, asc = segment_choice(params, segments, arrays.routes, arrays.group,
+                                          (params.sanctions_transit_usd, active))
+        theta = np.full(len(segments), params.theta_of(SEGMENT)) if group_theta is None else group_theta
+        asc = np.zeros(len(arrays.routes)) if asc is None else asc
         return cls(year, network, rows, other, names, share, vot, sea, has_land, money, time, penalty, russia,
-                   land_rows, arrays, active, inputs)
+                   land_rows, arrays, active, inputs, theta, asc)
 
     def land_costs(self, mode: ModeParameters, extra_usd=None) -> np.ndarray:
         """Composite cost of the land nest, ``(rows, classes)`` USD/TEU (inf: no land route).
@@ -268,7 +278,7 @@ class YearModel:
         out = np.full(self.class_vot.shape, np.inf)
         if not self.land_rows.size:
             return out
-        term = mode.russia_transit_usd * self.route_russia if self.russia_active else 0.0
+        term = self.route_asc
         if extra_usd is not None:
             term = term + np.asarray(extra_usd, dtype=float)
         a = self.arrays
@@ -276,8 +286,8 @@ class YearModel:
         # (classes, routes): each route priced with its row's class values of time
         cost = (self.route_money + self.route_penalty + term)[None, :] + (
             vot[a.group, :, 0].T * self.route_time[None, :])
-        sums = kernel.logit_logsums(cost, a.log_path_size, np.full(cost.shape[0], params.logit_theta_per_usd),
-                                    np.full(cost.shape[0], params.path_size_beta), a.starts, a.group)
+        sums = kernel.logit_logsums(cost, a.log_path_size, None, np.full(cost.shape[0], params.path_size_beta),
+                                    a.starts, a.group, group_theta=self.group_theta)
         out[self.land_rows] = sums.T
         return out
 
@@ -285,7 +295,7 @@ class YearModel:
         """The mode split of every row and class under ``mode`` (nest checked)."""
         from scipy.special import expit
 
-        check_nest(mode, self.network.params.logit_theta_per_usd)
+        check_nest(mode, self.network.params.theta_of(SEGMENT))
         land = self.land_costs(mode, extra_usd)
         with np.errstate(invalid="ignore"):
             p_land = np.where(np.isfinite(land), expit(-mode.mode_scale_per_usd * (
@@ -433,7 +443,7 @@ class ModeSplit:
 def mode_split(network, year: int, mode: ModeParameters | None = None, tables=None, **build) -> ModeSplit:
     """Mode split of ``year`` on ``network`` (see the module docstring)."""
     mode = load_mode_parameters(network.geodata) if mode is None else mode
-    check_nest(mode, network.params.logit_theta_per_usd)
+    check_nest(mode, network.params.theta_of(SEGMENT))
     return YearModel.build(network, year, tables, **build).split(mode)
 
 
@@ -464,8 +474,12 @@ def sea_share(split: ModeSplit, direction: str = "china_europe") -> float:
 
 # --------------------------------------------------------------------------- fitting
 
-#: Bounds of the fitted mode-choice parameters (A422; the Russia-transit term: A417).
-FIT_BOUNDS = {"land_constant_usd": (-1e5, 1e5), "russia_transit_usd": (0.0, 3000.0)}
+#: Bounds of the fitted land constant (A422); the mode scale is bounded by the route scale.
+#: The two fitted years barely separate a small ``mu`` with a large constant from a larger
+#: ``mu`` with a smaller one; past 50,000 USD/TEU (about 20 times the land freight rate) the
+#: nest degenerates to fixed land shares that no longer respond to sea rates, the mechanism the
+#: backcast tests, so the constant stops there.
+FIT_BOUNDS = {"land_constant_usd": (-5e4, 5e4)}
 
 
 def observed_land(tables, year: int) -> dict[str, float]:
@@ -476,7 +490,8 @@ def observed_land(tables, year: int) -> dict[str, float]:
 
 def fit_mode_parameters(models: dict[int, YearModel], tables, start: ModeParameters | None = None) -> tuple[
         ModeParameters, dict[str, Any]]:
-    """Fit ``mu``, the land constant and the Russia-transit term to the land TEU of the fitted years.
+    """Fit ``mu`` and the land constant to the land TEU of the fitted years (the Russia-transit
+    term is a route-choice parameter, fitted by :func:`corridors.calibration.calibrate`).
 
     Only :data:`corridors.years.FITTED_YEARS` (2019 and 2024) may be passed: every other
     year is a prediction (raises :class:`LayerError` otherwise).  Least squares on the log
@@ -487,7 +502,7 @@ def fit_mode_parameters(models: dict[int, YearModel], tables, start: ModeParamet
     (ModeParameters, dict)
         The fitted parameters and a report (``cost``, ``residuals`` by year and direction).
     """
-    from scipy.optimize import least_squares
+    from scipy.optimize import minimize_scalar
 
     from corridors.years import FITTED_YEARS
 
@@ -495,27 +510,41 @@ def fit_mode_parameters(models: dict[int, YearModel], tables, start: ModeParamet
     if extra:
         raise LayerError(f"mode choice: years {extra} are predictions; fit on {list(FITTED_YEARS)} only")
     start = ModeParameters() if start is None else start
-    theta = min(m.network.params.logit_theta_per_usd for m in models.values())
+    theta = min(m.network.params.theta_of(SEGMENT) for m in models.values())
     targets = [(y, d, math.log(v)) for y in sorted(models) for d, v in observed_land(tables, y).items()]
-    scale = np.array([1e-4, 1e3, 1e3])
+    scale = np.array([1e-4, 1e3])
 
     def params_of(x) -> ModeParameters:
-        mu, k, r = x * scale
-        return ModeParameters(float(mu), float(k), float(r))
+        mu, k = x * scale
+        return ModeParameters(float(mu), float(k))
 
     def residuals(x):
         p = params_of(x)
         splits = {y: m.split(p) for y, m in models.items()}
         return np.array([math.log(max(splits[y].by_mode(d)["land"], 1.0)) - t for y, d, t in targets])
 
-    lo = np.array([theta * 1e-3, FIT_BOUNDS["land_constant_usd"][0], FIT_BOUNDS["russia_transit_usd"][0]]) / scale
-    hi = np.array([theta, FIT_BOUNDS["land_constant_usd"][1], FIT_BOUNDS["russia_transit_usd"][1]]) / scale
-    x0 = np.clip(np.array([min(start.mode_scale_per_usd, theta), start.land_constant_usd, start.russia_transit_usd])
-                 / scale, lo, hi)
-    solved = least_squares(residuals, x0, bounds=(lo, hi), x_scale=1.0)
-    fitted = params_of(solved.x)
-    res = residuals(solved.x)
-    report = {"cost": float(solved.cost), "years": sorted(models),
+    # mu and the land constant trade off (a small mu with a large constant fits a constant land
+    # share): least squares from one start can stop in that valley at a bound.  The profile is
+    # robust: for each mu the best constant (a bounded 1-D search), then the best mu (log scale).
+    lo_k, hi_k = FIT_BOUNDS["land_constant_usd"]
+
+    def profile(log_mu: float) -> tuple[float, float]:
+        mu = math.exp(log_mu)
+        best = minimize_scalar(lambda k: float(np.sum(residuals(np.array([mu, k]) / scale) ** 2)),
+                               bounds=(lo_k, hi_k), method="bounded", options={"xatol": 1.0})
+        return float(best.fun), float(best.x)
+
+    grid = np.linspace(math.log(theta * 1e-3), math.log(theta), 13)
+    values = [profile(g)[0] for g in grid]
+    i = int(np.argmin(values))
+    bracket = (grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)])
+    best_mu = minimize_scalar(lambda g: profile(g)[0], bounds=bracket, method="bounded", options={"xatol": 1e-3})
+    mu = math.exp(float(best_mu.x))
+    x = np.array([mu, profile(float(best_mu.x))[1]]) / scale
+    fitted = params_of(x)
+    res = residuals(x)
+    cost = 0.5 * float(np.sum(res ** 2))
+    report = {"cost": cost, "years": sorted(models),
               "residuals": {f"{y} {d}": float(r) for (y, d, _), r in zip(targets, res, strict=True)}}
     return fitted, report
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from corridors import __version__
-from corridors._errors import LayerError, QueryError, suggest
+from corridors._errors import CorridorsError, LayerError, QueryError, suggest
 from corridors.layers import Layers, default_geodata, geodata_files, load_layers
 
 __all__ = ["CostParameters", "Network", "ODClosure", "load_network", "build_graph", "LAYERS", "MODE_LINKS",
@@ -80,6 +80,14 @@ class CostParameters:
         dwell times and fees do not capture.  A calibration parameter (default 0).
     transfer_penalty_usd : float
         USD per TEU added to every gauge change or mode transfer, likewise (default 0).
+    sanctions_transit_usd : float
+        The sanctions-transit term: USD per TEU added to the logit cost of every route of the
+        China↔EU demand (segment ``eu``) that crosses a country under sanctions binding EU
+        shippers, banks and insurers: Iran in every model year, Russia and Belarus in the years
+        the Russia-transit term is active (``russia_transit_term_active`` of
+        ``geodata/years/year_inputs.csv``: from 2022, A417; a scenario's
+        ``[sea] russia_transit_term`` switches that part).  It enters the mode choice's land
+        nest through the same route costs.  Fitted by ``corridors calibrate`` (A423); default 0.
     segments : tuple
         Route choice by demand segment (``[route_choice.segments.<segment>]``):
         ``((segment, logit_theta_per_usd or None, ((gateway node, USD per TEU), ...)), ...)``.
@@ -102,6 +110,7 @@ class CostParameters:
     queue_beta: float = 0.5
     border_penalty_usd: float = 0.0
     transfer_penalty_usd: float = 0.0
+    sanctions_transit_usd: float = 0.0
     segments: tuple = ()
 
     @classmethod
@@ -386,6 +395,41 @@ class Memo(dict):
         return f"Memo({len(self)} entries)"
 
 
+#: Demand segment the sanctions-transit term applies to (China↔EU, ``demand.csv``).
+SANCTIONS_SEGMENT = "eu"
+#: Countries under sanctions in every model year (US secondary sanctions on Iran from 2018).
+SANCTIONED_ALWAYS = frozenset({"IRN"})
+#: Countries under sanctions in the years the Russia-transit term is active.
+RUSSIA_TERM_COUNTRIES = frozenset({"RUS", "BLR"})
+#: First year of the Russia part where the year tables do not say (EU sanctions of 2022, A417).
+RUSSIA_TERM_FROM = 2022
+
+
+def russia_term_active(network, year: int) -> bool:
+    """Whether the Russia-transit term applies in ``year`` on ``network`` (scenario, then year tables)."""
+    sea = getattr(getattr(getattr(network, "scenario", None), "spec", None), "sea", None)
+    if sea is not None and getattr(sea, "russia_transit_term", None) is not None:
+        return sea.russia_transit_term == "on"
+    from corridors.years import load_year_tables
+
+    try:
+        tables = load_year_tables(network.geodata)
+        if int(year) in tables.years:
+            return bool(tables.inputs(int(year))["russia_transit_term_active"])
+    except CorridorsError:  # no or unreadable year tables: the calendar rule
+        pass
+    return int(year) >= RUSSIA_TERM_FROM
+
+
+def sanctioned_route(route, segment, russia_active: bool) -> bool:
+    """True for a route of the ``eu`` segment the sanctions-transit term applies to: it crosses
+    Iran, or Russia or Belarus in a year the Russia part is active."""
+    if segment != SANCTIONS_SEGMENT:
+        return False
+    countries = set(route.countries)
+    return bool(SANCTIONED_ALWAYS & countries) or (russia_active and bool(RUSSIA_TERM_COUNTRIES & countries))
+
+
 @dataclass(frozen=True)
 class Network:
     """The freight network of a geodata folder, ready for assignment.
@@ -423,6 +467,18 @@ class Network:
     fingerprint: str | None = field(default=None, repr=False)
     od_closures: tuple[ODClosure, ...] = field(default=(), repr=False)
     memo: Memo = field(default_factory=Memo, repr=False, compare=False)
+
+    def sanctions_term(self) -> tuple[float, bool]:
+        """The sanctions-transit term of the model year: (USD per TEU, whether its Russia part is active).
+
+        The Russia part is active as ``russia_transit_term_active`` of the year tables says for
+        ``params.year`` (years outside the tables: from :data:`RUSSIA_TERM_FROM`), unless the
+        network's scenario sets ``[sea] russia_transit_term``.
+        """
+        key = ("russia_transit_active", self.params.year)
+        if key not in self.memo:
+            self.memo[key] = russia_term_active(self, self.params.year)
+        return float(self.params.sanctions_transit_usd), bool(self.memo[key])
 
     def closures_for(self, origin: str, destination: str) -> tuple[int, ...]:
         """Indices into ``od_closures`` of the closures that apply to an OD pair."""

@@ -33,7 +33,7 @@ import numpy as np
 from corridors import kernel
 from corridors._errors import ScenarioError
 from corridors.assignment import choice_arrays, edge_arrays, route_key, ue_route, ue_solve
-from corridors.network import Network
+from corridors.network import Network, russia_term_active, sanctioned_route
 from corridors.regions import resolve_region
 from corridors.scenario_apply import _Context, _demand_matcher
 from corridors.scenario_schema import LINK_ATTRIBUTES, NODE_ATTRIBUTES
@@ -194,8 +194,15 @@ def compile_model(network: Network, rows: list[dict], sets: dict, query: Query |
     segments = tuple(sorted(set(segment_of.values())))
     asc_keys = tuple(sorted({f"asc:{seg}:{node}" for seg, _, consts in network.params.segments for node, _ in consts}
                             | {n for n in (calibration or {}).get("names", ()) if n.startswith("asc:")}))
-    asc_through = np.array([[float(segment_of[pairs[g]] == key.split(":")[1] and key.split(":")[2] in r.node_ids)
-                             for r, g in zip(arrays.routes, arrays.group, strict=True)] for key in asc_keys])
+    asc_through = [[float(segment_of[pairs[g]] == key.split(":")[1] and key.split(":")[2] in r.node_ids)
+                    for r, g in zip(arrays.routes, arrays.group, strict=True)] for key in asc_keys]
+    if network.params.sanctions_transit_usd or "sanctions_transit_usd" in (calibration or {}).get("names", ()):
+        # the sanctions-transit term is one more constant: on the eu routes it applies to that year
+        active = russia_term_active(network, network.params.year)
+        asc_keys = (*asc_keys, "sanctions_transit_usd")
+        asc_through.append([float(sanctioned_route(r, segment_of[pairs[g]], active))
+                            for r, g in zip(arrays.routes, arrays.group, strict=True)])
+    asc_through = np.array(asc_through, dtype=float)
     return SweepModel(
         pairs=pairs, pair_index={p: i for i, p in enumerate(pairs)}, incidence=incidence,
         starts=arrays.starts, group=arrays.group, log_ps=arrays.log_path_size,
@@ -237,8 +244,8 @@ def _calibration(network: Network, uncertain: tuple) -> dict | None:
     if not names or len(values) != len(names) or len(coords) != len(names) or not np.all(np.isfinite(cov)):
         raise ScenarioError(f"{path}: names, values, coordinates and covariance do not match")
     for name in names:
-        if not name.startswith(("theta:", "asc:")) and name not in ("logit_theta_per_usd",
-                                                                    "value_of_time_usd_per_teu_h", "path_size_beta"):
+        if not name.startswith(("theta:", "asc:")) and name not in (
+                "logit_theta_per_usd", "value_of_time_usd_per_teu_h", "path_size_beta", "sanctions_transit_usd"):
             raise ScenarioError(f"{path}: parameter '{name}' cannot be drawn in a sweep")
     return {"names": names, "values": values, "coordinates": coords, "covariance": cov.tolist()}
 
@@ -341,12 +348,14 @@ def sample(items: tuple, seed: int, draws: int, *, calibration: dict | None = No
         logs = np.array([c == "log" for c in calibration["coordinates"]])
         mean = np.where(logs, np.log(np.maximum(calibration["values"], 1e-300)), calibration["values"])
         cov = np.asarray(calibration["covariance"], dtype=float)
+        nonneg = np.array([n == "sanctions_transit_usd" for n in calibration["names"]])
     for i in range(draws):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
         for (j, u), (col, _) in zip(enumerate(items), columns, strict=True):
             if u.distribution == "calibration":
                 x = rng.multivariate_normal(mean, cov, method="eigh")
-                out[i, col:col + mean.size] = np.where(logs, np.exp(x), x)
+                # a cost term cannot change sign: a draw below zero is the term switched off
+                out[i, col:col + mean.size] = np.where(logs, np.exp(x), np.where(nonneg, np.maximum(x, 0.0), x))
                 continue
             j = col
             if u.distribution == "uniform":
@@ -450,6 +459,7 @@ def _segment_draws(model: SweepModel, values: dict[str, np.ndarray], batch: int)
     asc = None
     if model.asc_keys:
         nominal = {f"asc:{seg}:{node}": v for seg, _, consts in p.segments for node, v in consts}
+        nominal["sanctions_transit_usd"] = p.sanctions_transit_usd
         level = np.stack([values.get(k, np.full(batch, nominal.get(k, 0.0))) for k in model.asc_keys], axis=1)
         asc = level @ model.asc_through
     return group_theta, asc
