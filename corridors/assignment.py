@@ -542,7 +542,8 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
         solved = kernel.route_equilibrium(
             arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha, beta,
             queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size, params.logit_theta_per_usd,
-            params.path_size_beta, choice="logit", history=True, group_theta=group_theta, asc_usd=asc)
+            params.path_size_beta, choice="logit", history=True, group_theta=group_theta, asc_usd=asc,
+            barrier=kernel.vdf_barrier(edges.barrier_mask, vot, params), cap_group=edges.group)
         flows = solved.flows[0]
         seconds = time.perf_counter() - start
         records = [dict(iteration=r["iteration"], relative_gap=math.nan, beckmann=r["beckmann"], seconds=seconds,
@@ -584,7 +585,8 @@ def ue_solve(network, pair_teu: dict[tuple, float], *, time_h=None, money_usd=No
     alpha, beta, queue = kernel.vdf_parameters(edges.gate, capacity, vot, params)
     arrays = eq.LinkArrays(tail=edges.tail, head=edges.head, free_cost=vot * time_h, capacity=capacity, alpha=alpha,
                            beta=beta, vdf=np.where(queue, kernel.QUEUE, kernel.BPR), n_nodes=len(edges.nodes),
-                           no_through=edges.zone)
+                           no_through=edges.zone, group=edges.group,
+                           barrier=kernel.vdf_barrier((capacity > 0) & edges.barrier_mask, vot, params))
     fixed = money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
                                          params.transfer_penalty_usd)
     node_index = {n: i for i, n in enumerate(edges.nodes)}

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from corridors._errors import CorridorsError, QueryError, ScenarioError, suggest
 from corridors.limits import MAX_DEMAND_TEU, MAX_JSON_DEPTH, attribute_range, range_problem
-from corridors.network import CostParameters, Network, ODClosure, build_graph
+from corridors.network import CostParameters, Network, ODClosure, _in_service, build_graph
 from corridors.readers import _json_depth_ok, _read_text
 from corridors.scenario_schema import (
     _LINK_SLUG,
@@ -339,7 +339,9 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path) -> Scenari
                         applies_to="nodes" if opening.nodes and not (opening.links or opening.corridors
                                                                        or opening.routes) else "both")
         nodes, links = ctx.select(sel, key)
-        planned = lambda r: r.get("status", "operating") != "operating"  # noqa: E731
+        # opened in the scenario's model year: not yet in service is "planned" whatever the status
+        year = spec.year if spec.year is not None else network.params.year
+        planned = lambda r: not _in_service(r, year)  # noqa: E731
         for link_id in links:
             record = ctx.links[link_id]
             if planned(record) or opening.links:
@@ -348,10 +350,12 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path) -> Scenari
         for node_id in nodes:
             if planned(ctx.nodes[node_id]):
                 ctx.nodes[node_id]["status"] = "operating"
+                ctx.nodes[node_id]["opening_year"] = year
                 opened += 1
         for link_id in links:
             if planned(ctx.links[link_id]):
                 ctx.links[link_id]["status"] = "operating"
+                ctx.links[link_id]["opening_year"] = year
                 opened += 1
         if not opened and not (opening.nodes or opening.links):
             raise ctx.error(key, "selects no planned or under-construction feature")
