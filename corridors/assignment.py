@@ -536,15 +536,30 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
         edges = edge_arrays(network)
         vot = params.value_of_time_usd_per_teu_h
         alpha, beta, queue = kernel.vdf_parameters(edges.gate, edges.capacity, vot, params)
+        barrier = kernel.vdf_barrier(edges.barrier_mask, vot, params).reshape(-1)
         fixed = edges.money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
                                                    params.transfer_penalty_usd)
+        sets = dict(sets)
         start = time.perf_counter()
-        solved = kernel.route_equilibrium(
-            arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha, beta,
-            queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size, params.logit_theta_per_usd,
-            params.path_size_beta, choice="logit", history=True, group_theta=group_theta, asc_usd=asc,
-            barrier=kernel.vdf_barrier(edges.barrier_mask, vot, params), cap_group=edges.group)
-        flows = solved.flows[0]
+        for _ in range(_SUE_ROUNDS):
+            solved = kernel.route_equilibrium(
+                arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha,
+                beta, queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size,
+                params.logit_theta_per_usd, params.path_size_beta, choice="logit", history=True,
+                group_theta=group_theta, asc_usd=asc, barrier=barrier, cap_group=edges.group)
+            flows = solved.flows[0]
+            # A choice set without a route around a full gateway cannot respect its capacity:
+            # add every OD pair's cheapest route at the congested costs and solve again.
+            x = np.asarray(arrays.incidence.T @ flows).ravel()
+            load = kernel._group_load(x, edges.group)[0]
+            if not np.any((barrier > 0) & (load > edges.capacity)):
+                break
+            cost = fixed + kernel.vdf_cost(x, vot * edges.time_h, edges.capacity, alpha[0], beta[0], queue[0],
+                                           barrier, edges.group)
+            if not _add_cheapest_routes(network, sets, cost):
+                break
+            arrays = choice_arrays(network, [sets[route_key(r)] for r in rows])
+            group_theta, asc = segment_choice(params, [r.get("segment") for r in rows], arrays.routes, arrays.group)
         seconds = time.perf_counter() - start
         records = [dict(iteration=r["iteration"], relative_gap=math.nan, beckmann=r["beckmann"], seconds=seconds,
                         step=r["step"], flow_change=r["flow_change"]) for r in solved.history]
@@ -555,6 +570,41 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
             out.append(RouteFlow(route, float(f), float(p), row.get("segment"), row.get("direction"),
                                  row.get("service")))
     return out, records
+
+
+#: Rounds of route-set growth in ``sue``: each adds the cheapest route at the congested costs.
+_SUE_ROUNDS = 8
+
+
+def _add_cheapest_routes(network, sets: dict, cost) -> bool:
+    """Add to every OD pair's choice set its cheapest route at the edge costs ``cost``
+    (USD/TEU per edge of :func:`edge_arrays`; OD closures respected).  True if any was new."""
+    import networkx as nx
+
+    from corridors.routing import route_from_path
+
+    index = edge_arrays(network).index
+    by_source: dict[tuple, list] = {}
+    for origin, destination in sets:
+        by_source.setdefault((origin, network.closures_for(origin, destination)), []).append(destination)
+    added = False
+    for (origin, closures), destinations in sorted(by_source.items()):
+        closed = network.closed_edges(closures) if closures else frozenset()
+
+        def weight(u, v, _data, closed=closed):
+            return None if (u, v) in closed else float(cost[index[(u, v)]])
+
+        _, paths = nx.single_source_dijkstra(network.graph, ("o", origin), weight=weight)
+        for destination in destinations:
+            path = paths.get(("d", destination))
+            choice = sets[(origin, destination)]
+            if path is None or not choice:
+                continue
+            route = route_from_path(network.graph, path, network.node_records, network.link_records)
+            if all(r.edges != route.edges for r in choice):
+                sets[(origin, destination)] = [*choice, route]
+                added = True
+    return added
 
 
 def ue_solve(network, pair_teu: dict[tuple, float], *, time_h=None, money_usd=None, capacity=None,

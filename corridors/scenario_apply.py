@@ -332,6 +332,8 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path) -> Scenari
         ctx.add_link(link, key)
     if new_nodes or new_links:
         _check_like_layers(network.geodata, new_nodes, new_links, scenario.label)
+    # opened in the scenario's model year: not yet in service counts as planned, whatever the status
+    open_year = spec.year if spec.year is not None else network.params.year
     for i, opening in enumerate(spec.open_):
         key = f"open[{i}]"
         sel = _Selector(nodes=opening.nodes, links=opening.links, countries=opening.countries,
@@ -339,9 +341,7 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path) -> Scenari
                         applies_to="nodes" if opening.nodes and not (opening.links or opening.corridors
                                                                        or opening.routes) else "both")
         nodes, links = ctx.select(sel, key)
-        # opened in the scenario's model year: not yet in service is "planned" whatever the status
-        year = spec.year if spec.year is not None else network.params.year
-        planned = lambda r: not _in_service(r, year)  # noqa: E731
+        planned = lambda r: not _in_service(r, open_year)  # noqa: E731
         for link_id in links:
             record = ctx.links[link_id]
             if planned(record) or opening.links:
@@ -350,12 +350,12 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path) -> Scenari
         for node_id in nodes:
             if planned(ctx.nodes[node_id]):
                 ctx.nodes[node_id]["status"] = "operating"
-                ctx.nodes[node_id]["opening_year"] = year
+                ctx.nodes[node_id]["opening_year"] = open_year
                 opened += 1
         for link_id in links:
             if planned(ctx.links[link_id]):
                 ctx.links[link_id]["status"] = "operating"
-                ctx.links[link_id]["opening_year"] = year
+                ctx.links[link_id]["opening_year"] = open_year
                 opened += 1
         if not opened and not (opening.nodes or opening.links):
             raise ctx.error(key, "selects no planned or under-construction feature")
