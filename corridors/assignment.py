@@ -514,8 +514,6 @@ def segment_choice(params, segments, routes, group) -> tuple[Any, Any]:
 
 def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[list, list]:
     """``shortest``, ``logit`` and ``sue`` over the choice sets of the demand rows."""
-    import time
-
     import numpy as np
 
     from corridors import kernel
@@ -533,36 +531,7 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
                                       asc_usd=asc)
         flows = teu[arrays.group] * shares
     else:
-        edges = edge_arrays(network)
-        vot = params.value_of_time_usd_per_teu_h
-        alpha, beta, queue = kernel.vdf_parameters(edges.gate, edges.capacity, vot, params)
-        barrier = kernel.vdf_barrier(edges.barrier_mask, vot, params).reshape(-1)
-        fixed = edges.money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
-                                                   params.transfer_penalty_usd)
-        sets = dict(sets)
-        start = time.perf_counter()
-        for _ in range(_SUE_ROUNDS):
-            solved = kernel.route_equilibrium(
-                arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha,
-                beta, queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size,
-                params.logit_theta_per_usd, params.path_size_beta, choice="logit", history=True,
-                group_theta=group_theta, asc_usd=asc, barrier=barrier, cap_group=edges.group)
-            flows = solved.flows[0]
-            # A choice set without a route around a full gateway cannot respect its capacity:
-            # add every OD pair's cheapest route at the congested costs and solve again.
-            x = np.asarray(arrays.incidence.T @ flows).ravel()
-            load = kernel._group_load(x, edges.group)[0]
-            if not np.any((barrier > 0) & (load > edges.capacity)):
-                break
-            cost = fixed + kernel.vdf_cost(x, vot * edges.time_h, edges.capacity, alpha[0], beta[0], queue[0],
-                                           barrier, edges.group)
-            if not _add_cheapest_routes(network, sets, cost):
-                break
-            arrays = choice_arrays(network, [sets[route_key(r)] for r in rows])
-            group_theta, asc = segment_choice(params, [r.get("segment") for r in rows], arrays.routes, arrays.group)
-        seconds = time.perf_counter() - start
-        records = [dict(iteration=r["iteration"], relative_gap=math.nan, beckmann=r["beckmann"], seconds=seconds,
-                        step=r["step"], flow_change=r["flow_change"]) for r in solved.history]
+        arrays, flows, records, _ = _sue_solve(network, rows, sets, arrays, teu)
     out = []
     for route, g, f, p in zip(arrays.routes, arrays.group, flows, flows / teu[arrays.group], strict=True):
         if f > 0:
@@ -574,6 +543,61 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
 
 #: Rounds of route-set growth in ``sue``: each adds the cheapest route at the congested costs.
 _SUE_ROUNDS = 8
+
+
+def _sue_solve(network, rows: list[dict], sets: dict, arrays: ChoiceArrays, teu):
+    """Stochastic user equilibrium of the demand ``rows`` over their choice sets, grown
+    until no declared capacity is overloaded; returns (arrays, route flows, records, sets)."""
+    import time
+
+    import numpy as np
+
+    from corridors import kernel
+
+    params = network.params
+    edges = edge_arrays(network)
+    vot = params.value_of_time_usd_per_teu_h
+    alpha, beta, queue = kernel.vdf_parameters(edges.gate, edges.capacity, vot, params)
+    barrier = kernel.vdf_barrier(edges.barrier_mask, vot, params).reshape(-1)
+    fixed = edges.money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
+                                               params.transfer_penalty_usd)
+    sets = dict(sets)
+    start = time.perf_counter()
+    for _ in range(_SUE_ROUNDS):
+        solved = kernel.route_equilibrium(
+            arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha,
+            beta, queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size,
+            params.logit_theta_per_usd, params.path_size_beta, choice="logit", history=True,
+            barrier=barrier, cap_group=edges.group)
+        flows = solved.flows[0]
+        # A choice set without a route around a full gateway cannot respect its capacity:
+        # add every OD pair's cheapest route at the congested costs and solve again.
+        x = np.asarray(arrays.incidence.T @ flows).ravel()
+        load = kernel._group_load(x, edges.group)[0]
+        if not np.any((barrier > 0) & (load > edges.capacity)):
+            break
+        cost = fixed + kernel.vdf_cost(x, vot * edges.time_h, edges.capacity, alpha[0], beta[0], queue[0],
+                                       barrier, edges.group)
+        if not _add_cheapest_routes(network, sets, cost):
+            break
+        arrays = choice_arrays(network, [sets[(r["origin"], r["destination"])] for r in rows])
+    seconds = time.perf_counter() - start
+    records = [dict(iteration=r["iteration"], relative_gap=math.nan, beckmann=r["beckmann"], seconds=seconds,
+                    step=r["step"], flow_change=r["flow_change"]) for r in solved.history]
+    return arrays, flows, records, sets
+
+
+def sue_choice_sets(network, rows: list[dict], sets: dict) -> dict:
+    """The choice sets ``sue`` ends with for the demand ``rows`` (with a choice set each):
+    ``sets`` plus the cheapest routes at congested costs that its capacities called for.
+    A sweep over ``sue`` draws compiles these, so that a nominal draw is ``assign``'s."""
+    import numpy as np
+
+    rows = [r for r in rows if sets.get((r["origin"], r["destination"]))]
+    if not rows:
+        return dict(sets)
+    arrays = choice_arrays(network, [sets[(r["origin"], r["destination"])] for r in rows])
+    return {**sets, **_sue_solve(network, rows, sets, arrays, np.array([r["teu"] for r in rows], dtype=float))[3]}
 
 
 def _add_cheapest_routes(network, sets: dict, cost) -> bool:
