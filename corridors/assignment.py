@@ -573,7 +573,7 @@ def _sue_solve(network, rows: list[dict], sets: dict, arrays: ChoiceArrays, teu)
         # A choice set without a route around a full gateway cannot respect its capacity:
         # add every OD pair's cheapest route at the congested costs and solve again.
         x = np.asarray(arrays.incidence.T @ flows).ravel()
-        load = kernel._group_load(x, edges.group)[0]
+        load = kernel.group_load(x, edges.group)[0]
         if not np.any((barrier > 0) & (load > edges.capacity)):
             break
         cost = fixed + kernel.vdf_cost(x, vot * edges.time_h, edges.capacity, alpha[0], beta[0], queue[0],

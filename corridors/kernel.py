@@ -50,6 +50,7 @@ __all__ = [
     "vdf_integral",
     "vdf_parameters",
     "vdf_barrier",
+    "group_load",
     "BARRIER_KNEE",
     "generalised_cost",
     "penalties",
@@ -113,7 +114,7 @@ def vdf_cost(flows, free_cost, capacity, alpha, beta, queue, barrier=None, group
         u = zq - 1.0
         t[q] = _at(free_cost, q, t.shape) + _at(alpha, q, t.shape) * (u + np.sqrt(u * u + bq * zq))
     if barrier is not None:
-        t += barrier * _barrier(_ratio(_group_load(flows, group)[0], capacity))
+        t += barrier * _barrier(_ratio(group_load(flows, group)[0], capacity))
     return t
 
 
@@ -139,7 +140,7 @@ def vdf_derivative(flows, free_cost, capacity, alpha, beta, queue, barrier=None,
         s = np.sqrt(u * u + bq * zq)
         d[q] = _at(alpha, q, shape) * (1.0 + (u + 0.5 * bq) / s) / _at(cap, q, shape)
     if barrier is not None:
-        d += barrier * _barrier_slope(_ratio(_group_load(flows, group)[0], capacity)) / cap
+        d += barrier * _barrier_slope(_ratio(group_load(flows, group)[0], capacity)) / cap
     return d
 
 
@@ -165,7 +166,7 @@ def vdf_integral(flows, free_cost, capacity, alpha, beta, queue, barrier=None, g
         integ[q] = _at(free_cost, q, shape) * _at(flows, q, shape) + _at(alpha, q, shape) * _at(
             capacity, q, shape) * (0.5 * zq * zq - zq + big_s)
     if barrier is not None:
-        load, counted = _group_load(flows, group)
+        load, counted = group_load(flows, group)
         part = barrier * np.asarray(capacity, dtype=float) * _barrier_integral(_ratio(load, capacity))
         integ += np.where(counted, part, 0.0)
     return integ
@@ -191,7 +192,7 @@ def _barrier_integral(z):
     return -inner - np.log1p(-inner) + over * k / (1.0 - k) + 0.5 * over * over / (1.0 - k) ** 2
 
 
-def _group_load(flows: np.ndarray, group) -> tuple[np.ndarray, np.ndarray]:
+def group_load(flows: np.ndarray, group) -> tuple[np.ndarray, np.ndarray]:
     """Per link the flow of its group (its own flow if ungrouped), and where the group's
     integral is counted (the group's first link; every ungrouped link)."""
     if group is None:
