@@ -547,7 +547,15 @@ _SUE_ROUNDS = 8
 
 def _sue_solve(network, rows: list[dict], sets: dict, arrays: ChoiceArrays, teu):
     """Stochastic user equilibrium of the demand ``rows`` over their choice sets, grown
-    until no declared capacity is overloaded; returns (arrays, route flows, records, sets)."""
+    until no declared capacity is overloaded.
+
+    Returns
+    -------
+    tuple
+        ``(arrays, route flows, records, sets)``: the final :class:`ChoiceArrays`, TEU/year
+        per route, the iteration records of the last solve and the grown choice sets
+        (keyed by :func:`route_key`).
+    """
     import time
 
     import numpy as np
@@ -561,14 +569,16 @@ def _sue_solve(network, rows: list[dict], sets: dict, arrays: ChoiceArrays, teu)
     barrier = kernel.vdf_barrier(edges.barrier_mask, vot, params).reshape(-1)
     fixed = edges.money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
                                                params.transfer_penalty_usd)
+    segments = [r.get("segment") for r in rows]
     sets = dict(sets)
     start = time.perf_counter()
     for _ in range(_SUE_ROUNDS):
+        group_theta, asc = segment_choice(params, segments, arrays.routes, arrays.group)
         solved = kernel.route_equilibrium(
             arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha,
             beta, queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size,
             params.logit_theta_per_usd, params.path_size_beta, choice="logit", history=True,
-            barrier=barrier, cap_group=edges.group)
+            group_theta=group_theta, asc_usd=asc, barrier=barrier, cap_group=edges.group)
         flows = solved.flows[0]
         # A choice set without a route around a full gateway cannot respect its capacity:
         # add every OD pair's cheapest route at the congested costs and solve again.
@@ -580,7 +590,7 @@ def _sue_solve(network, rows: list[dict], sets: dict, arrays: ChoiceArrays, teu)
                                        barrier, edges.group)
         if not _add_cheapest_routes(network, sets, cost):
             break
-        arrays = choice_arrays(network, [sets[(r["origin"], r["destination"])] for r in rows])
+        arrays = choice_arrays(network, [sets[route_key(r)] for r in rows])
     seconds = time.perf_counter() - start
     records = [dict(iteration=r["iteration"], relative_gap=math.nan, beckmann=r["beckmann"], seconds=seconds,
                     step=r["step"], flow_change=r["flow_change"]) for r in solved.history]
@@ -588,45 +598,68 @@ def _sue_solve(network, rows: list[dict], sets: dict, arrays: ChoiceArrays, teu)
 
 
 def sue_choice_sets(network, rows: list[dict], sets: dict) -> dict:
-    """The choice sets ``sue`` ends with for the demand ``rows`` (with a choice set each):
-    ``sets`` plus the cheapest routes at congested costs that its capacities called for.
-    A sweep over ``sue`` draws compiles these, so that a nominal draw is ``assign``'s."""
+    """The choice sets ``sue`` ends with for the demand ``rows``.
+
+    ``sets`` (keyed by :func:`route_key`) plus the cheapest routes at congested costs that
+    the declared capacities called for.  A sweep over ``sue`` draws compiles these, so that
+    a nominal draw is ``assign(method="sue")``'s.
+    """
     import numpy as np
 
-    rows = [r for r in rows if sets.get((r["origin"], r["destination"]))]
+    rows = [r for r in rows if r["teu"] > 0 and sets.get(route_key(r))]
     if not rows:
         return dict(sets)
-    arrays = choice_arrays(network, [sets[(r["origin"], r["destination"])] for r in rows])
+    arrays = choice_arrays(network, [sets[route_key(r)] for r in rows])
     return {**sets, **_sue_solve(network, rows, sets, arrays, np.array([r["teu"] for r in rows], dtype=float))[3]}
 
 
 def _add_cheapest_routes(network, sets: dict, cost) -> bool:
-    """Add to every OD pair's choice set its cheapest route at the edge costs ``cost``
-    (USD/TEU per edge of :func:`edge_arrays`; OD closures respected).  True if any was new."""
-    import networkx as nx
+    """Add to every choice set its OD pair's cheapest route at the edge costs ``cost``.
 
+    ``cost`` is USD/TEU per edge of :func:`edge_arrays`; the OD-segment closures and the
+    demand mode of every key (:func:`route_key`) are respected.  Returns True if any route
+    was new.
+    """
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from corridors.network import route_mode
     from corridors.routing import route_from_path
 
-    index = edge_arrays(network).index
-    by_source: dict[tuple, list] = {}
-    for origin, destination in sets:
-        by_source.setdefault((origin, network.closures_for(origin, destination)), []).append(destination)
+    edges = edge_arrays(network)
+    node_index = {n: i for i, n in enumerate(edges.nodes)}
+    n = len(edges.nodes)
+    # csgraph treats explicit zeros as missing edges: free edges get a negligible cost
+    weight = np.maximum(np.asarray(cost, dtype=float), 1e-9)
+    by_class: dict[tuple, list[tuple]] = {}
+    for key in sets:
+        if sets[key]:
+            mode = route_mode(key[2]) if len(key) > 2 else None
+            by_class.setdefault((network.closures_for(key[0], key[1]), mode), []).append(key)
     added = False
-    for (origin, closures), destinations in sorted(by_source.items()):
-        closed = network.closed_edges(closures) if closures else frozenset()
-
-        def weight(u, v, _data, closed=closed):
-            return None if (u, v) in closed else float(cost[index[(u, v)]])
-
-        _, paths = nx.single_source_dijkstra(network.graph, ("o", origin), weight=weight)
-        for destination in destinations:
-            path = paths.get(("d", destination))
-            choice = sets[(origin, destination)]
-            if path is None or not choice:
+    for (closures, mode), keys in sorted(by_class.items(), key=lambda kv: repr(kv[0])):
+        shut = network.closed_edges(closures, mode)
+        keep = np.ones(edges.n_edges, dtype=bool)
+        if shut:
+            keep[[edges.index[e] for e in shut]] = False
+        matrix = csr_matrix((weight[keep], (edges.tail[keep], edges.head[keep])), shape=(n, n))
+        origins = sorted({k[0] for k in keys})
+        _, pred = dijkstra(matrix, directed=True, indices=[node_index[("o", o)] for o in origins],
+                           return_predecessors=True)
+        row_of = {o: i for i, o in enumerate(origins)}
+        for key in sorted(keys):
+            src, dst = node_index[("o", key[0])], node_index[("d", key[1])]
+            row = pred[row_of[key[0]]]
+            if row[dst] < 0:
                 continue
-            route = route_from_path(network.graph, path, network.node_records, network.link_records)
-            if all(r.edges != route.edges for r in choice):
-                sets[(origin, destination)] = [*choice, route]
+            path = [dst]
+            while path[-1] != src:
+                path.append(int(row[path[-1]]))
+            route = route_from_path(network.graph, [edges.nodes[i] for i in reversed(path)], network.node_records,
+                                    network.link_records)
+            if all(r.edges != route.edges for r in sets[key]):
+                sets[key] = [*sets[key], route]
                 added = True
     return added
 
