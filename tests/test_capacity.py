@@ -117,3 +117,18 @@ def test_scenario_open_puts_a_later_feature_in_service(network):
     record = opened.links.loc["dostyk-moyynty-2nd"]
     assert record["in_service"] and record["opening_year"] == network.params.year
     assert not network.links.loc["dostyk-moyynty-2nd", "in_service"]
+
+
+def test_scenario_open_keeps_an_earlier_opening_year(network, tmp_path):
+    """In a scenario year after the opening year, ``open`` runs the feature from its own
+    year; in an earlier scenario year it does not run unless opened."""
+    from corridors.scenario_apply import apply_scenario
+
+    later = tmp_path / "later.toml"
+    later.write_text("year = 2026\n[[open]]\nlinks = ['dostyk-moyynty-2nd']\n", encoding="utf-8")
+    record = apply_scenario(network, later).links.loc["dostyk-moyynty-2nd"]
+    assert record["in_service"] and record["opening_year"] == 2025
+    plain = tmp_path / "plain.toml"
+    plain.write_text("year = 2024\n[[change]]\nlinks = ['dostyk-moyynty-2nd']\nset = { capacity_teu = 1000.0 }\n",
+                     encoding="utf-8")
+    assert not apply_scenario(network, plain).links.loc["dostyk-moyynty-2nd", "in_service"]
