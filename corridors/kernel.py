@@ -193,8 +193,22 @@ def _barrier_integral(z):
 
 
 def group_load(flows: np.ndarray, group) -> tuple[np.ndarray, np.ndarray]:
-    """Per link the flow of its group (its own flow if ungrouped), and where the group's
-    integral is counted (the group's first link; every ungrouped link)."""
+    """Per link the flow of its capacity group, and where the group's integral is counted.
+
+    Parameters
+    ----------
+    flows : numpy.ndarray
+        ``(..., links)`` flows.
+    group : numpy.ndarray of int or None
+        Capacity group per link (``-1``: none; see :func:`vdf_cost`).
+
+    Returns
+    -------
+    load : numpy.ndarray
+        Like ``flows``: the sum of the flows of the link's group (its own flow if ungrouped).
+    counted : numpy.ndarray of bool
+        ``(links,)``: the group's first link, and every ungrouped link.
+    """
     if group is None:
         return flows, np.ones(flows.shape[-1], dtype=bool)
     group = np.asarray(group)
@@ -202,13 +216,18 @@ def group_load(flows: np.ndarray, group) -> tuple[np.ndarray, np.ndarray]:
     counted = ~member
     if not member.any():
         return flows, counted
-    ids, first, inverse = np.unique(group[member], return_index=True, return_inverse=True)
     where = np.flatnonzero(member)
+    ids = group[where]
+    _, first = np.unique(ids, return_index=True)
     counted[where[first]] = True
-    onehot = np.zeros((where.size, ids.size))
-    onehot[np.arange(where.size), inverse] = 1.0
+    size = int(ids.max()) + 1
+    lead = flows.shape[:-1]
+    part = flows[..., where].reshape(-1, where.size)
+    # one bincount over (row, group) pairs sums every row's groups at once
+    keys = (np.arange(part.shape[0])[:, None] * size + ids[None, :]).ravel()
+    sums = np.bincount(keys, weights=part.ravel(), minlength=part.shape[0] * size).reshape(part.shape[0], size)
     load = flows.copy()
-    load[..., where] = (flows[..., where] @ onehot)[..., inverse]
+    load[..., where] = sums[:, ids].reshape(*lead, where.size)
     return load, counted
 
 
