@@ -524,8 +524,6 @@ def segment_choice(params, segments, routes, group, sanctions: tuple[float, bool
 
 def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[list, list]:
     """``shortest``, ``logit`` and ``sue`` over the choice sets of the demand rows."""
-    import time
-
     import numpy as np
 
     from corridors import kernel
@@ -544,20 +542,7 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
                                       asc_usd=asc)
         flows = teu[arrays.group] * shares
     else:
-        edges = edge_arrays(network)
-        vot = params.value_of_time_usd_per_teu_h
-        alpha, beta, queue = kernel.vdf_parameters(edges.gate, edges.capacity, vot, params)
-        fixed = edges.money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
-                                                   params.transfer_penalty_usd)
-        start = time.perf_counter()
-        solved = kernel.route_equilibrium(
-            arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha, beta,
-            queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size, params.logit_theta_per_usd,
-            params.path_size_beta, choice="logit", history=True, group_theta=group_theta, asc_usd=asc)
-        flows = solved.flows[0]
-        seconds = time.perf_counter() - start
-        records = [dict(iteration=r["iteration"], relative_gap=math.nan, beckmann=r["beckmann"], seconds=seconds,
-                        step=r["step"], flow_change=r["flow_change"]) for r in solved.history]
+        arrays, flows, records, _ = _sue_solve(network, rows, sets, arrays, teu)
     out = []
     for route, g, f, p in zip(arrays.routes, arrays.group, flows, flows / teu[arrays.group], strict=True):
         if f > 0:
@@ -565,6 +550,129 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
             out.append(RouteFlow(route, float(f), float(p), row.get("segment"), row.get("direction"),
                                  row.get("service")))
     return out, records
+
+
+#: Rounds of route-set growth in ``sue``: each adds the cheapest route at the congested costs.
+_SUE_ROUNDS = 8
+
+
+def _sue_solve(network, rows: list[dict], sets: dict, arrays: ChoiceArrays, teu):
+    """Stochastic user equilibrium of the demand ``rows`` over their choice sets, grown
+    until no declared capacity is overloaded.
+
+    Returns
+    -------
+    tuple
+        ``(arrays, route flows, records, sets)``: the final :class:`ChoiceArrays`, TEU/year
+        per route, the iteration records of the last solve and the grown choice sets
+        (keyed by :func:`route_key`).
+    """
+    import time
+
+    import numpy as np
+
+    from corridors import kernel
+
+    params = network.params
+    edges = edge_arrays(network)
+    vot = params.value_of_time_usd_per_teu_h
+    alpha, beta, queue = kernel.vdf_parameters(edges.gate, edges.capacity, vot, params)
+    barrier = kernel.vdf_barrier(edges.barrier_mask, vot, params).reshape(-1)
+    fixed = edges.money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
+                                               params.transfer_penalty_usd)
+    segments = [r.get("segment") for r in rows]
+    sets = dict(sets)
+    start = time.perf_counter()
+    for _ in range(_SUE_ROUNDS):
+        group_theta, asc = segment_choice(params, segments, arrays.routes, arrays.group)
+        solved = kernel.route_equilibrium(
+            arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha,
+            beta, queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size,
+            params.logit_theta_per_usd, params.path_size_beta, choice="logit", history=True,
+            group_theta=group_theta, asc_usd=asc, barrier=barrier, cap_group=edges.group)
+        flows = solved.flows[0]
+        # A choice set without a route around a full gateway cannot respect its capacity:
+        # add every OD pair's cheapest route at the congested costs and solve again.
+        x = np.asarray(arrays.incidence.T @ flows).ravel()
+        load = kernel.group_load(x, edges.group)[0]
+        if not np.any((barrier > 0) & (load > edges.capacity)):
+            break
+        cost = fixed + kernel.vdf_cost(x, vot * edges.time_h, edges.capacity, alpha[0], beta[0], queue[0],
+                                       barrier, edges.group)
+        if not _add_cheapest_routes(network, sets, cost):
+            break
+        arrays = choice_arrays(network, [sets[route_key(r)] for r in rows])
+    seconds = time.perf_counter() - start
+    records = [dict(iteration=r["iteration"], relative_gap=math.nan, beckmann=r["beckmann"], seconds=seconds,
+                    step=r["step"], flow_change=r["flow_change"]) for r in solved.history]
+    return arrays, flows, records, sets
+
+
+def sue_choice_sets(network, rows: list[dict], sets: dict) -> dict:
+    """The choice sets ``sue`` ends with for the demand ``rows``.
+
+    ``sets`` (keyed by :func:`route_key`) plus the cheapest routes at congested costs that
+    the declared capacities called for.  A sweep over ``sue`` draws compiles these, so that
+    a nominal draw is ``assign(method="sue")``'s.
+    """
+    import numpy as np
+
+    rows = [r for r in rows if r["teu"] > 0 and sets.get(route_key(r))]
+    if not rows:
+        return dict(sets)
+    arrays = choice_arrays(network, [sets[route_key(r)] for r in rows])
+    return {**sets, **_sue_solve(network, rows, sets, arrays, np.array([r["teu"] for r in rows], dtype=float))[3]}
+
+
+def _add_cheapest_routes(network, sets: dict, cost) -> bool:
+    """Add to every choice set its OD pair's cheapest route at the edge costs ``cost``.
+
+    ``cost`` is USD/TEU per edge of :func:`edge_arrays`; the OD-segment closures and the
+    demand mode of every key (:func:`route_key`) are respected.  Returns True if any route
+    was new.
+    """
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from corridors.network import route_mode
+    from corridors.routing import route_from_path
+
+    edges = edge_arrays(network)
+    node_index = {n: i for i, n in enumerate(edges.nodes)}
+    n = len(edges.nodes)
+    # csgraph treats explicit zeros as missing edges: free edges get a negligible cost
+    weight = np.maximum(np.asarray(cost, dtype=float), 1e-9)
+    by_class: dict[tuple, list[tuple]] = {}
+    for key in sets:
+        if sets[key]:
+            mode = route_mode(key[2]) if len(key) > 2 else None
+            by_class.setdefault((network.closures_for(key[0], key[1]), mode), []).append(key)
+    added = False
+    for (closures, mode), keys in sorted(by_class.items(), key=lambda kv: repr(kv[0])):
+        shut = network.closed_edges(closures, mode)
+        keep = np.ones(edges.n_edges, dtype=bool)
+        if shut:
+            keep[[edges.index[e] for e in shut]] = False
+        matrix = csr_matrix((weight[keep], (edges.tail[keep], edges.head[keep])), shape=(n, n))
+        origins = sorted({k[0] for k in keys})
+        _, pred = dijkstra(matrix, directed=True, indices=[node_index[("o", o)] for o in origins],
+                           return_predecessors=True)
+        row_of = {o: i for i, o in enumerate(origins)}
+        for key in sorted(keys):
+            src, dst = node_index[("o", key[0])], node_index[("d", key[1])]
+            row = pred[row_of[key[0]]]
+            if row[dst] < 0:
+                continue
+            path = [dst]
+            while path[-1] != src:
+                path.append(int(row[path[-1]]))
+            route = route_from_path(network.graph, [edges.nodes[i] for i in reversed(path)], network.node_records,
+                                    network.link_records)
+            if all(r.edges != route.edges for r in sets[key]):
+                sets[key] = [*sets[key], route]
+                added = True
+    return added
 
 
 def ue_solve(network, pair_teu: dict[tuple, float], *, time_h=None, money_usd=None, capacity=None,
@@ -595,7 +703,8 @@ def ue_solve(network, pair_teu: dict[tuple, float], *, time_h=None, money_usd=No
     alpha, beta, queue = kernel.vdf_parameters(edges.gate, capacity, vot, params)
     arrays = eq.LinkArrays(tail=edges.tail, head=edges.head, free_cost=vot * time_h, capacity=capacity, alpha=alpha,
                            beta=beta, vdf=np.where(queue, kernel.QUEUE, kernel.BPR), n_nodes=len(edges.nodes),
-                           no_through=edges.zone)
+                           no_through=edges.zone, group=edges.group,
+                           barrier=kernel.vdf_barrier((capacity > 0) & edges.barrier_mask, vot, params))
     fixed = money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
                                          params.transfer_penalty_usd)
     node_index = {n: i for i, n in enumerate(edges.nodes)}

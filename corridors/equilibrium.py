@@ -158,6 +158,10 @@ class LinkArrays:
     no_through : array of bool, optional
         Per node: ``True`` if paths may start or end at the node but not pass through it
         (zones/centroids).  Default: every node may be passed through.
+    barrier, group : array, optional
+        Capacity barrier weight per link (cost unit, ``>= 0``) and capacity group per link
+        (int, ``-1`` none), see :func:`corridors.kernel.vdf_cost`.  Default: no barrier
+        (the TNTP networks use plain BPR).
 
     Raises
     ------
@@ -174,6 +178,8 @@ class LinkArrays:
     vdf: np.ndarray
     n_nodes: int
     no_through: np.ndarray | None = None
+    barrier: np.ndarray | None = None
+    group: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         conv = {
@@ -209,6 +215,17 @@ class LinkArrays:
         if np.any(q & ((self.beta <= 0) | (self.beta > 4))):
             bad = int(np.flatnonzero(q & ((self.beta <= 0) | (self.beta > 4)))[0])
             raise ValueError(f"LinkArrays.beta: queueing link {bad} needs 0 < beta <= 4")
+        if self.barrier is not None:
+            bar = np.ascontiguousarray(np.asarray(self.barrier, dtype=np.float64))
+            if bar.shape != (n_links,) or not np.all(np.isfinite(bar)) or np.any(bar < 0):
+                raise ValueError(f"LinkArrays.barrier: expected {n_links} finite values >= 0")
+            if np.any((bar > 0) & (self.capacity <= 0)):
+                raise ValueError("LinkArrays.barrier: a link with a barrier needs a capacity > 0")
+            grp = np.full(n_links, -1) if self.group is None else np.asarray(self.group, dtype=np.int64)
+            if grp.shape != (n_links,):
+                raise ValueError(f"LinkArrays.group: expected {n_links} values")
+            object.__setattr__(self, "barrier", bar)
+            object.__setattr__(self, "group", grp)
         if self.no_through is not None:
             nt = np.ascontiguousarray(np.asarray(self.no_through, dtype=bool))
             if nt.shape != (n,):
@@ -253,7 +270,8 @@ def link_cost(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None 
     numpy.ndarray
         ``fixed_cost + t(flows)`` per link (cost unit); see :func:`corridors.kernel.vdf_cost`.
     """
-    t = kernel.vdf_cost(flows, net.free_cost, net.capacity, net.alpha, net.beta, _queue_mask(net))
+    t = kernel.vdf_cost(flows, net.free_cost, net.capacity, net.alpha, net.beta, _queue_mask(net), net.barrier,
+                        net.group)
     if fixed_cost is not None:
         t += fixed_cost
     return t
@@ -261,7 +279,8 @@ def link_cost(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None 
 
 def _link_cost_derivative(net: LinkArrays, flows: np.ndarray) -> np.ndarray:
     """d cost / d flow per link (cost unit per flow unit)."""
-    return kernel.vdf_derivative(flows, net.free_cost, net.capacity, net.alpha, net.beta, _queue_mask(net))
+    return kernel.vdf_derivative(flows, net.free_cost, net.capacity, net.alpha, net.beta, _queue_mask(net),
+                                 net.barrier, net.group)
 
 
 def beckmann(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None = None
@@ -284,7 +303,7 @@ def beckmann(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None =
     """
     flows = np.asarray(flows, dtype=np.float64)
     total = float(kernel.vdf_integral(flows, net.free_cost, net.capacity, net.alpha, net.beta,
-                                      _queue_mask(net)).sum())
+                                      _queue_mask(net), net.barrier, net.group).sum())
     if fixed_cost is not None:
         total += float(np.dot(fixed_cost, flows))
     return total

@@ -85,6 +85,7 @@ PARAMETERS: dict[str, tuple[bool, float, float, bool, str]] = {
     "bpr_beta": (False, 0.0, 16.0, False, ""),
     "queue_period_h": (False, 0.0, 8784.0, True, "hours"),
     "queue_beta": (False, 0.0, 4.0, True, ""),
+    "capacity_barrier_h": (False, 0.0, 8784.0, False, "hours"),
     "border_penalty_usd": (False, 0.0, 1e5, False, "USD per TEU"),
     "transfer_penalty_usd": (False, 0.0, 1e5, False, "USD per TEU"),
     # [mode_choice] (corridors/modes.py, A422): sea against land, nested above the route choice

@@ -597,7 +597,9 @@ def _congestion_usd(network, result, arrays) -> np.ndarray:
     vot = params.value_of_time_usd_per_teu_h
     alpha, beta, queue = kernel.vdf_parameters(edges.gate, edges.capacity, vot, params)
     free = vot * edges.time_h
-    extra = kernel.vdf_cost(x[None, :], free[None, :], edges.capacity[None, :], alpha, beta, queue)[0] - free
+    barrier = kernel.vdf_barrier(edges.barrier_mask, vot, params)
+    extra = kernel.vdf_cost(x[None, :], free[None, :], edges.capacity[None, :], alpha, beta, queue, barrier,
+                            edges.group)[0] - free
     return np.asarray(arrays.incidence @ extra).ravel()
 
 

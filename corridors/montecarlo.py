@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from corridors._errors import QueryError, ScenarioError
-from corridors.assignment import METHODS, route_key, route_sets
+from corridors.assignment import METHODS, route_key, route_sets, sue_choice_sets
 from corridors.network import Network
 from corridors.scenario_apply import apply_scenario, unreachable_error
 from corridors.scenario_schema import Scenario, load_scenario
@@ -378,6 +378,8 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
     stranded = tuple(r for r in rows if not sets.get(route_key(r)))
     if stranded and scenario.spec.on_unreachable == "error":
         raise unreachable_error(snet, scenario, stranded)
+    if method == "sue":  # the choice sets grown where capacities bind, as assign(method="sue")
+        sets = sue_choice_sets(snet, rows, sets)
     model = compile_model(snet, rows, sets, Query(through, from_, to), (scenario, items), method=method)
     if not model.query.any() and not model.stranded_query.any():
         raise QueryError(f"no demand from {from_} to {to} in the demand table")

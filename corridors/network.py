@@ -64,8 +64,8 @@ class CostParameters:
         Not used any more (the search depth of the former k-shortest-path generation); kept
         like ``k_routes``.
     year : int
-        Model year: links and nodes are in the network if operating, or if their
-        ``opening_year`` is not later than this year.
+        Model year: links and nodes are in the network if their ``opening_year`` is not
+        later than this year (without an opening year: if operating).
     bpr_alpha, bpr_beta : float
         BPR volume-delay parameters of links with a capacity (``ue``/``sue`` methods).
     queue_period_h : float
@@ -74,6 +74,10 @@ class CostParameters:
         ``T / 4 * sqrt(queue_beta)`` hours.
     queue_beta : float
         Akcelik's ``8 J / (Q T)`` term of the queueing delay, in (0, 4].
+    capacity_barrier_h : float
+        Hours ``J`` of the capacity barrier ``J z / (1 - z)`` added on every link and node
+        gate with a capacity (``ue``/``sue``), ``z`` the utilisation: it keeps loads below
+        capacity (0 switches it off).
     border_penalty_usd : float
         USD per TEU added to the generalised cost of every border crossing (link between
         two countries, ferry legs included): the risk, paperwork and unreliability that
@@ -108,6 +112,7 @@ class CostParameters:
     bpr_beta: float = 4.0
     queue_period_h: float = 168.0
     queue_beta: float = 0.5
+    capacity_barrier_h: float = 2.0
     border_penalty_usd: float = 0.0
     transfer_penalty_usd: float = 0.0
     sanctions_transit_usd: float = 0.0
@@ -195,10 +200,17 @@ def _layer_of(link: dict) -> str:
 
 
 def _in_service(record: dict, year: int) -> bool:
-    if record.get("status", "operating") == "operating":
-        return True
+    """True if the feature is in service in ``year``: opened by then, whatever its status.
+
+    A feature without an opening year is in service if it is ``operating`` (the layers
+    require the year of every planned or under-construction feature).  An ``operating``
+    feature that opened after ``year`` is not in service: the model year is honoured for
+    every status (a scenario's ``open`` moves the opening year to its model year).
+    """
     opening = record.get("opening_year")
-    return opening is not None and opening <= year
+    if opening is None:
+        return record.get("status", "operating") == "operating"
+    return opening <= year
 
 
 def _run_km(link: dict) -> float:

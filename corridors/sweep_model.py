@@ -92,6 +92,8 @@ class SweepModel:
     transfer: np.ndarray
     capacity: np.ndarray
     gate: np.ndarray
+    barrier_mask: np.ndarray
+    cap_group: np.ndarray
     od_teu: np.ndarray
     params: Any
     query: np.ndarray  # route in from->to
@@ -208,7 +210,7 @@ def compile_model(network: Network, rows: list[dict], sets: dict, query: Query |
         starts=arrays.starts, group=arrays.group, log_ps=arrays.log_path_size,
         comp=_edge_components(network, used), time_h=edges.time_h[cols], money_usd=edges.money_usd[cols],
         border=edges.border[cols], transfer=edges.transfer[cols], capacity=edges.capacity[cols],
-        gate=edges.gate[cols],
+        gate=edges.gate[cols], barrier_mask=edges.barrier_mask[cols], cap_group=edges.group[cols],
         od_teu=np.array([teu_by_pair[p] for p in pairs]), params=network.params,
         query=np.asarray(query_mask, dtype=bool), passes=np.asarray(passes, dtype=bool),
         corridor_idx=np.asarray(corridor_idx, dtype=np.int64), corridors=tuple(corridors),
@@ -427,7 +429,9 @@ def evaluate(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np
             solved = kernel.route_equilibrium(model.incidence, money + penalty, vot[:, None] * time_h, capacity,
                                               alpha, vdf_beta, queue, od_teu, model.starts, model.group,
                                               model.log_ps, theta, beta, choice="logit", group_theta=group_theta,
-                                              asc_usd=asc)
+                                              asc_usd=asc,
+                                              barrier=kernel.vdf_barrier(model.barrier_mask & (capacity > 0), vot, p),
+                                              cap_group=model.cap_group)
             flows, iterations, change = solved.flows, solved.iterations, solved.criterion
         q = model.query
         total = flows[:, q].sum(axis=1)
