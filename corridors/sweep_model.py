@@ -357,7 +357,8 @@ def sample(items: tuple, seed: int, draws: int, *, calibration: dict | None = No
             if u.distribution == "calibration":
                 x = rng.multivariate_normal(mean, cov, method="eigh")
                 # a cost term cannot change sign: a draw below zero is the term switched off
-                out[i, col:col + mean.size] = np.where(logs, np.exp(x), np.where(nonneg, np.maximum(x, 0.0), x))
+                out[i, col:col + mean.size] = np.where(logs, np.exp(np.where(logs, x, 0.0)),
+                                                       np.where(nonneg, np.maximum(x, 0.0), x))
                 continue
             j = col
             if u.distribution == "uniform":
