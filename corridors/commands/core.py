@@ -178,7 +178,8 @@ def register(subparsers) -> None:
         "utilisation), nodes (TEU/year passing) and routes (one line per OD route with TEU/year, corridor, "
         "gateway and segment). The format follows the suffix: FILE.gpkg is one GeoPackage with the layers "
         "links, nodes and routes; .geojson, .parquet (GeoParquet) and .csv (geometry as WKT) hold one layer per "
-        "file, so -o flows.geojson writes flows.links.geojson, flows.nodes.geojson and flows.routes.geojson.",
+        "file, so -o flows.geojson writes the links to flows.geojson and flows.nodes.geojson and flows.routes.geojson "
+        "beside it.",
     )
     add_method_option(p)
     p.add_argument(
