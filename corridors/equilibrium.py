@@ -622,6 +622,59 @@ def _check_cost(name: str, arr: np.ndarray | None, n: int) -> np.ndarray | None:
     return arr
 
 
+def conjugate_step(net, fixed, x, y, s1, s2, tau_prev: float, n_conj: int, algorithm: str = "bfw"):
+    """One direction and step of (conjugate, bi-conjugate) Frank-Wolfe.
+
+    ``y`` is the all-or-nothing load at the current costs, ``s1``/``s2`` the previous two
+    search points (None at the start) and ``tau_prev`` the previous step.  ``fw`` always
+    moves towards ``y``; ``cfw`` mixes ``y`` with ``s1``; ``bfw`` with ``s1`` and ``s2``
+    (Mitradjieva and Lindberg 2013).  A conjugate direction that does not descend falls back
+    to Frank-Wolfe.
+
+    Returns
+    -------
+    (s, coef, n_conj, d, tau)
+        The search point, its weights on ``(y, s1, s2)``, the count of conjugate steps in a
+        row, the direction ``s - x`` and the step (0: no descent even along Frank-Wolfe).
+    """
+    if s1 is None or tau_prev >= 1.0 - 1e-12 or algorithm == "fw":
+        s, coef = y, (1.0, 0.0, 0.0)
+        n_conj = 0
+    else:
+        hess = _link_cost_derivative(net, x)
+        if algorithm == "cfw" or n_conj == 0 or s2 is None:
+            dk = s1 - x
+            num = float(np.sum(hess * dk * (y - x)))
+            den = float(np.sum(hess * dk * (y - s1)))
+            a = num / den if den != 0 else 0.0
+            a = min(max(a, 0.0), 1.0 - 1e-6)
+            s = a * s1 + (1.0 - a) * y
+            coef = (1.0 - a, a, 0.0)
+        else:
+            dbar2 = tau_prev * s1 + (1.0 - tau_prev) * s2 - x
+            dbar1 = s1 - x
+            ydir = y - x
+            den_mu = float(np.sum(hess * dbar2 * (s2 - s1)))
+            mu = -float(np.sum(hess * dbar2 * ydir)) / den_mu if den_mu != 0 else 0.0
+            mu = max(0.0, mu)
+            den_nu = float(np.sum(hess * dbar1 * dbar1))
+            nu = (-float(np.sum(hess * dbar1 * ydir)) / den_nu if den_nu != 0 else 0.0)
+            nu += mu * tau_prev / (1.0 - tau_prev)
+            nu = max(0.0, nu)
+            b0 = 1.0 / (1.0 + mu + nu)
+            coef = (b0, nu * b0, mu * b0)
+            s = coef[0] * y + coef[1] * s1 + coef[2] * s2
+        n_conj += 1
+    d = s - x
+    tau = _line_search(net, fixed, x, d)
+    if tau <= 0.0 and coef != (1.0, 0.0, 0.0):
+        # a conjugate direction that does not descend: fall back to Frank-Wolfe
+        s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
+        d = s - x
+        tau = _line_search(net, fixed, x, d)
+    return s, coef, n_conj, d, tau
+
+
 def user_equilibrium(net: LinkArrays, origins: Any, destinations: Any, demand: Any, *,
                      algorithm: str = "bfw", gap: float = 1e-4, max_iter: int = 500,
                      callback: Callable[[IterationRecord], Any] | None = None,
@@ -714,43 +767,7 @@ def user_equilibrium(net: LinkArrays, origins: Any, destinations: Any, demand: A
             wx, ws1, ws2 = (np.pad(a, (0, k - a.size)) for a in (wx, ws1, ws2))
             ey = np.zeros(k)
             ey[-1] = 1.0
-        # ---- direction ---------------------------------------------------------
-        restart = s1 is None or tau_prev >= 1.0 - 1e-12 or algorithm == "fw"
-        if restart:
-            s, coef = y, (1.0, 0.0, 0.0)
-            n_conj = 0
-        else:
-            hess = _link_cost_derivative(net, x)
-            if algorithm == "cfw" or n_conj == 0 or s2 is None:
-                dk = s1 - x
-                num = float(np.sum(hess * dk * (y - x)))
-                den = float(np.sum(hess * dk * (y - s1)))
-                a = num / den if den != 0 else 0.0
-                a = min(max(a, 0.0), 1.0 - 1e-6)
-                s = a * s1 + (1.0 - a) * y
-                coef = (1.0 - a, a, 0.0)
-            else:
-                dbar2 = tau_prev * s1 + (1.0 - tau_prev) * s2 - x
-                dbar1 = s1 - x
-                ydir = y - x
-                den_mu = float(np.sum(hess * dbar2 * (s2 - s1)))
-                mu = -float(np.sum(hess * dbar2 * ydir)) / den_mu if den_mu != 0 else 0.0
-                mu = max(0.0, mu)
-                den_nu = float(np.sum(hess * dbar1 * dbar1))
-                nu = (-float(np.sum(hess * dbar1 * ydir)) / den_nu if den_nu != 0 else 0.0)
-                nu += mu * tau_prev / (1.0 - tau_prev)
-                nu = max(0.0, nu)
-                b0 = 1.0 / (1.0 + mu + nu)
-                coef = (b0, nu * b0, mu * b0)
-                s = coef[0] * y + coef[1] * s1 + coef[2] * s2
-            n_conj += 1
-        d = s - x
-        tau = _line_search(net, fixed, x, d)
-        if tau <= 0.0 and coef != (1.0, 0.0, 0.0):
-            # a conjugate direction that does not descend: fall back to Frank-Wolfe
-            s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
-            d = s - x
-            tau = _line_search(net, fixed, x, d)
+        s, coef, n_conj, d, tau = conjugate_step(net, fixed, x, y, s1, s2, tau_prev, n_conj, algorithm)
         if tau <= 0.0:
             break  # no descent even along Frank-Wolfe: the gap is at rounding level
         if track_paths:
