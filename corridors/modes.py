@@ -118,10 +118,13 @@ def year_network(geodata=None, year: int = 2024, params: dict | None = None):
     LayerError
         If the year tables have no data for ``year`` (the message names the years available).
     """
+    from corridors.layers import default_geodata
     from corridors.network import load_network
-    from corridors.years import load_year_tables
+    from corridors.years import YearTables
 
-    load_year_tables(geodata)._check_year(int(year))
+    # the year alone is checked here (the tables themselves when a model reads them): a
+    # command's warm start should not parse and validate every year table
+    YearTables(Path(geodata) if geodata is not None else default_geodata(), {})._check_year(int(year))
     return load_network(geodata, params={**(params or {}), "year": int(year)})
 
 
@@ -208,9 +211,13 @@ class YearModel:
         ``{"suez": 0, "cape": 1}``); ``russia_active`` the year's Russia-transit flag.  A
         scenario network's ``[sea]`` table (``suez``, ``russia_transit_term``) sets them too.
         """
-        from corridors.assignment import choice_arrays, route_sets
+        from corridors.assignment import choice_arrays
         from corridors.years import load_year_tables
 
+        key = _model_key(network, year, tables, passages, russia_active)
+        cached = _cached_model(cls, network, key)
+        if cached is not None:
+            return cached
         tables = load_year_tables(network.geodata) if tables is None else tables
         inputs = tables.inputs(year)
         demand = tables.demand(year)
@@ -231,7 +238,7 @@ class YearModel:
                        dtype=float)
 
         params = network.params
-        sets = route_sets(network, {(r["origin"], r["destination"]) for r in rows}, strict=False)
+        sets = _row_sets(network, rows)
         has_land = np.array([bool(sets.get((r["origin"], r["destination"]))) for r in rows], dtype=bool)
         land_rows = np.flatnonzero(has_land)
         arrays = choice_arrays(network, [sets[(rows[i]["origin"], rows[i]["destination"])] for i in land_rows])
@@ -254,8 +261,8 @@ class YearModel:
         weights = passage_weights(inputs) if passages is None else passages
         sea = _sea_costs(network, rows, vot, sea_rates(inputs), weights)
         active = bool(inputs["russia_transit_term_active"]) if russia_active is None else russia_active
-        return cls(year, network, rows, other, names, share, vot, sea, has_land, money, time, penalty, russia,
-                   land_rows, arrays, active, inputs)
+        return _store_model(cls(year, network, rows, other, names, share, vot, sea, has_land, money, time, penalty,
+                                russia, land_rows, arrays, active, inputs), key)
 
     def land_costs(self, mode: ModeParameters, extra_usd=None) -> np.ndarray:
         """Composite cost of the land nest, ``(rows, classes)`` USD/TEU (inf: no land route).
@@ -283,17 +290,144 @@ class YearModel:
 
     def split(self, mode: ModeParameters, extra_usd=None) -> ModeSplit:
         """The mode split of every row and class under ``mode`` (nest checked)."""
-        from scipy.special import expit
-
         check_nest(mode, self.network.params.logit_theta_per_usd)
         land = self.land_costs(mode, extra_usd)
         with np.errstate(invalid="ignore"):
-            p_land = np.where(np.isfinite(land), expit(-mode.mode_scale_per_usd * (
+            p_land = np.where(np.isfinite(land), _expit(-mode.mode_scale_per_usd * (
                 land + mode.land_constant_usd - self.sea_cost)), 0.0)
         teu_all = np.array([r["teu_all"] for r in self.rows], dtype=float)
         land_teu = (self.class_share * p_land).sum(axis=1) * teu_all
         return ModeSplit(self.year, self.rows, self.other_rows, self.class_names, p_land, land_teu,
                          teu_all - land_teu, land, self.sea_cost.copy())
+
+
+# --------------------------------------------------------------------------- cached year models
+
+# Bump when the cached year model's layout changes (the source of the modules that compute it
+# is part of the key as well, so an edit there never reuses a stale entry).
+_YEAR_CACHE_VERSION = 1
+#: Modules whose code shapes a precomputed year model (its costs, choice sets and sea costs).
+_YEAR_MODEL_CODE = ("modes", "assignment", "routing", "kernel", "network", "years")
+
+
+def _code_digest() -> str:
+    import hashlib
+    import importlib
+
+    digest = hashlib.sha256()
+    for name in _YEAR_MODEL_CODE:
+        module = importlib.import_module(f"corridors.{name}")
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _model_key(network, year: int, tables, passages, russia_active) -> str | None:
+    """Cache name of the year model of ``network`` and these inputs (None: not cacheable).
+
+    Keyed on everything the model is computed from: the network's fingerprint (its geodata
+    files, year tables included, and its scenario), every cost parameter, the demand rows,
+    the year, the passage weights and Russia-transit flag given, the year tables passed in
+    (when not the geodata's own) and the code computing it.
+    """
+    import hashlib
+
+    from corridors import _cache
+
+    if not network.fingerprint or not _cache.enabled():
+        return None
+    memo = network.memo.setdefault("year_model_code", {})
+    if "digest" not in memo:
+        memo["digest"] = _code_digest()
+    own = None if tables is None else repr(sorted(tables.tables.items()))
+    key = repr((_YEAR_CACHE_VERSION, memo["digest"], network.fingerprint, network.include_sea,
+                sorted(network.params.as_dict().items(), key=lambda kv: kv[0]), network.demand_rows, int(year),
+                None if passages is None else sorted(passages.items()), russia_active, own))
+    return f"year-model-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
+class _LazyChoiceArrays:
+    """The choice arrays of a cached year model: the layout the mode choice needs at once
+    (``starts``, ``group``, ``log_path_size``), the routes and incidence only when asked for
+    (rebuilt from the network's choice sets, e.g. for the congested mode choice)."""
+
+    def __init__(self, starts, group, log_path_size, rebuild):
+        self.starts, self.group, self.log_path_size = starts, group, log_path_size
+        self._rebuild, self._full = rebuild, None
+
+    def _arrays(self):
+        if self._full is None:
+            self._full = self._rebuild()
+        return self._full
+
+    @property
+    def routes(self):
+        return self._arrays().routes
+
+    @property
+    def incidence(self):
+        return self._arrays().incidence
+
+
+def _row_sets(network, rows: list[dict]) -> dict:
+    """The land choice sets of the mode-choice rows (empty where a row has no land route)."""
+    from corridors.assignment import route_sets
+
+    return route_sets(network, {(r["origin"], r["destination"]) for r in rows}, strict=False)
+
+
+def _land_arrays(network, rows: list[dict], land_rows):
+    """The choice arrays of the rows with a land route, as :meth:`YearModel.build` lays them out."""
+    from corridors.assignment import choice_arrays
+
+    sets = _row_sets(network, rows)
+    return choice_arrays(network, [sets[(rows[i]["origin"], rows[i]["destination"])] for i in land_rows])
+
+
+def _cached_model(cls, network, key: str | None):
+    """The year model stored under ``key`` (this process's memo, then the on-disk cache), on ``network``."""
+    from dataclasses import fields
+
+    from corridors import _cache
+
+    if key is None:
+        return None
+    memo = network.memo.setdefault("year_models", {})
+    if key in memo:
+        return memo[key]
+    entry = _cache.read(key)
+    names = {f.name for f in fields(cls)} - {"network", "arrays"}
+    if not isinstance(entry, dict) or set(entry.get("fields", {})) != names:
+        return None
+    state = entry["fields"]
+    starts, group, log_ps = entry["arrays"]
+    arrays = _LazyChoiceArrays(starts, group, log_ps,
+                               lambda: _land_arrays(network, state["rows"], state["land_rows"]))
+    model = cls(network=network, arrays=arrays, **state)
+    memo[key] = model
+    return model
+
+
+def _store_model(model: YearModel, key: str | None) -> YearModel:
+    """Keep ``model`` under ``key`` (memo and on-disk cache: everything but the network and routes)."""
+    from dataclasses import fields
+
+    from corridors import _cache
+
+    if key is None:
+        return model
+    model.network.memo.setdefault("year_models", {})[key] = model
+    state = {f.name: getattr(model, f.name) for f in fields(model) if f.name not in ("network", "arrays")}
+    a = model.arrays
+    _cache.write(key, {"fields": state, "arrays": (a.starts, a.group, a.log_path_size)})
+    return model
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    """The logistic function ``1 / (1 + exp(-x))``, stable for any ``x`` (as ``scipy.special.expit``,
+    whose import alone costs a command-line run about 0.4 s)."""
+    x = np.asarray(x, dtype=float)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _mode_row(network, row: dict) -> bool:
