@@ -292,9 +292,7 @@ class YearModel:
         """The mode split of every row and class under ``mode`` (nest checked)."""
         check_nest(mode, self.network.params.logit_theta_per_usd)
         land = self.land_costs(mode, extra_usd)
-        with np.errstate(invalid="ignore"):
-            p_land = np.where(np.isfinite(land), _expit(-mode.mode_scale_per_usd * (
-                land + mode.land_constant_usd - self.sea_cost)), 0.0)
+        p_land = land_probability(land, self.sea_cost, mode.mode_scale_per_usd, mode.land_constant_usd)
         teu_all = np.array([r["teu_all"] for r in self.rows], dtype=float)
         land_teu = (self.class_share * p_land).sum(axis=1) * teu_all
         return ModeSplit(self.year, self.rows, self.other_rows, self.class_names, p_land, land_teu,
@@ -420,6 +418,16 @@ def _store_model(model: YearModel, key: str | None) -> YearModel:
     a = model.arrays
     _cache.write(key, {"fields": state, "arrays": (a.starts, a.group, a.log_path_size)})
     return model
+
+
+def land_probability(land_cost, sea_cost, mu, land_constant_usd) -> np.ndarray:
+    """``P(land) = 1 / (1 + exp(mu (C_land + k - C_sea)))``, 0 where there is no land route.
+
+    Broadcasts: costs ``(..., rows, classes)`` USD/TEU (``inf`` land: no route), ``mu`` per
+    USD and ``k`` USD/TEU scalars or shaped to broadcast (a sweep's ``(draws, 1, 1)``).
+    """
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(land_cost), _expit(-mu * (land_cost + land_constant_usd - sea_cost)), 0.0)
 
 
 def _expit(x: np.ndarray) -> np.ndarray:
@@ -650,8 +658,158 @@ def fit_mode_parameters(models: dict[int, YearModel], tables, start: ModeParamet
     fitted = params_of(solved.x)
     res = residuals(solved.x)
     report = {"cost": float(solved.cost), "years": sorted(models),
-              "residuals": {f"{y} {d}": float(r) for (y, d, _), r in zip(targets, res, strict=True)}}
+              "residuals": {f"{y} {d}": float(r) for (y, d, _), r in zip(targets, res, strict=True)},
+              **_fit_covariance(solved, fitted, scale, lo, hi, res)}
     return fitted, report
+
+
+#: Relative uncertainty (standard deviation of the log) of the observed land TEU the mode
+#: choice is fitted to (A424): the floor of the residual variance in the fit's covariance.
+LAND_OBSERVATION_SD = 0.10
+_FIT_NAMES = ("mode_scale_per_usd", "land_constant_usd", "russia_transit_usd")
+
+
+def _fit_covariance(solved, fitted: ModeParameters, scale, lo, hi, res) -> dict[str, Any]:
+    """Covariance of the identified mode-choice estimates (Gauss-Newton, ``s^2 (J'J)^-1``).
+
+    Coordinates: the logarithm of ``mode_scale_per_usd`` (a positive scale), the land
+    constant in utility units (``mu * land_constant_usd``, ``utility``: the figures fix the
+    land level, i.e. this product, far better than the constant in USD), USD for the
+    Russia-transit term.  ``s^2`` is the residual variance, at least
+    :data:`LAND_OBSERVATION_SD` squared (with four figures and two or three estimates the
+    residuals alone say little).  The mode scale is weakly identified by two years, so its
+    variance is large and the normal approximation rough far from the fit.  An
+    estimate at a bound of :data:`FIT_BOUNDS` (or the mode scale at the route scale) is not
+    identified by the figures: it is reported so and left out of the covariance.
+    """
+    x = solved.x
+    values = np.array([getattr(fitted, n) for n in _FIT_NAMES])
+    mu, k = values[0], values[1]
+    # d residual / d value (x = value / scale), then to (log mu, mu k, russia):
+    # d/d log mu at fixed mu k = mu d/dmu - k d/dk;  d/d(mu k) at fixed mu = (1 / mu) d/dk
+    raw = np.asarray(solved.jac, dtype=float) / scale[None, :]
+    jac = raw.copy()
+    jac[:, 0] = mu * raw[:, 0] - k * raw[:, 1]
+    jac[:, 1] = raw[:, 1] / mu
+    values = np.array([mu, mu * k, values[2]])
+    at_bound = (x - lo <= 1e-6 * (hi - lo)) | (hi - x <= 1e-6 * (hi - lo))
+    free = [k for k in range(len(_FIT_NAMES)) if not at_bound[k]]
+    dof = max(len(res) - len(free), 1)
+    sigma2 = max(float(np.sum(np.square(res))) / dof, LAND_OBSERVATION_SD ** 2)
+    j = jac[:, free]
+    cov = sigma2 * np.linalg.pinv(j.T @ j) if free else np.zeros((0, 0))
+    return {"names": [_FIT_NAMES[k] for k in free], "values": [float(values[k]) for k in free],
+            "coordinates": [("log", "utility", "linear")[k] for k in free], "covariance": cov.tolist(),
+            "not_identified": [_FIT_NAMES[k] for k in range(len(_FIT_NAMES)) if at_bound[k]],
+            "residual_sd": float(np.sqrt(sigma2))}
+
+
+def mode_ridge(models: dict[int, YearModel], tables, mode: ModeParameters, log_mu: np.ndarray) -> np.ndarray:
+    """The best land constant for each mode scale: the ridge of the mode-choice fit.
+
+    For every ``log(mode_scale_per_usd)`` of ``log_mu``, the land constant in utility units
+    (``mu * land_constant_usd``) that minimises the fit's objective (:func:`fit_mode_parameters`:
+    least squares on the log land TEU by direction of the years of ``models``), the
+    Russia-transit term held at ``mode``'s.  The two estimates are strongly correlated and
+    the ridge is curved, so sweeps draw the mode scale and then the constant around this
+    curve rather than from a straight-line (normal) approximation.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        ``(len(log_mu),)`` land constant times mode scale (dimensionless) and the sum of
+        squared residuals there (the profile of the objective along the ridge).
+    """
+    from scipy.optimize import least_squares
+
+    parts = []
+    for year, model in sorted(models.items()):
+        land = model.land_costs(mode)
+        teu = np.array([r["teu_all"] for r in model.rows], dtype=float)
+        for d, observed in observed_land(tables, year).items():
+            sel = np.array([r["year_direction"] == d for r in model.rows], dtype=bool)
+            parts.append((land[sel], model.sea_cost[sel], model.class_share[sel], teu[sel], math.log(observed)))
+
+    def residuals(c, mu):
+        return np.array([math.log(max(float(((share * land_probability(lc, sc, mu, c[0] / mu)).sum(axis=1)
+                                             * teu).sum()), 1.0)) - target for lc, sc, share, teu, target in parts])
+
+    out, ssr = np.empty(len(log_mu)), np.empty(len(log_mu))
+    c = mode.mode_scale_per_usd * mode.land_constant_usd
+    for i, m in enumerate(log_mu):
+        solved = least_squares(residuals, [c], args=(math.exp(m),))
+        c = float(solved.x[0])
+        out[i], ssr[i] = c, 2.0 * float(solved.cost)
+    return out, ssr
+
+
+#: File of the mode-choice estimates' covariance, beside ``calibration.json`` (route choice).
+MODE_CALIBRATION_FILE = "mode_calibration.json"
+
+
+def write_mode_calibration(path: str | Path, fitted: ModeParameters, report: dict[str, Any]) -> Path:
+    """Write the mode-choice fit (estimates, covariance) as JSON, atomically.
+
+    Sweeps with a model year draw the mode-choice parameters from this covariance around
+    the parameters in use (:func:`load_mode_calibration`).
+    """
+    import json
+
+    from corridors._io import atomic_path
+    from corridors.years import FITTED_YEARS
+
+    data = {"written_by": "corridors.modes.write_mode_calibration (tools/fit_mode_choice.py)",
+            "fitted_years": list(report.get("years", FITTED_YEARS)), "parameters": fitted.as_dict(),
+            "residuals": report["residuals"], "residual_sd": report["residual_sd"], "names": report["names"],
+            "values": report["values"], "coordinates": report["coordinates"], "covariance": report["covariance"],
+            "not_identified": report["not_identified"]}
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def load_mode_calibration(geodata: str | Path) -> dict[str, Any]:
+    """The mode-choice covariance of ``<geodata>/mode_calibration.json`` (checked).
+
+    Raises
+    ------
+    LayerError
+        If the file is missing or malformed (one line naming it).
+    """
+    import json
+
+    path = Path(geodata) / MODE_CALIBRATION_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        names, coords = list(data["names"]), list(data["coordinates"])
+        cov = np.asarray(data["covariance"], dtype=float).reshape(len(names), len(names))
+    except FileNotFoundError:
+        raise LayerError(f"{path}: not found; a sweep with a model year draws the mode-choice parameters from it "
+                         "(write it with tools/fit_mode_choice.py)") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise LayerError(f"{path}: not a mode-choice calibration file ({type(exc).__name__}: {exc})") from None
+    unknown = [n for n in names if n not in _FIT_NAMES]
+    if not unknown and any(c not in ("log", "utility", "linear") for c in coords):
+        unknown = [f"coordinate {c}" for c in coords if c not in ("log", "utility", "linear")]
+    if unknown or len(coords) != len(names) or not np.all(np.isfinite(cov)) or (
+            names and np.min(np.linalg.eigvalsh((cov + cov.T) / 2)) < -1e-9 * max(1.0, float(np.abs(cov).max()))):
+        what = f"unknown parameter '{unknown[0]}'" if unknown else "names, coordinates and covariance do not match " \
+            "or the covariance is not positive semi-definite"
+        raise LayerError(f"{path}: {what}")
+    sd = data.get("residual_sd", LAND_OBSERVATION_SD)
+    if not isinstance(sd, (int, float)) or not sd > 0:
+        raise LayerError(f"{path}: residual_sd must be a positive number, got {sd!r}")
+    return {"names": names, "coordinates": coords, "covariance": cov, "residual_sd": float(sd)}
+
+
+def demand_sd(tables, year: int) -> float:
+    """Relative uncertainty (sd of the log) of ``year``'s all-mode demand (``demand_all_relative_sd``, A423)."""
+    inputs = tables.inputs(year)
+    if "demand_all_relative_sd" not in inputs:
+        raise LayerError(f"{tables.geodata / 'years' / 'year_inputs.csv'}: year {year}: no 'demand_all_relative_sd' "
+                         "row (the sweep draws the year's demand with it)")
+    return float(inputs["demand_all_relative_sd"])
 
 
 def scenario_year(network, scenario, year: int, *, method: str = "logit", mode: ModeParameters | None = None,
