@@ -118,9 +118,10 @@ class SweepModel:
 class ModeBlock:
     """The mode choice of a sweep with a model year (issue 11), as arrays.
 
-    Every draw draws the mode-choice estimates (jointly, from the covariance of
-    ``geodata/mode_calibration.json``, around the parameters in use; the mode scale capped
-    at the route scale of the land nest) and one factor on the year's all-mode demand
+    Every draw draws the mode-choice estimates (``geodata/mode_calibration.json``, around the
+    parameters in use: the log mode scale from the fit's profile likelihood along its ridge,
+    capped at the route scale of the land nest, then the land constant on the ridge with the
+    covariance's conditional spread; A424) and one factor on the year's all-mode demand
     (lognormal, sd ``demand_all_relative_sd`` of the year, A423).  The land TEU of every
     China<->EU27 row then follow from :func:`corridors.modes.land_probability` and replace
     that row's demand in the route choice; a scenario's ``demand`` factors scale the
