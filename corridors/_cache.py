@@ -175,6 +175,8 @@ def read(name: str) -> Any | None:
 #: Set by the command line (a short-lived process, :func:`corridors.cli.main`): move what an
 #: entry loads, with everything else alive, out of the collector's sight (``gc.freeze``).
 freeze_loaded = False
+#: True once :func:`_loads` has frozen objects (the command line gives them back at its end).
+frozen = False
 
 
 def _loads(payload: bytes) -> Any:
@@ -191,7 +193,9 @@ def _loads(payload: bytes) -> Any:
     try:
         value = pickle.loads(payload)
         if freeze_loaded:
+            global frozen
             gc.freeze()
+            frozen = True
         return value
     finally:
         if was_enabled:

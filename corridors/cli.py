@@ -147,7 +147,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     finally:  # main() may run inside a longer process (tests, a notebook): give it its collector back
         _cache.freeze_loaded = False
-        gc.unfreeze()
+        if _cache.frozen:
+            _cache.frozen = False
+            gc.unfreeze()
     return int(code or 0)
 
 

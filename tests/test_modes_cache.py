@@ -80,3 +80,30 @@ def test_compact_choice_set_entry_gives_the_same_routes_and_path_sizes(year_2024
     for key, choice in read.items():
         assert memo[id(choice)][0] is choice
         assert memo[id(choice)][1] == pytest.approx(path_size(built[key]), rel=0, abs=0)
+
+
+def test_the_command_line_freezes_what_it_loads_and_gives_it_back(capsys):
+    import gc
+
+    from corridors.cli import main
+
+    assert main(["share", "--json"]) == 0  # fills the cache
+    before = gc.get_freeze_count()
+    seen = []
+    real = _cache._loads
+
+    def spy(payload):
+        value = real(payload)
+        seen.append(gc.get_freeze_count())
+        return value
+
+    _cache._loads, saved = spy, _cache._loads
+    try:
+        assert main(["share", "--json"]) == 0
+    finally:
+        _cache._loads = saved
+    capsys.readouterr()
+    assert seen and max(seen) > before  # frozen while the command ran
+    assert gc.get_freeze_count() == before and not _cache.freeze_loaded and not _cache.frozen
+    assert _cache.read("nothing-here") is None  # the library alone never freezes
+    assert gc.get_freeze_count() == before
