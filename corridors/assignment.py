@@ -41,8 +41,9 @@ __all__ = ["METHODS", "AssignmentResult", "RouteFlow", "assign", "load_demand", 
            "ChoiceArrays", "choice_arrays", "route_key"]
 
 METHODS = ("shortest", "logit", "ue", "sue")
-# Bump when the Route summary changes, so cached route sets are not reused.
-_ROUTE_CACHE_VERSION = 6
+# Bump when the Route summary or the cached entry's layout changes, so cached route sets
+# are not reused.
+_ROUTE_CACHE_VERSION = 7
 
 
 def load_demand(geodata=None):
@@ -136,8 +137,8 @@ def route_sets(
         return {p: memo[p] for p in pairs}
     name = _cache_name(network, pairs)
     if name is not None:
-        cached = _cache.read(name)
-        if isinstance(cached, dict) and (not strict or all(cached.get(p) for p in pairs)):
+        cached = _unpack_sets(network, _cache.read(name))
+        if cached is not None and (not strict or all(cached.get(p) for p in pairs)):
             memo.update(cached)
             return cached
     from corridors._progress import progress_bar
@@ -152,9 +153,53 @@ def route_sets(
                 raise
             sets[key] = []
     if name is not None:
-        _cache.write(name, sets)
+        _cache.write(name, _pack_sets(network, sets))
     memo.update(sets)
     return sets
+
+
+def _pack_sets(network, sets: dict[tuple, list[Route]]) -> dict[str, Any]:
+    """The cache entry of some choice sets: the routes with their path sizes.
+
+    The routes of a network share a few hundred distinct legs and a few thousand graph
+    edges among hundreds of thousands of uses; giving every use the same object lets the
+    pickle store each once (a quarter of the size, and several times faster to load).
+    """
+    legs: dict[tuple, dict] = {}
+    edges: dict[tuple, tuple] = {}
+
+    def shared(route: Route) -> Route:
+        return dataclasses.replace(
+            route,
+            legs=tuple(legs.setdefault(tuple(leg.items()), leg) for leg in route.legs),
+            edges=tuple(edges.setdefault(e, e) for e in route.edges),
+        )
+
+    sizes = _path_sizes(network, sets)  # memoised for the sets in hand, which the caller uses next
+    return {"sets": {key: [shared(r) for r in choice] for key, choice in sets.items()},
+            "path_size": {key: sizes[id(choice)][1] for key, choice in sets.items()}}
+
+
+def _unpack_sets(network, entry: Any) -> dict[tuple, list[Route]] | None:
+    """The choice sets of a cache entry (None if it is not one), their path sizes memoised."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("sets"), dict):
+        return None
+    sets, sizes = entry["sets"], entry.get("path_size") or {}
+    memo = network.memo.setdefault("path_size", {})
+    for key, choice in sets.items():
+        if len(sizes.get(key, ())) == len(choice):
+            memo[id(choice)] = (choice, sizes[key])
+    return sets
+
+
+def _path_sizes(network, sets: dict[tuple, list[Route]]) -> dict[int, tuple[list[Route], list[float]]]:
+    """Path sizes of every choice set, memoised on the network by the set's identity."""
+    memo = network.memo.setdefault("path_size", {})
+    for choice in sets.values():
+        entry = memo.get(id(choice))
+        if entry is None or entry[0] is not choice:
+            memo[id(choice)] = (choice, path_size(choice))
+    return memo
 
 
 _PATH_COLUMNS = (

@@ -120,10 +120,13 @@ def year_network(geodata=None, year: int = 2024, params: dict | None = None):
     LayerError
         If the year tables have no data for ``year`` (the message names the years available).
     """
+    from corridors.layers import default_geodata
     from corridors.network import load_network
-    from corridors.years import load_year_tables
+    from corridors.years import YearTables
 
-    load_year_tables(geodata)._check_year(int(year))
+    # the year alone is checked here (the tables themselves when a model reads them): a
+    # command's warm start should not parse and validate every year table
+    YearTables(Path(geodata) if geodata is not None else default_geodata(), {})._check_year(int(year))
     return load_network(geodata, params={**(params or {}), "year": int(year)})
 
 
@@ -212,9 +215,13 @@ class YearModel:
         ``{"suez": 0, "cape": 1}``); ``russia_active`` the year's Russia-transit flag.  A
         scenario network's ``[sea]`` table (``suez``, ``russia_transit_term``) sets them too.
         """
-        from corridors.assignment import choice_arrays, route_sets, segment_choice
+        from corridors.assignment import choice_arrays, segment_choice
         from corridors.years import load_year_tables
 
+        key = _model_key(network, year, tables, passages, russia_active)
+        cached = _cached_model(cls, network, key)
+        if cached is not None:
+            return cached
         tables = load_year_tables(network.geodata) if tables is None else tables
         inputs = tables.inputs(year)
         demand = tables.demand(year)
@@ -235,7 +242,7 @@ class YearModel:
                        dtype=float)
 
         params = network.params
-        sets = route_sets(network, {(r["origin"], r["destination"]) for r in rows}, strict=False)
+        sets = _row_sets(network, rows)
         has_land = np.array([bool(sets.get((r["origin"], r["destination"]))) for r in rows], dtype=bool)
         land_rows = np.flatnonzero(has_land)
         arrays = choice_arrays(network, [sets[(rows[i]["origin"], rows[i]["destination"])] for i in land_rows])
@@ -259,13 +266,13 @@ class YearModel:
         weights = passage_weights(inputs) if passages is None else passages
         sea = _sea_costs(network, rows, vot, sea_rates(inputs), weights)
         active = bool(inputs["russia_transit_term_active"]) if russia_active is None else russia_active
-        # the route choice's own scale and constants (gateway constants, Russia-transit term)
+        # the route choice's own scale and constants (gateway constants, sanctions-transit term)
         group_theta, asc = segment_choice(params, segments, arrays.routes, arrays.group,
                                           (params.sanctions_transit_usd, active))
         theta = np.full(len(segments), params.theta_of(SEGMENT)) if group_theta is None else group_theta
         asc = np.zeros(len(arrays.routes)) if asc is None else asc
-        return cls(year, network, rows, other, names, share, vot, sea, has_land, money, time, penalty, russia,
-                   land_rows, arrays, active, inputs, theta, asc)
+        return _store_model(cls(year, network, rows, other, names, share, vot, sea, has_land, money, time, penalty,
+                                russia, land_rows, arrays, active, inputs, theta, asc), key)
 
     def land_costs(self, mode: ModeParameters, extra_usd=None) -> np.ndarray:
         """Composite cost of the land nest, ``(rows, classes)`` USD/TEU (inf: no land route).
@@ -293,17 +300,152 @@ class YearModel:
 
     def split(self, mode: ModeParameters, extra_usd=None) -> ModeSplit:
         """The mode split of every row and class under ``mode`` (nest checked)."""
-        from scipy.special import expit
-
         check_nest(mode, self.network.params.theta_of(SEGMENT))
         land = self.land_costs(mode, extra_usd)
-        with np.errstate(invalid="ignore"):
-            p_land = np.where(np.isfinite(land), expit(-mode.mode_scale_per_usd * (
-                land + mode.land_constant_usd - self.sea_cost)), 0.0)
+        p_land = land_probability(land, self.sea_cost, mode.mode_scale_per_usd, mode.land_constant_usd)
         teu_all = np.array([r["teu_all"] for r in self.rows], dtype=float)
         land_teu = (self.class_share * p_land).sum(axis=1) * teu_all
         return ModeSplit(self.year, self.rows, self.other_rows, self.class_names, p_land, land_teu,
                          teu_all - land_teu, land, self.sea_cost.copy())
+
+
+# --------------------------------------------------------------------------- cached year models
+
+# Bump when the cached year model's layout changes (the source of the modules that compute it
+# is part of the key as well, so an edit there never reuses a stale entry).
+_YEAR_CACHE_VERSION = 1
+#: Modules whose code shapes a precomputed year model (its costs, choice sets and sea costs).
+_YEAR_MODEL_CODE = ("modes", "assignment", "routing", "kernel", "network", "years")
+
+
+def _code_digest() -> str:
+    import hashlib
+    import importlib
+
+    digest = hashlib.sha256()
+    for name in _YEAR_MODEL_CODE:
+        module = importlib.import_module(f"corridors.{name}")
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _model_key(network, year: int, tables, passages, russia_active) -> str | None:
+    """Cache name of the year model of ``network`` and these inputs (None: not cacheable).
+
+    Keyed on everything the model is computed from: the network's fingerprint (its geodata
+    files, year tables included, and its scenario), every cost parameter, the demand rows,
+    the year, the passage weights and Russia-transit flag given, the year tables passed in
+    (when not the geodata's own) and the code computing it.
+    """
+    import hashlib
+
+    from corridors import _cache
+
+    if not network.fingerprint or not _cache.enabled():
+        return None
+    memo = network.memo.setdefault("year_model_code", {})
+    if "digest" not in memo:
+        memo["digest"] = _code_digest()
+    own = None if tables is None else repr(sorted(tables.tables.items()))
+    key = repr((_YEAR_CACHE_VERSION, memo["digest"], network.fingerprint, network.include_sea,
+                sorted(network.params.as_dict().items(), key=lambda kv: kv[0]), network.demand_rows, int(year),
+                None if passages is None else sorted(passages.items()), russia_active, own))
+    return f"year-model-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
+class _LazyChoiceArrays:
+    """The choice arrays of a cached year model: the layout the mode choice needs at once
+    (``starts``, ``group``, ``log_path_size``), the routes and incidence only when asked for
+    (rebuilt from the network's choice sets, e.g. for the congested mode choice)."""
+
+    def __init__(self, starts, group, log_path_size, rebuild):
+        self.starts, self.group, self.log_path_size = starts, group, log_path_size
+        self._rebuild, self._full = rebuild, None
+
+    def _arrays(self):
+        if self._full is None:
+            self._full = self._rebuild()
+        return self._full
+
+    @property
+    def routes(self):
+        return self._arrays().routes
+
+    @property
+    def incidence(self):
+        return self._arrays().incidence
+
+
+def _row_sets(network, rows: list[dict]) -> dict:
+    """The land choice sets of the mode-choice rows (empty where a row has no land route)."""
+    from corridors.assignment import route_sets
+
+    return route_sets(network, {(r["origin"], r["destination"]) for r in rows}, strict=False)
+
+
+def _land_arrays(network, rows: list[dict], land_rows):
+    """The choice arrays of the rows with a land route, as :meth:`YearModel.build` lays them out."""
+    from corridors.assignment import choice_arrays
+
+    sets = _row_sets(network, rows)
+    return choice_arrays(network, [sets[(rows[i]["origin"], rows[i]["destination"])] for i in land_rows])
+
+
+def _cached_model(cls, network, key: str | None):
+    """The year model stored under ``key`` (this process's memo, then the on-disk cache), on ``network``."""
+    from dataclasses import fields
+
+    from corridors import _cache
+
+    if key is None:
+        return None
+    memo = network.memo.setdefault("year_models", {})
+    if key in memo:
+        return memo[key]
+    entry = _cache.read(key)
+    names = {f.name for f in fields(cls)} - {"network", "arrays"}
+    if not isinstance(entry, dict) or set(entry.get("fields", {})) != names:
+        return None
+    state = entry["fields"]
+    starts, group, log_ps = entry["arrays"]
+    arrays = _LazyChoiceArrays(starts, group, log_ps,
+                               lambda: _land_arrays(network, state["rows"], state["land_rows"]))
+    model = cls(network=network, arrays=arrays, **state)
+    memo[key] = model
+    return model
+
+
+def _store_model(model: YearModel, key: str | None) -> YearModel:
+    """Keep ``model`` under ``key`` (memo and on-disk cache: everything but the network and routes)."""
+    from dataclasses import fields
+
+    from corridors import _cache
+
+    if key is None:
+        return model
+    model.network.memo.setdefault("year_models", {})[key] = model
+    state = {f.name: getattr(model, f.name) for f in fields(model) if f.name not in ("network", "arrays")}
+    a = model.arrays
+    _cache.write(key, {"fields": state, "arrays": (a.starts, a.group, a.log_path_size)})
+    return model
+
+
+def land_probability(land_cost, sea_cost, mu, land_constant_usd) -> np.ndarray:
+    """``P(land) = 1 / (1 + exp(mu (C_land + k - C_sea)))``, 0 where there is no land route.
+
+    Broadcasts: costs ``(..., rows, classes)`` USD/TEU (``inf`` land: no route), ``mu`` per
+    USD and ``k`` USD/TEU scalars or shaped to broadcast (a sweep's ``(draws, 1, 1)``).
+    """
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(land_cost), _expit(-mu * (land_cost + land_constant_usd - sea_cost)), 0.0)
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    """The logistic function ``1 / (1 + exp(-x))``, stable for any ``x`` (as ``scipy.special.expit``,
+    whose import alone costs a command-line run about 0.4 s)."""
+    x = np.asarray(x, dtype=float)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _mode_row(network, row: dict) -> bool:
@@ -543,10 +685,168 @@ def fit_mode_parameters(models: dict[int, YearModel], tables, start: ModeParamet
     x = np.array([mu, profile(float(best_mu.x))[1]]) / scale
     fitted = params_of(x)
     res = residuals(x)
-    cost = 0.5 * float(np.sum(res ** 2))
-    report = {"cost": cost, "years": sorted(models),
-              "residuals": {f"{y} {d}": float(r) for (y, d, _), r in zip(targets, res, strict=True)}}
+    # forward-difference Jacobian in x for the covariance (the profile search gives none)
+    jac = np.empty((res.size, x.size))
+    for j in range(x.size):
+        h = 1e-6 * max(abs(x[j]), 1.0)
+        step = x.copy()
+        step[j] += h
+        jac[:, j] = (residuals(step) - res) / h
+    lo = np.array([theta * 1e-3, lo_k]) / scale
+    hi = np.array([theta, hi_k]) / scale
+    report = {"cost": 0.5 * float(np.sum(res ** 2)), "years": sorted(models),
+              "residuals": {f"{y} {d}": float(r) for (y, d, _), r in zip(targets, res, strict=True)},
+              **_fit_covariance(x, jac, fitted, scale, lo, hi, res)}
     return fitted, report
+
+
+#: Relative uncertainty (standard deviation of the log) of the observed land TEU the mode
+#: choice is fitted to (A426): the floor of the residual variance in the fit's covariance.
+LAND_OBSERVATION_SD = 0.10
+_FIT_NAMES = ("mode_scale_per_usd", "land_constant_usd")
+
+
+def _fit_covariance(x, jac, fitted: ModeParameters, scale, lo, hi, res) -> dict[str, Any]:
+    """Covariance of the identified mode-choice estimates (Gauss-Newton, ``s^2 (J'J)^-1``).
+
+    Coordinates: the logarithm of ``mode_scale_per_usd`` (a positive scale), the land
+    constant in utility units (``mu * land_constant_usd``, ``utility``: the figures fix the
+    land level, i.e. this product, far better than the constant in USD).  ``jac`` is the
+    Jacobian of the residuals in ``x`` (the values over ``scale``).  ``s^2`` is the residual
+    variance, at least
+    :data:`LAND_OBSERVATION_SD` squared (with four figures and two or three estimates the
+    residuals alone say little).  The mode scale is weakly identified by two years, so its
+    variance is large and the normal approximation rough far from the fit.  An
+    estimate at a bound of :data:`FIT_BOUNDS` (or the mode scale at the route scale) is not
+    identified by the figures: it is reported so and left out of the covariance.
+    """
+    values = np.array([getattr(fitted, n) for n in _FIT_NAMES])
+    mu, k = values[0], values[1]
+    # d residual / d value (x = value / scale), then to (log mu, mu k):
+    # d/d log mu at fixed mu k = mu d/dmu - k d/dk;  d/d(mu k) at fixed mu = (1 / mu) d/dk
+    raw = np.asarray(jac, dtype=float) / scale[None, :]
+    jac = raw.copy()
+    jac[:, 0] = mu * raw[:, 0] - k * raw[:, 1]
+    jac[:, 1] = raw[:, 1] / mu
+    values = np.array([mu, mu * k])
+    at_bound = (x - lo <= 1e-6 * (hi - lo)) | (hi - x <= 1e-6 * (hi - lo))
+    free = [k for k in range(len(_FIT_NAMES)) if not at_bound[k]]
+    dof = max(len(res) - len(free), 1)
+    sigma2 = max(float(np.sum(np.square(res))) / dof, LAND_OBSERVATION_SD ** 2)
+    j = jac[:, free]
+    cov = sigma2 * np.linalg.pinv(j.T @ j) if free else np.zeros((0, 0))
+    return {"names": [_FIT_NAMES[k] for k in free], "values": [float(values[k]) for k in free],
+            "coordinates": [("log", "utility")[k] for k in free], "covariance": cov.tolist(),
+            "not_identified": [_FIT_NAMES[k] for k in range(len(_FIT_NAMES)) if at_bound[k]],
+            "residual_sd": float(np.sqrt(sigma2))}
+
+
+def mode_ridge(models: dict[int, YearModel], tables, mode: ModeParameters, log_mu: np.ndarray) -> np.ndarray:
+    """The best land constant for each mode scale: the ridge of the mode-choice fit.
+
+    For every ``log(mode_scale_per_usd)`` of ``log_mu``, the land constant in utility units
+    (``mu * land_constant_usd``) that minimises the fit's objective (:func:`fit_mode_parameters`:
+    least squares on the log land TEU by direction of the years of ``models``).  The two
+    estimates are strongly correlated and the ridge is curved, so sweeps draw the mode scale
+    and then the constant around this curve rather than from a straight-line (normal)
+    approximation.
+
+    Returns
+    -------
+    (numpy.ndarray, numpy.ndarray)
+        ``(len(log_mu),)`` land constant times mode scale (dimensionless) and the sum of
+        squared residuals there (the profile of the objective along the ridge).
+    """
+    from scipy.optimize import least_squares
+
+    parts = []
+    for year, model in sorted(models.items()):
+        land = model.land_costs(mode)
+        teu = np.array([r["teu_all"] for r in model.rows], dtype=float)
+        for d, observed in observed_land(tables, year).items():
+            sel = np.array([r["year_direction"] == d for r in model.rows], dtype=bool)
+            parts.append((land[sel], model.sea_cost[sel], model.class_share[sel], teu[sel], math.log(observed)))
+
+    def residuals(c, mu):
+        return np.array([math.log(max(float(((share * land_probability(lc, sc, mu, c[0] / mu)).sum(axis=1)
+                                             * teu).sum()), 1.0)) - target for lc, sc, share, teu, target in parts])
+
+    out, ssr = np.empty(len(log_mu)), np.empty(len(log_mu))
+    c = mode.mode_scale_per_usd * mode.land_constant_usd
+    for i, m in enumerate(log_mu):
+        solved = least_squares(residuals, [c], args=(math.exp(m),))
+        c = float(solved.x[0])
+        out[i], ssr[i] = c, 2.0 * float(solved.cost)
+    return out, ssr
+
+
+#: File of the mode-choice estimates' covariance, beside ``calibration.json`` (route choice).
+MODE_CALIBRATION_FILE = "mode_calibration.json"
+
+
+def write_mode_calibration(path: str | Path, fitted: ModeParameters, report: dict[str, Any]) -> Path:
+    """Write the mode-choice fit (estimates, covariance) as JSON, atomically.
+
+    Sweeps with a model year draw the mode-choice parameters from this covariance around
+    the parameters in use (:func:`load_mode_calibration`).
+    """
+    import json
+
+    from corridors._io import atomic_path
+    from corridors.years import FITTED_YEARS
+
+    data = {"written_by": "corridors.modes.write_mode_calibration (tools/fit_mode_choice.py)",
+            "fitted_years": list(report.get("years", FITTED_YEARS)), "parameters": fitted.as_dict(),
+            "residuals": report["residuals"], "residual_sd": report["residual_sd"], "names": report["names"],
+            "values": report["values"], "coordinates": report["coordinates"], "covariance": report["covariance"],
+            "not_identified": report["not_identified"]}
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def load_mode_calibration(geodata: str | Path) -> dict[str, Any]:
+    """The mode-choice covariance of ``<geodata>/mode_calibration.json`` (checked).
+
+    Raises
+    ------
+    LayerError
+        If the file is missing or malformed (one line naming it).
+    """
+    import json
+
+    path = Path(geodata) / MODE_CALIBRATION_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        names, coords = list(data["names"]), list(data["coordinates"])
+        cov = np.asarray(data["covariance"], dtype=float).reshape(len(names), len(names))
+    except FileNotFoundError:
+        raise LayerError(f"{path}: not found; a sweep with a model year draws the mode-choice parameters from it "
+                         "(write it with tools/fit_mode_choice.py)") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise LayerError(f"{path}: not a mode-choice calibration file ({type(exc).__name__}: {exc})") from None
+    unknown = [n for n in names if n not in _FIT_NAMES]
+    if not unknown and any(c not in ("log", "utility", "linear") for c in coords):
+        unknown = [f"coordinate {c}" for c in coords if c not in ("log", "utility", "linear")]
+    if unknown or len(coords) != len(names) or not np.all(np.isfinite(cov)) or (
+            names and np.min(np.linalg.eigvalsh((cov + cov.T) / 2)) < -1e-9 * max(1.0, float(np.abs(cov).max()))):
+        what = f"unknown parameter '{unknown[0]}'" if unknown else "names, coordinates and covariance do not match " \
+            "or the covariance is not positive semi-definite"
+        raise LayerError(f"{path}: {what}")
+    sd = data.get("residual_sd", LAND_OBSERVATION_SD)
+    if not isinstance(sd, (int, float)) or not sd > 0:
+        raise LayerError(f"{path}: residual_sd must be a positive number, got {sd!r}")
+    return {"names": names, "coordinates": coords, "covariance": cov, "residual_sd": float(sd)}
+
+
+def demand_sd(tables, year: int) -> float:
+    """Relative uncertainty (sd of the log) of ``year``'s all-mode demand (``demand_all_relative_sd``, A425)."""
+    inputs = tables.inputs(year)
+    if "demand_all_relative_sd" not in inputs:
+        raise LayerError(f"{tables.geodata / 'years' / 'year_inputs.csv'}: year {year}: no 'demand_all_relative_sd' "
+                         "row (the sweep draws the year's demand with it)")
+    return float(inputs["demand_all_relative_sd"])
 
 
 def scenario_year(network, scenario, year: int, *, method: str = "logit", mode: ModeParameters | None = None,

@@ -261,6 +261,12 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
         in the graph.  Off by default: the land route choice must not send rail demand to
         sea until mode choice is modelled (issue 11).
 
+    A DiGraph holds one edge per pair of virtual nodes: of two links between the same nodes
+    in the same layer (the Suez and the Cape lanes between two ports, with ``include_sea``)
+    the graph keeps the one of least generalised cost (ties: the smaller link id), whatever
+    the order of the records, so routes and flows are those of the cheaper link.  The mode
+    choice reads every lane from the link records (:mod:`corridors.modes`).
+
     Returns
     -------
     networkx.DiGraph
@@ -310,7 +316,10 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
         for u, v, direction in ((a, b, "ab"), (b, a, "ba")):
             if link.get("oneway") and direction == "ba":
                 continue
-            add((u, layer, "out"), (v, layer, "in"), direction=direction, **common)
+            edge = ((u, layer, "out"), (v, layer, "in"))
+            if edge in graph.edges and not _displaces(graph.edges[edge], link_id, common, vot):
+                continue
+            add(*edge, direction=direction, **common)
 
     for node_id, layers in layers_at.items():
         node = active_nodes[node_id]
@@ -360,6 +369,12 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
                             **base,
                         )
     return graph
+
+
+def _displaces(existing: dict, link_id: str, attrs: dict, vot: float) -> bool:
+    """Whether a link's edge should replace the edge of a parallel link already in the graph."""
+    cost = generalised_cost_usd(attrs["money_usd"], attrs["time_h"], vot, attrs["penalty_usd"])
+    return (cost, link_id) < (existing["gen_cost"], existing["link_id"] or "")
 
 
 @dataclass(frozen=True)

@@ -39,7 +39,7 @@ from corridors.scenario_apply import _Context, _demand_matcher
 from corridors.scenario_schema import LINK_ATTRIBUTES, NODE_ATTRIBUTES
 from corridors.share import corridor_name, gateway_name
 
-__all__ = ["Query", "SweepModel", "compile_model", "evaluate", "sample"]
+__all__ = ["Query", "SweepModel", "ModeBlock", "compile_model", "compile_mode_block", "evaluate", "sample"]
 
 _TIME = ("run_h", "wait_h", "dwell_h", "transfer_h")
 _MONEY = ("money_km", "money_flat", "handling_usd", "transfer_usd")
@@ -113,6 +113,208 @@ class SweepModel:
     asc_keys: tuple = ()  # asc:<segment>:<node> of the gateway constants
     asc_through: Any = None  # (keys, routes) 1.0 where the key's constant applies to the route
     calibration: Any = None  # geodata/calibration.json when a draw uses it
+    mode: Any = None  # ModeBlock of a sweep with a model year (mode choice active)
+
+
+@dataclass(frozen=True)
+class ModeBlock:
+    """The mode choice of a sweep with a model year (issue 11), as arrays.
+
+    Every draw draws the mode-choice estimates (``geodata/mode_calibration.json``, around the
+    parameters in use: the log mode scale from the fit's profile likelihood along its ridge,
+    capped at the route scale of the land nest, then the land constant on the ridge with the
+    covariance's conditional spread; A426) and one factor on the year's all-mode demand
+    (lognormal, sd ``demand_all_relative_sd`` of the year, A425).  The land TEU of every
+    China<->EU27 row then follow from :func:`corridors.modes.land_probability` and replace
+    that row's demand in the route choice; a scenario's ``demand`` factors scale the
+    all-mode demand of the rows they match.  The land composite costs are those of the
+    year at nominal route costs: drawn tariffs and times move the route choice, not the
+    land logsum.
+
+    Attributes
+    ----------
+    column : int
+        First input column of the block: one per drawn estimate (``estimates``), then the
+        year's demand factor.
+    land_cost, sea_cost, class_share : numpy.ndarray
+        ``(rows, classes)``: land logsum and sea cost (USD/TEU), TEU share of each class.
+    teu_all : numpy.ndarray
+        ``(rows,)`` the year's all-mode TEU/year of every row.
+    land_nominal : numpy.ndarray
+        ``(rows,)`` land TEU/year at nominal inputs (the demand the route choice was laid out with).
+    to_pairs, to_stranded : numpy.ndarray
+        ``(rows, pairs)`` and ``(rows, stranded rows)``: 1 where a row's land TEU goes.
+    """
+
+    year: int
+    column: int
+    estimates: tuple
+    mean: np.ndarray
+    cov: np.ndarray
+    coordinates: tuple
+    nominal: dict
+    mu_max: float
+    demand_sd: float
+    land_cost: np.ndarray
+    sea_cost: np.ndarray
+    class_share: np.ndarray
+    teu_all: np.ndarray
+    direction: np.ndarray  # (rows,) 0 china_europe, 1 europe_china
+    land_nominal: np.ndarray
+    to_pairs: np.ndarray
+    pairs: np.ndarray  # pair indices fed by mode rows
+    to_stranded: np.ndarray
+    stranded: np.ndarray  # stranded-row indices fed by mode rows
+    demand_effects: tuple = ()  # (input column, row indices) of the scenario's demand factors
+    ridge: tuple = ()  # (log mode scale grid, land constant x mode scale on the fit's ridge, CDF of log mu)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Input column names of the block."""
+        return (*(f"mode_choice:{n}" for n in self.estimates), "year_demand")
+
+    def land_teu(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(draws, rows)`` land and all-mode TEU/year of every row for a batch of inputs."""
+        from corridors.modes import land_probability
+
+        batch = inputs.shape[0]
+        values = {n: np.full(batch, float(self.nominal[n])) for n in ("mode_scale_per_usd", "land_constant_usd")}
+        for j, name in enumerate(self.estimates):
+            values[name] = inputs[:, self.column + j]
+        factor = np.repeat(inputs[:, self.column + len(self.estimates)][:, None], self.teu_all.size, axis=1)
+        for column, rows in self.demand_effects:
+            factor[:, rows] *= inputs[:, column][:, None]
+        mu = np.minimum(values["mode_scale_per_usd"], self.mu_max)
+        p = land_probability(self.land_cost[None], self.sea_cost[None], mu[:, None, None],
+                             values["land_constant_usd"][:, None, None])
+        all_teu = self.teu_all[None, :] * factor
+        return (self.class_share[None] * p).sum(axis=2) * all_teu, all_teu
+
+    def sample(self, seed: int, draws: int) -> np.ndarray:
+        """``(draws, len(names))`` inputs of the block; draw ``i`` from ``SeedSequence(seed, spawn_key=(i, 1))``
+        (a stream of its own: the scenario's inputs are drawn as without a year)."""
+        out = np.zeros((draws, len(self.names)))
+        k = len(self.estimates)
+        for i in range(draws):
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i, 1)))
+            if self.ridge:
+                out[i, :k] = self.values(self._along_ridge(rng.standard_normal(2)))
+            elif k:
+                out[i, :k] = self.values(rng.multivariate_normal(self.mean, self.cov, method="eigh"))
+            out[i, k] = math.exp(rng.normal(0.0, self.demand_sd))
+        return out
+
+    def _along_ridge(self, z: np.ndarray) -> np.ndarray:
+        """``(log mu, mu k)`` of standard normal ``z``: the log mode scale from the profile
+        likelihood of the fit along its ridge (``exp(-SSR / 2 s^2)``, flat in log mu, up to
+        the route scale), then the constant around the ridge at that scale with the
+        conditional spread of the covariance, shifted so that the nominal point is the
+        parameters in use."""
+        grid, best, cdf = self.ridge
+        var_m, var_c, cov_mc = self.cov[0, 0], self.cov[1, 1], self.cov[0, 1]
+        u = 0.5 * (1.0 + math.erf(z[0] / math.sqrt(2.0)))
+        m = float(np.interp(u, cdf, grid)) if grid.size > 1 else float(self.mean[0])
+        sd_c = math.sqrt(max(var_c - cov_mc ** 2 / var_m, 0.0)) if var_m > 0 else math.sqrt(var_c)
+        shift = float(np.interp(m, grid, best) - np.interp(self.mean[0], grid, best))
+        return np.array([m, self.mean[1] + shift + sd_c * z[1]])
+
+    def values(self, x: np.ndarray) -> np.ndarray:
+        """Parameter values of a point ``x`` in the covariance's coordinates (``log``: the
+        logarithm; ``utility``: the land constant times the mode scale; else the value)."""
+        out = np.array(x, dtype=float)
+        for j, coord in enumerate(self.coordinates):
+            if coord == "log":
+                out[j] = math.exp(x[j])
+        mu = dict(zip(self.estimates, out, strict=True)).get("mode_scale_per_usd", self.nominal["mode_scale_per_usd"])
+        for j, coord in enumerate(self.coordinates):
+            if coord == "utility":
+                out[j] = x[j] / mu
+        return out
+
+
+def compile_mode_block(model: SweepModel, split, rows: list[dict], mode_index: list[int], year_model, tables,
+                       uncertain: tuple, column: int, mode, fitted: dict | None = None) -> ModeBlock:
+    """The :class:`ModeBlock` of a sweep with a model year.
+
+    ``split`` is the year model's :class:`~corridors.modes.ModeSplit` under ``mode`` (the
+    :class:`~corridors.modes.ModeParameters` in use), ``rows`` the demand rows the sweep
+    model was compiled from and ``mode_index`` the split row of each (-1 for rows the mode
+    choice leaves alone); ``column`` the block's first input column.  ``fitted`` (year ->
+    :class:`~corridors.modes.YearModel` of the fitted years, on the baseline network) lets
+    the mode scale and the land constant be drawn along the fit's ridge
+    (:func:`corridors.modes.mode_ridge`).
+    """
+    from corridors.modes import demand_sd, load_mode_calibration, mode_ridge
+
+    network = year_model.network
+    calib = load_mode_calibration(network.geodata)
+    nominal = mode.as_dict()
+    names = tuple(calib["names"])
+    cov = np.asarray(calib["covariance"], dtype=float)
+    coordinates = tuple(calib["coordinates"])
+    coord = {"log": lambda n: math.log(nominal[n]), "utility": lambda n: nominal["mode_scale_per_usd"] * nominal[n]}
+    mean = np.array([coord.get(c, lambda n: float(nominal[n]))(n) for n, c in zip(names, coordinates, strict=True)])
+    ridge: tuple = ()
+    if fitted and coordinates == ("log", "utility") and names == ("mode_scale_per_usd", "land_constant_usd"):
+        sd = math.sqrt(cov[0, 0])
+        grid = np.unique(np.minimum(mean[0] + np.linspace(-5.0, 5.0, 81) * sd, math.log(network.params
+                                                                                         .theta_of("eu"))))
+        best, ssr = mode_ridge(fitted, tables, mode, grid)
+        # profile likelihood of log mu (residual variance of the fit), as a CDF over the grid
+        density = np.exp(-(ssr - ssr.min()) / (2.0 * calib["residual_sd"] ** 2))
+        cdf = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]) * np.diff(grid))])
+        ridge = (grid, best, cdf / cdf[-1] if cdf[-1] > 0 else np.linspace(0.0, 1.0, grid.size))
+    n_rows = len(split.rows)
+    to_pairs = np.zeros((n_rows, len(model.pairs)))
+    stranded_rows = [r for r in rows if route_key(r) not in model.pair_index]
+    to_stranded = np.zeros((n_rows, len(stranded_rows)))
+    s = 0
+    for row, m in zip(rows, mode_index, strict=True):
+        pair = model.pair_index.get(route_key(row))
+        if pair is None:
+            if m >= 0:
+                to_stranded[m, s] = 1.0
+            s += 1
+        elif m >= 0:
+            to_pairs[m, pair] = 1.0
+    demand_effects = []
+    if uncertain:
+        scenario, items = uncertain
+        ctx = _Context(network, scenario.label)
+        for (j, u), (col, _) in zip(enumerate(items), _columns(items, model.calibration), strict=True):
+            if u.distribution != "calibration" and u.demand is not None:
+                match = _demand_matcher(u.demand, f"uncertain[{j}].demand", ctx)
+                hit = [i for i, r in enumerate(split.rows) if match({"origin": r["origin"],
+                                                                     "destination": r["destination"]})]
+                if hit:
+                    demand_effects.append((col, np.asarray(hit, dtype=np.intp)))
+    block = ModeBlock(
+        year=int(year_model.year), column=column, estimates=names, mean=mean, cov=cov, coordinates=coordinates,
+        nominal=nominal, mu_max=float(network.params.logit_theta_per_usd), demand_sd=demand_sd(tables, year_model.year),
+        land_cost=split.land_cost, sea_cost=split.sea_cost, class_share=year_model.class_share,
+        teu_all=np.array([r["teu_all"] for r in split.rows], dtype=float),
+        direction=np.array([r["year_direction"] != "china_europe" for r in split.rows], dtype=np.intp),
+        land_nominal=np.asarray(split.land_teu, dtype=float), to_pairs=to_pairs,
+        pairs=np.flatnonzero(to_pairs.any(axis=0)), to_stranded=to_stranded,
+        stranded=np.flatnonzero(to_stranded.any(axis=0)), demand_effects=tuple(demand_effects), ridge=ridge)
+    return block
+
+
+def _mode_draws(block: ModeBlock, inputs: np.ndarray, od_teu: np.ndarray,
+                stranded: np.ndarray) -> dict[str, np.ndarray]:
+    """Put the drawn land TEU of the mode-choice rows into ``od_teu`` and ``stranded`` (in place);
+    return the TEU/year by mode and direction of every draw."""
+    land, all_teu = block.land_teu(inputs)
+    if block.pairs.size:
+        od_teu[:, block.pairs] = (land @ block.to_pairs[:, block.pairs])
+    if block.stranded.size:
+        stranded[:, block.stranded] = (land @ block.to_stranded[:, block.stranded])
+    out = {}
+    for d, name in enumerate(("china_europe", "europe_china")):
+        sel = block.direction == d
+        out[f"land_teu:{name}"] = land[:, sel].sum(axis=1)
+        out[f"sea_teu:{name}"] = all_teu[:, sel].sum(axis=1) - out[f"land_teu:{name}"]
+    return out
 
 
 def _edge_components(network: Network, edges: list) -> dict[str, np.ndarray]:
@@ -401,6 +603,7 @@ def evaluate(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np
         else:
             od_teu[:, eff.index[0]] *= value[:, None]
             stranded[:, eff.index[1]] *= value[:, None]
+    by_mode = _mode_draws(model.mode, inputs, od_teu, stranded) if model.mode is not None else {}
     # nominal arrays plus the changes: an unchanged edge keeps its nominal value exactly
     time_h = np.broadcast_to(model.time_h, (batch, n_edges))
     money = np.broadcast_to(model.money_usd, (batch, n_edges))
@@ -446,6 +649,7 @@ def evaluate(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np
         out["iterations"] = iterations
         out["flow_change"] = change
     out["stranded_teu"] = stranded[:, model.stranded_query].sum(axis=1)
+    out.update(by_mode)
     return out
 
 

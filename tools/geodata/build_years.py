@@ -155,6 +155,10 @@ suez = {
 }
 russia = {2019: (0, 0), 2020: (0, 0), 2021: (0, 0), 2022: (1, 0), 2023: (1, 1), 2024: (1, 1), 2025: (1, 1)}
 subsidy = {2019: 0.40, 2020: 0.30, 2021: 0.20, 2022: 0.0, 2023: 0.0, 2024: 0.0, 2025: 0.0}
+# A425: 5 % common (China and EU27 shares of the JMC regions, judgement) with the year's own
+# spread (series vintages 0.5 %; 2021 interpolated 1.2 %; 2024 JMC vs CTS 2.4 %; 2025
+# extrapolated from four months 4 %), in quadrature
+demand_sd = {2019: 0.050, 2020: 0.050, 2021: 0.051, 2022: 0.050, 2023: 0.050, 2024: 0.055, 2025: 0.064}
 rows = []
 for y in YEARS:
     r = ne[y][0]
@@ -278,6 +282,17 @@ for y in YEARS:
             "share",
             "formal cap of CR Express subsidies as a share of the rail freight cost",
             "S424,A418",
+        ]
+    )
+    rows.append(
+        [
+            y,
+            "demand_all_relative_sd",
+            demand_sd[y],
+            "share",
+            "relative uncertainty (sd of the log) of the year's all-mode China-EU27 demand, both directions; drawn "
+            "by sweeps with a model year",
+            "S413,S414,S415,A411,A425",
         ]
     )
 write("year_inputs.csv", ["year", "variable", "value", "unit", "definition", "basis"], rows)
