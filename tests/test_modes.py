@@ -79,7 +79,8 @@ def _with_term(year: int, usd: float, tables):
 
 def test_russia_term_moves_eu_cargo_off_the_land_routes(tables):
     mode = modes.ModeParameters(5e-4, 0.0)
-    land = {(y, usd): _with_term(y, usd, tables).split(mode).by_mode()["land"] for y in (2019, 2024) for usd in (0, 2000)}
+    land = {(y, usd): _with_term(y, usd, tables).split(mode).by_mode()["land"]
+            for y in (2019, 2024) for usd in (0, 2000)}
     assert land[2024, 2000] < land[2024, 0]
     # before 2022 only Iran carries the term: the Russian routes, nearly all the land TEU, are untouched
     assert abs(land[2019, 2000] - land[2019, 0]) < 0.1 * abs(land[2024, 2000] - land[2024, 0])
