@@ -2,7 +2,7 @@
 
 Run: python tools/fit_mode_choice.py [--geodata DIR] [--write]
 
-Fits ``mode_scale_per_usd``, ``land_constant_usd`` and ``russia_transit_usd`` with
+Fits ``mode_scale_per_usd`` and ``land_constant_usd`` with
 :func:`corridors.modes.fit_mode_parameters` on the land TEU by direction of the fitted years
 (A422), starting from ``[mode_choice]`` of ``parameters.toml``; prints the estimates (to
 copy into ``parameters.toml``), the residuals and the covariance.  ``--write`` writes
