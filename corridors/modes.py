@@ -47,6 +47,8 @@ __all__ = [
     "mode_split",
     "assign_year",
     "YearModel",
+    "russia_term_active",
+    "scenario_method",
 ]
 
 #: demand.csv ``direction`` -> year-table direction.
@@ -246,14 +248,12 @@ class YearModel:
                          for rt in arrays.routes], dtype=float)
         money = money - inputs["cr_express_subsidy_cap_share"] * rail
 
-        sea_spec = getattr(getattr(getattr(network, "scenario", None), "spec", None), "sea", None)
+        sea_spec = _sea_spec(network)
         if passages is None and sea_spec is not None and sea_spec.suez is not None:
             passages = {"suez": 0.0, "cape": 1.0} if sea_spec.suez == "closed" else {"suez": 1.0, "cape": 0.0}
-        if russia_active is None and sea_spec is not None and sea_spec.russia_transit_term is not None:
-            russia_active = sea_spec.russia_transit_term == "on"
         weights = passage_weights(inputs) if passages is None else passages
         sea = _sea_costs(network, rows, vot, sea_rates(inputs), weights)
-        active = bool(inputs["russia_transit_term_active"]) if russia_active is None else russia_active
+        active = russia_term_active(network, year, tables) if russia_active is None else russia_active
         return cls(year, network, rows, other, names, share, vot, sea, has_land, money, time, penalty, russia,
                    land_rows, arrays, active, inputs)
 
@@ -294,6 +294,39 @@ class YearModel:
         land_teu = (self.class_share * p_land).sum(axis=1) * teu_all
         return ModeSplit(self.year, self.rows, self.other_rows, self.class_names, p_land, land_teu,
                          teu_all - land_teu, land, self.sea_cost.copy())
+
+
+def _sea_spec(network):
+    """The ``[sea]`` table of the scenario applied to ``network`` (None without one)."""
+    return getattr(getattr(getattr(network, "scenario", None), "spec", None), "sea", None)
+
+
+def russia_term_active(network, year: int, tables=None) -> bool:
+    """Whether the Russia-transit term (A417) applies to ``network`` in ``year``.
+
+    The year's ``russia_transit_term_active`` input (2022 on), unless the scenario applied
+    to ``network`` sets ``[sea] russia_transit_term`` (``"off"``: ``eu-sanctions-lifted``).
+    Every cost that carries the term (the land nest of the mode choice) asks here, so the
+    scenario's switch reaches all of them.
+    """
+    sea_spec = _sea_spec(network)
+    if sea_spec is not None and sea_spec.russia_transit_term is not None:
+        return sea_spec.russia_transit_term == "on"
+    from corridors.years import load_year_tables
+
+    tables = load_year_tables(network.geodata) if tables is None else tables
+    return bool(tables.inputs(int(year))["russia_transit_term_active"])
+
+
+def scenario_method(scenario, method: str | None = None) -> str:
+    """Route-choice method of a scenario run in a model year: ``method`` if given, else the
+    scenario's ``method``, else ``sue``.
+
+    In a model year the sea takes what the land routes cannot carry, so a scenario is
+    compared in the equilibrium that honours the declared capacities
+    (:func:`assign_year_congested`) unless asked otherwise.
+    """
+    return method or getattr(scenario, "method", None) or "sue"
 
 
 def _mode_row(network, row: dict) -> bool:
@@ -520,26 +553,36 @@ def fit_mode_parameters(models: dict[int, YearModel], tables, start: ModeParamet
     return fitted, report
 
 
-def scenario_year(network, scenario, year: int, *, method: str = "logit", mode: ModeParameters | None = None,
+def scenario_year(network, scenario, year: int, *, method: str | None = None, mode: ModeParameters | None = None,
                   tables=None, through: str = "KAZ", from_: str = "CHN", to: str = "EU") -> dict[str, Any]:
     """A scenario against the baseline in a model year, both with the mode choice.
 
     ``network`` is the year's baseline (:func:`year_network`); the scenario is applied to it
     (its ``[sea]`` table changes the year inputs).  Demand the scenario leaves without a land
-    route goes by sea, so nothing is stranded.
+    route goes by sea, so nothing is stranded.  ``method``: see :func:`scenario_method`
+    (default ``sue``, where the declared capacities are honoured: :func:`assign_year_congested`).
 
     Returns
     -------
     dict
-        ``year``, ``name`` (the scenario), and for ``baseline`` and ``scenario``: ``by_mode`` (both
-        directions), ``share`` (of the land TEU ``from_`` -> ``to`` through ``through``),
-        ``land_teu`` of that query; ``change`` (relative change of China->EU27 land TEU).
+        ``year``, ``name`` (the scenario), ``method``, and for ``baseline`` and ``scenario``:
+        ``by_mode`` (both directions), ``share`` (of the land TEU ``from_`` -> ``to`` through
+        ``through``), ``land_teu`` of that query, ``stranded_teu``, ``eu_land_via_russia_teu``
+        (China↔EU27 land TEU through Russia or Belarus), ``max_ferry_utilisation`` and
+        ``utilisation`` (load / capacity of every declared capacity,
+        ``link:<id>:<ab|ba>`` or ``node:<id>``); ``change`` (relative change of China->EU27
+        land TEU); ``diversion``: the China↔EU27 land TEU the scenario moves off Russia and
+        Belarus (``off_russia_teu``), how many of all China↔EU27 TEU go to sea instead
+        (``to_sea_teu``, ``to_sea_share`` of those moved) and the largest utilisation of a
+        capacity whose load the scenario raised (``max_raised_utilisation``).
     """
+    from corridors.mode_equilibrium import capacity_utilisation, eu_land_via_russia
     from corridors.scenarios import apply_scenario, load_scenario
 
     scenario = load_scenario(scenario, geodata=network.geodata)
     mode = load_mode_parameters(network.geodata) if mode is None else mode
-    out: dict[str, Any] = {"year": int(year), "name": scenario.name}
+    method = scenario_method(scenario, method)
+    out: dict[str, Any] = {"year": int(year), "name": scenario.name, "method": method}
     for key, net in (("baseline", network), ("scenario", apply_scenario(network, scenario))):
         result, split = assign_year(net, year, method=method, mode=mode, tables=tables, on_unreachable="strand")
         share = result.share_through(through, from_=from_, to=to)
@@ -547,54 +590,37 @@ def scenario_year(network, scenario, year: int, *, method: str = "logit", mode: 
         ferries = ferries[(ferries["mode"] == "ferry") & ferries["capacity_teu"].notna()]
         out[key] = {"by_mode": {d: split.by_mode(d) for d in DIRECTION_OF.values()}, "share": share.share,
                     "land_teu": share.total_teu, "stranded_teu": result.stranded_teu,
-                    "max_ferry_utilisation": float(ferries["utilisation"].max()) if len(ferries) else 0.0}
+                    "eu_land_via_russia_teu": eu_land_via_russia(result),
+                    "max_ferry_utilisation": float(ferries["utilisation"].max()) if len(ferries) else 0.0,
+                    "utilisation": capacity_utilisation(result)}
     before = out["baseline"]["by_mode"]["china_europe"]["land"]
     after = out["scenario"]["by_mode"]["china_europe"]["land"]
     out["change"] = after / before - 1.0 if before > 0 else math.nan
+    base, scen = out["baseline"], out["scenario"]
+    off = base["eu_land_via_russia_teu"] - scen["eu_land_via_russia_teu"]
+    to_sea = sum(scen["by_mode"][d]["sea"] - base["by_mode"][d]["sea"] for d in DIRECTION_OF.values())
+    raised = [u for name, u in scen["utilisation"].items() if u > base["utilisation"].get(name, 0.0) + 1e-9]
+    out["diversion"] = {"off_russia_teu": off, "to_sea_teu": to_sea,
+                        "to_sea_share": to_sea / off if off > 0 else math.nan,
+                        "max_raised_utilisation": max(raised, default=0.0)}
     return out
 
 
-def _congestion_usd(network, result, arrays) -> np.ndarray:
-    """USD/TEU of congestion (flow-dependent cost above free flow) on every route of ``arrays``."""
-    from corridors import kernel
-    from corridors.assignment import edge_arrays
+def assign_year_congested(network, year: int, *, mode: ModeParameters | None = None, tables=None, **build):
+    """Mode choice and stochastic user equilibrium (``sue``) of ``year`` solved together,
+    with every declared capacity honoured (:mod:`corridors.mode_equilibrium`).
 
-    edges = edge_arrays(network)
-    params = network.params
-    x = np.zeros(edges.n_edges)
-    for flow in result.flows:
-        for e in flow.route.edges:
-            x[edges.index[e]] += flow.teu
-    vot = params.value_of_time_usd_per_teu_h
-    alpha, beta, queue = kernel.vdf_parameters(edges.gate, edges.capacity, vot, params)
-    free = vot * edges.time_h
-    extra = kernel.vdf_cost(x[None, :], free[None, :], edges.capacity[None, :], alpha, beta, queue)[0] - free
-    return np.asarray(arrays.incidence @ extra).ravel()
-
-
-def assign_year_congested(network, year: int, *, mode: ModeParameters | None = None, tables=None,
-                          iterations: int = 10, **build):
-    """Mode choice and stochastic user equilibrium (``sue``) solved together for ``year``.
-
-    The land composite cost includes the congestion of the land routes at the current
-    assignment, so a scenario that crowds the remaining land routes (ferries, border posts)
-    sends boxes to sea; the land TEU are averaged over ``iterations`` rounds (method of
-    successive averages).
+    The land composite cost includes the congestion (the kernel's volume-delay costs) and
+    the capacity prices of the land routes, so the China↔EU27 boxes that do not fit on
+    the land routes a scenario leaves (ferries, border posts) go by sea.
 
     Returns
     -------
     (AssignmentResult, ModeSplit)
     """
-    from corridors.assignment import assign
+    from corridors import mode_equilibrium
 
     mode = load_mode_parameters(network.geodata) if mode is None else mode
+    check_nest(mode, network.params.logit_theta_per_usd)
     model = YearModel.build(network, year, tables, **build)
-    extra = None
-    land = None
-    for k in range(1, iterations + 1):
-        split = model.split(mode, extra)
-        land = split.land_teu if land is None else land + (split.land_teu - land) / k
-        split = replace(split, land_teu=land, sea_teu=np.array([r["teu_all"] for r in split.rows]) - land)
-        result = assign(network, split.demand_rows(), method="sue", on_unreachable="strand")
-        extra = _congestion_usd(network, result, model.arrays)
-    return result, split
+    return mode_equilibrium.solve(network, model, mode)

@@ -101,14 +101,18 @@ def _network(args):
 
 
 def _year_land_network(args):
-    """The network of ``args.year`` carrying that year's land demand (mode choice at the
-    shipped parameters, before the scenario): the sweep draws the route choice around it."""
+    """The network of ``args.year`` carrying that year's land demand: the mode choice at the
+    shipped parameters on the scenario's network (its closures and its ``[sea]`` table:
+    Suez, the Russia-transit term), before the draws; the sweep draws the route choice
+    around it."""
     from corridors.commands.core import load_params_file
     from corridors.modes import load_mode_parameters, mode_split, year_network
+    from corridors.scenarios import apply_scenario, load_scenario
 
     params = load_params_file(args.params)
     network = year_network(args.geodata, args.year, params)
-    split = mode_split(network, args.year, load_mode_parameters(network.geodata, params))
+    scenario = load_scenario(args.scenario_name, geodata=network.geodata)
+    split = mode_split(apply_scenario(network, scenario), args.year, load_mode_parameters(network.geodata, params))
     return network.with_changes(demand_rows=split.demand_rows())
 
 
@@ -133,13 +137,14 @@ def _run_year(args) -> int:
 
     params = load_params_file(args.params)
     network = year_network(args.geodata, args.year, params)
-    out = scenario_year(network, args.scenario_name, args.year, method=args.method or "logit",
+    out = scenario_year(network, args.scenario_name, args.year, method=args.method,
                         mode=load_mode_parameters(network.geodata, params), through=args.through,
                         from_=args.from_, to=args.to)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    print(f"scenario {out['name']} in {out['year']} (mode choice sea/land, then route choice)")
+    print(f"scenario {out['name']} in {out['year']} (mode choice sea/land, then route choice, method "
+          f"{out['method']})")
     for key in ("baseline", "scenario"):
         part = out[key]
         ce, ec = part["by_mode"]["china_europe"], part["by_mode"]["europe_china"]
@@ -147,6 +152,13 @@ def _run_year(args) -> int:
               f"{ec['land']:>9,.0f} sea {ec['sea']:>11,.0f} TEU; share of land TEU {args.from_}->{args.to} through "
               f"{args.through} {part['share']:.1%}")
     print(f"  China->EU27 land TEU change: {out['change']:+.1%}")
+    diversion = out["diversion"]
+    if diversion["off_russia_teu"] > 0:
+        print(f"  China<->EU27 land TEU moved off Russia/Belarus: {diversion['off_russia_teu']:,.0f}; to sea: "
+              f"{diversion['to_sea_teu']:,.0f} ({diversion['to_sea_share']:.0%})")
+    print(f"  largest utilisation of a capacity the scenario loads more: {diversion['max_raised_utilisation']:.0%}"
+          + ("" if out["method"] in ("ue", "sue") else f" (method {out['method']} ignores capacities; --method sue "
+             "honours them)"))
     return 0
 
 
