@@ -47,7 +47,8 @@ def register(subparsers) -> None:
         "--method",
         default=None,
         choices=METHODS,
-        help="route choice for flows/compare (default: the scenario's method, else logit)",
+        help="route choice for flows/compare (default: the scenario's method, else logit; a scenario with --year: "
+        "else sue, which honours the declared capacities)",
     )
     p.add_argument(
         "--baseline-method",

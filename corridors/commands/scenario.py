@@ -27,7 +27,8 @@ def _common(p: argparse.ArgumentParser, *, query: bool = True) -> None:
         p.add_argument("--params", metavar="FILE", default=None,
                        help="TOML file of model parameters overriding geodata/parameters.toml")
         p.add_argument("--method", default=None, choices=METHODS,
-                       help="route choice (default: the scenario's 'method', else logit)")
+                       help="route choice (default: the scenario's 'method', else logit; with --year, else sue, "
+                       "the mode and route equilibrium that honours the declared capacities)")
         p.add_argument("--through", metavar="REGION", default="KAZ",
                        help="country or region of the share (default KAZ)")
         p.add_argument("--from", dest="from_", metavar="REGION", default="CHN",
