@@ -27,8 +27,9 @@ result then reports it in ``convergence``).
 
 Route flows are averaged by self-regulated averaging (:func:`corridors.kernel.sra_step`)
 at fixed prices until they change by less than ``tol`` of the demand; the prices then
-take a Newton step on ``ln(load / capacity)`` with a per-capacity sensitivity measured
-from the previous step (secant), bounded by the largest route-choice scale.
+take a step on ``ln(load / capacity)`` over the largest route-choice scale (no load responds
+faster to its price), shared among the capacities one route passes in series, lengthened
+while a capacity stays on one side of its limit and shortened when it crosses.
 """
 
 from __future__ import annotations
@@ -126,7 +127,11 @@ def solve(network, model, mode, *, tol: float = 1e-3, max_iter: int = 3000, max_
     -------
     (AssignmentResult, ModeSplit)
         ``result.convergence`` holds one record per price update (``iteration``,
-        ``flow_change``, ``max_utilisation``, ``priced``, ``seconds``).
+        ``flow_change``, ``max_utilisation``, ``priced``, ``seconds``); the last one also
+        ``over_capacity``, the capacities still above 100.5 % (empty when solved; a
+        capacity that demand without a sea alternative exceeds on its own stays there),
+        ``capacity_price_usd`` (USD/TEU of every priced capacity) and ``utilisation`` (of
+        every capacity, :func:`capacity_groups` names).
     """
     from scipy.sparse import csr_matrix
 
@@ -257,9 +262,15 @@ def solve(network, model, mode, *, tol: float = 1e-3, max_iter: int = 3000, max_
             row = rows[g]
             flows.append(RouteFlow(route, float(f), float(f / demand[g]) if demand[g] > 0 else 0.0, row.get("segment"),
                                    row.get("direction"), row.get("service")))
+    # the state returned, whether the loop converged or ran out of iterations
+    utilisation = capacity_loads(np.asarray(incidence_t @ h).ravel(), edge_group, capacity.size) / capacity
     over = [names[i] for i in np.flatnonzero(utilisation > 1.0 + CAPACITY_TOL)]
-    if records:
-        records[-1]["over_capacity"] = over
+    if not records or records[-1]["iteration"] != k:
+        records.append(dict(iteration=k, flow_change=previous, max_utilisation=float(utilisation.max(initial=0.0)),
+                            priced=int((price > 0).sum()), seconds=time.perf_counter() - start))
+    records[-1]["over_capacity"] = over
+    records[-1]["capacity_price_usd"] = {names[i]: float(price[i]) for i in np.flatnonzero(price > 0)}
+    records[-1]["utilisation"] = {names[i]: float(u) for i, u in enumerate(utilisation)}
     return AssignmentResult(network, "sue", tuple(flows), tuple(stranded), tuple(records)), split
 
 

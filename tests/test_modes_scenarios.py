@@ -98,12 +98,21 @@ def test_without_the_capacities_the_diversion_overloads_the_ferries(net2024, tab
 
 
 def test_capacity_prices_only_where_capacity_binds(sanctions_2024):
-    (base, _), _ = sanctions_2024
+    """Complementary slackness: a capacity with a price is full, none is above its limit."""
+    (base, _), (scen, _) = sanctions_2024
     groups, capacity, names = mode_equilibrium.capacity_groups(base.network)
     assert len(names) == capacity.size == groups.max() + 1
     assert "link:van-tatvan:ab" in names and any(n.startswith("node:") for n in names)
-    util = mode_equilibrium.capacity_utilisation(base)
-    assert all(np.isfinite(list(util.values())))
+    for result in (base, scen):
+        last = result.convergence[-1]
+        util = mode_equilibrium.capacity_utilisation(result)
+        assert util == pytest.approx(last["utilisation"], rel=1e-6, abs=1e-9)
+        assert last["capacity_price_usd"]
+        for name, price in last["capacity_price_usd"].items():
+            assert price > 0 and util[name] >= mode_equilibrium.FULL - 1e-9
+        assert all(np.isfinite(list(util.values())))
+    # the sanctions scenario prices the routes left to EU boxes: the Lake Van ferry among them
+    assert "link:van-tatvan:ab" in scen.convergence[-1]["capacity_price_usd"]
 
 
 def test_scenario_year_reports_the_diversion(net2024, tables, shipped):
