@@ -172,7 +172,11 @@ def solve(network, model, mode, *, tol: float = 1e-3, max_iter: int = 3000, max_
         split = model.split(mode)
         return AssignmentResult(network, "sue", (), tuple(stranded), ()), split
     arrays = choice_arrays(network, [sets[route_key(r)] for r in rows])
-    group_theta, asc = segment_choice(params, [r.get("segment") for r in rows], arrays.routes, arrays.group)
+    # the route choice's constants as assign() prices them, with the model year's sanctions-transit
+    # term where the network has one (Network.sanctions_term: the scenario's [sea] switch applied)
+    sanctions = (network.sanctions_term(),) if hasattr(network, "sanctions_term") else ()
+    group_theta, asc = segment_choice(params, [r.get("segment") for r in rows], arrays.routes, arrays.group,
+                                      *sanctions)
     theta = np.full(arrays.starts.size, params.logit_theta_per_usd) if group_theta is None else group_theta
     incidence = arrays.incidence
     incidence_t = incidence.T.tocsr()
