@@ -20,6 +20,7 @@ caller (a hash of every input).  The cache can neither break a run nor run code:
 from __future__ import annotations
 
 import contextlib
+import gc
 import hashlib
 import hmac
 import logging
@@ -160,7 +161,7 @@ def read(name: str) -> Any | None:
             path.unlink()
         return None
     try:
-        value = pickle.loads(blob[len(_HEADER) + _DIGEST :])
+        value = _loads(blob[len(_HEADER) + _DIGEST :])
     except Exception as exc:  # noqa: BLE001 - an authentic entry of an older code version
         log.debug("cache: entry %s no longer loads (%s); recomputing", path.name, exc)
         with contextlib.suppress(OSError):
@@ -169,6 +170,36 @@ def read(name: str) -> Any | None:
     with contextlib.suppress(OSError):
         os.utime(path)  # least recently *used* is evicted first
     return value
+
+
+#: Set by the command line (a short-lived process, :func:`corridors.cli.main`): move what an
+#: entry loads, with everything else alive, out of the collector's sight (``gc.freeze``).
+freeze_loaded = False
+#: True once :func:`_loads` has frozen objects (the command line gives them back at its end).
+frozen = False
+
+
+def _loads(payload: bytes) -> Any:
+    """Unpickle without the cyclic garbage collector running meanwhile.
+
+    Unpickling a choice-set entry creates hundreds of thousands of tuples and dicts; each
+    batch of allocations would trigger a collection that walks all of them again, which
+    doubles the load time for nothing (nothing unpickled is garbage yet).  With
+    :data:`freeze_loaded` they are frozen afterwards, which spares a command the one full
+    collection (about 0.2 s) that so many new long-lived objects would soon trigger.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        value = pickle.loads(payload)
+        if freeze_loaded:
+            global frozen
+            gc.freeze()
+            frozen = True
+        return value
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def write(name: str, value: Any) -> None:

@@ -41,8 +41,9 @@ __all__ = ["METHODS", "AssignmentResult", "RouteFlow", "assign", "load_demand", 
            "ChoiceArrays", "choice_arrays", "route_key"]
 
 METHODS = ("shortest", "logit", "ue", "sue")
-# Bump when the Route summary changes, so cached route sets are not reused.
-_ROUTE_CACHE_VERSION = 6
+# Bump when the Route summary or the cached entry's layout changes, so cached route sets
+# are not reused.
+_ROUTE_CACHE_VERSION = 7
 
 
 def load_demand(geodata=None):
@@ -136,8 +137,8 @@ def route_sets(
         return {p: memo[p] for p in pairs}
     name = _cache_name(network, pairs)
     if name is not None:
-        cached = _cache.read(name)
-        if isinstance(cached, dict) and (not strict or all(cached.get(p) for p in pairs)):
+        cached = _unpack_sets(network, _cache.read(name))
+        if cached is not None and (not strict or all(cached.get(p) for p in pairs)):
             memo.update(cached)
             return cached
     from corridors._progress import progress_bar
@@ -152,9 +153,53 @@ def route_sets(
                 raise
             sets[key] = []
     if name is not None:
-        _cache.write(name, sets)
+        _cache.write(name, _pack_sets(network, sets))
     memo.update(sets)
     return sets
+
+
+def _pack_sets(network, sets: dict[tuple, list[Route]]) -> dict[str, Any]:
+    """The cache entry of some choice sets: the routes with their path sizes.
+
+    The routes of a network share a few hundred distinct legs and a few thousand graph
+    edges among hundreds of thousands of uses; giving every use the same object lets the
+    pickle store each once (a quarter of the size, and several times faster to load).
+    """
+    legs: dict[tuple, dict] = {}
+    edges: dict[tuple, tuple] = {}
+
+    def shared(route: Route) -> Route:
+        return dataclasses.replace(
+            route,
+            legs=tuple(legs.setdefault(tuple(leg.items()), leg) for leg in route.legs),
+            edges=tuple(edges.setdefault(e, e) for e in route.edges),
+        )
+
+    sizes = _path_sizes(network, sets)  # memoised for the sets in hand, which the caller uses next
+    return {"sets": {key: [shared(r) for r in choice] for key, choice in sets.items()},
+            "path_size": {key: sizes[id(choice)][1] for key, choice in sets.items()}}
+
+
+def _unpack_sets(network, entry: Any) -> dict[tuple, list[Route]] | None:
+    """The choice sets of a cache entry (None if it is not one), their path sizes memoised."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("sets"), dict):
+        return None
+    sets, sizes = entry["sets"], entry.get("path_size") or {}
+    memo = network.memo.setdefault("path_size", {})
+    for key, choice in sets.items():
+        if len(sizes.get(key, ())) == len(choice):
+            memo[id(choice)] = (choice, sizes[key])
+    return sets
+
+
+def _path_sizes(network, sets: dict[tuple, list[Route]]) -> dict[int, tuple[list[Route], list[float]]]:
+    """Path sizes of every choice set, memoised on the network by the set's identity."""
+    memo = network.memo.setdefault("path_size", {})
+    for choice in sets.values():
+        entry = memo.get(id(choice))
+        if entry is None or entry[0] is not choice:
+            memo[id(choice)] = (choice, path_size(choice))
+    return memo
 
 
 _PATH_COLUMNS = (
@@ -478,8 +523,8 @@ class _Incidence:
         return self._matrix
 
 
-def segment_choice(params, segments, routes, group) -> tuple[Any, Any]:
-    """Per-group logit scales and per-route gateway constants of the demand segments.
+def segment_choice(params, segments, routes, group, sanctions: tuple[float, bool] = (0.0, False)) -> tuple[Any, Any]:
+    """Per-group logit scales and per-route constants of the demand segments.
 
     Parameters
     ----------
@@ -489,6 +534,9 @@ def segment_choice(params, segments, routes, group) -> tuple[Any, Any]:
     routes : sequence of Route
     group : numpy.ndarray
         Group of every route.
+    sanctions : (float, bool)
+        The sanctions-transit term of the model year, USD per TEU, and whether its Russia part
+        is active (:meth:`corridors.network.Network.sanctions_term`).
 
     Returns
     -------
@@ -497,25 +545,30 @@ def segment_choice(params, segments, routes, group) -> tuple[Any, Any]:
         uses ``logit_theta_per_usd`` everywhere, as before segments).
     asc_usd : numpy.ndarray or None
         ``(routes,)`` USD per TEU: the segment's gateway constants of the nodes the route
-        passes; None if there are none.
+        passes, plus the sanctions-transit term; None if there are none.
     """
     import numpy as np
 
-    if not params.segments:
-        return None, None
-    group_theta = np.array([params.theta_of(s) for s in segments], dtype=float)
-    consts = {s: params.asc_of(s) for s in set(segments)}
+    from corridors.network import sanctioned_route
+
+    group_theta = None
+    if params.segments:
+        group_theta = np.array([params.theta_of(s) for s in segments], dtype=float)
+    consts = {s: params.asc_of(s) for s in set(segments)} if params.segments else {}
     asc = None
     if any(consts.values()):
         asc = np.array([sum(v for n, v in consts[segments[g]].items() if n in r.node_ids)
                         for r, g in zip(routes, group, strict=True)], dtype=float)
+    usd, russia_active = sanctions
+    if usd:
+        term = usd * np.array([sanctioned_route(r, segments[g], russia_active)
+                               for r, g in zip(routes, group, strict=True)], dtype=float)
+        asc = term if asc is None else asc + term
     return group_theta, asc
 
 
 def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[list, list]:
     """``shortest``, ``logit`` and ``sue`` over the choice sets of the demand rows."""
-    import time
-
     import numpy as np
 
     from corridors import kernel
@@ -524,7 +577,8 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
     arrays = choice_arrays(network, [sets[route_key(r)] for r in rows],
                            path_sizes=method != "shortest")
     teu = np.array([r["teu"] for r in rows], dtype=float)
-    group_theta, asc = segment_choice(params, [r.get("segment") for r in rows], arrays.routes, arrays.group)
+    group_theta, asc = segment_choice(params, [r.get("segment") for r in rows], arrays.routes, arrays.group,
+                                      network.sanctions_term())
     records: list[dict] = []
     if method in ("shortest", "logit"):
         cost = np.array([r.gen_cost_usd for r in arrays.routes], dtype=float)
@@ -533,20 +587,7 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
                                       asc_usd=asc)
         flows = teu[arrays.group] * shares
     else:
-        edges = edge_arrays(network)
-        vot = params.value_of_time_usd_per_teu_h
-        alpha, beta, queue = kernel.vdf_parameters(edges.gate, edges.capacity, vot, params)
-        fixed = edges.money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
-                                                   params.transfer_penalty_usd)
-        start = time.perf_counter()
-        solved = kernel.route_equilibrium(
-            arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha, beta,
-            queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size, params.logit_theta_per_usd,
-            params.path_size_beta, choice="logit", history=True, group_theta=group_theta, asc_usd=asc)
-        flows = solved.flows[0]
-        seconds = time.perf_counter() - start
-        records = [dict(iteration=r["iteration"], relative_gap=math.nan, beckmann=r["beckmann"], seconds=seconds,
-                        step=r["step"], flow_change=r["flow_change"]) for r in solved.history]
+        arrays, flows, records, _ = _sue_solve(network, rows, sets, arrays, teu)
     out = []
     for route, g, f, p in zip(arrays.routes, arrays.group, flows, flows / teu[arrays.group], strict=True):
         if f > 0:
@@ -554,6 +595,129 @@ def _choice_flows(network, rows: list[dict], sets: dict, method: str) -> tuple[l
             out.append(RouteFlow(route, float(f), float(p), row.get("segment"), row.get("direction"),
                                  row.get("service")))
     return out, records
+
+
+#: Rounds of route-set growth in ``sue``: each adds the cheapest route at the congested costs.
+_SUE_ROUNDS = 8
+
+
+def _sue_solve(network, rows: list[dict], sets: dict, arrays: ChoiceArrays, teu):
+    """Stochastic user equilibrium of the demand ``rows`` over their choice sets, grown
+    until no declared capacity is overloaded.
+
+    Returns
+    -------
+    tuple
+        ``(arrays, route flows, records, sets)``: the final :class:`ChoiceArrays`, TEU/year
+        per route, the iteration records of the last solve and the grown choice sets
+        (keyed by :func:`route_key`).
+    """
+    import time
+
+    import numpy as np
+
+    from corridors import kernel
+
+    params = network.params
+    edges = edge_arrays(network)
+    vot = params.value_of_time_usd_per_teu_h
+    alpha, beta, queue = kernel.vdf_parameters(edges.gate, edges.capacity, vot, params)
+    barrier = kernel.vdf_barrier(edges.barrier_mask, vot, params).reshape(-1)
+    fixed = edges.money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
+                                               params.transfer_penalty_usd)
+    segments = [r.get("segment") for r in rows]
+    sets = dict(sets)
+    start = time.perf_counter()
+    for _ in range(_SUE_ROUNDS):
+        group_theta, asc = segment_choice(params, segments, arrays.routes, arrays.group, network.sanctions_term())
+        solved = kernel.route_equilibrium(
+            arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha,
+            beta, queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size,
+            params.logit_theta_per_usd, params.path_size_beta, choice="logit", history=True,
+            group_theta=group_theta, asc_usd=asc, barrier=barrier, cap_group=edges.group)
+        flows = solved.flows[0]
+        # A choice set without a route around a full gateway cannot respect its capacity:
+        # add every OD pair's cheapest route at the congested costs and solve again.
+        x = np.asarray(arrays.incidence.T @ flows).ravel()
+        load = kernel.group_load(x, edges.group)[0]
+        if not np.any((barrier > 0) & (load > edges.capacity)):
+            break
+        cost = fixed + kernel.vdf_cost(x, vot * edges.time_h, edges.capacity, alpha[0], beta[0], queue[0],
+                                       barrier, edges.group)
+        if not _add_cheapest_routes(network, sets, cost):
+            break
+        arrays = choice_arrays(network, [sets[route_key(r)] for r in rows])
+    seconds = time.perf_counter() - start
+    records = [dict(iteration=r["iteration"], relative_gap=math.nan, beckmann=r["beckmann"], seconds=seconds,
+                    step=r["step"], flow_change=r["flow_change"]) for r in solved.history]
+    return arrays, flows, records, sets
+
+
+def sue_choice_sets(network, rows: list[dict], sets: dict) -> dict:
+    """The choice sets ``sue`` ends with for the demand ``rows``.
+
+    ``sets`` (keyed by :func:`route_key`) plus the cheapest routes at congested costs that
+    the declared capacities called for.  A sweep over ``sue`` draws compiles these, so that
+    a nominal draw is ``assign(method="sue")``'s.
+    """
+    import numpy as np
+
+    rows = [r for r in rows if r["teu"] > 0 and sets.get(route_key(r))]
+    if not rows:
+        return dict(sets)
+    arrays = choice_arrays(network, [sets[route_key(r)] for r in rows])
+    return {**sets, **_sue_solve(network, rows, sets, arrays, np.array([r["teu"] for r in rows], dtype=float))[3]}
+
+
+def _add_cheapest_routes(network, sets: dict, cost) -> bool:
+    """Add to every choice set its OD pair's cheapest route at the edge costs ``cost``.
+
+    ``cost`` is USD/TEU per edge of :func:`edge_arrays`; the OD-segment closures and the
+    demand mode of every key (:func:`route_key`) are respected.  Returns True if any route
+    was new.
+    """
+    import numpy as np
+    from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import dijkstra
+
+    from corridors.network import route_mode
+    from corridors.routing import route_from_path
+
+    edges = edge_arrays(network)
+    node_index = {n: i for i, n in enumerate(edges.nodes)}
+    n = len(edges.nodes)
+    # csgraph treats explicit zeros as missing edges: free edges get a negligible cost
+    weight = np.maximum(np.asarray(cost, dtype=float), 1e-9)
+    by_class: dict[tuple, list[tuple]] = {}
+    for key in sets:
+        if sets[key]:
+            mode = route_mode(key[2]) if len(key) > 2 else None
+            by_class.setdefault((network.closures_for(key[0], key[1]), mode), []).append(key)
+    added = False
+    for (closures, mode), keys in sorted(by_class.items(), key=lambda kv: repr(kv[0])):
+        shut = network.closed_edges(closures, mode)
+        keep = np.ones(edges.n_edges, dtype=bool)
+        if shut:
+            keep[[edges.index[e] for e in shut]] = False
+        matrix = csr_matrix((weight[keep], (edges.tail[keep], edges.head[keep])), shape=(n, n))
+        origins = sorted({k[0] for k in keys})
+        _, pred = dijkstra(matrix, directed=True, indices=[node_index[("o", o)] for o in origins],
+                           return_predecessors=True)
+        row_of = {o: i for i, o in enumerate(origins)}
+        for key in sorted(keys):
+            src, dst = node_index[("o", key[0])], node_index[("d", key[1])]
+            row = pred[row_of[key[0]]]
+            if row[dst] < 0:
+                continue
+            path = [dst]
+            while path[-1] != src:
+                path.append(int(row[path[-1]]))
+            route = route_from_path(network.graph, [edges.nodes[i] for i in reversed(path)], network.node_records,
+                                    network.link_records)
+            if all(r.edges != route.edges for r in sets[key]):
+                sets[key] = [*sets[key], route]
+                added = True
+    return added
 
 
 def ue_solve(network, pair_teu: dict[tuple, float], *, time_h=None, money_usd=None, capacity=None,
@@ -584,7 +748,8 @@ def ue_solve(network, pair_teu: dict[tuple, float], *, time_h=None, money_usd=No
     alpha, beta, queue = kernel.vdf_parameters(edges.gate, capacity, vot, params)
     arrays = eq.LinkArrays(tail=edges.tail, head=edges.head, free_cost=vot * time_h, capacity=capacity, alpha=alpha,
                            beta=beta, vdf=np.where(queue, kernel.QUEUE, kernel.BPR), n_nodes=len(edges.nodes),
-                           no_through=edges.zone)
+                           no_through=edges.zone, group=edges.group,
+                           barrier=kernel.vdf_barrier((capacity > 0) & edges.barrier_mask, vot, params))
     fixed = money_usd + kernel.penalties(edges.border, edges.transfer, params.border_penalty_usd,
                                          params.transfer_penalty_usd)
     node_index = {n: i for i, n in enumerate(edges.nodes)}

@@ -74,15 +74,16 @@ DEFAULT_BOUNDS: dict[str, tuple[float, float]] = {
     "path_size_beta": (0.0, 2.0),
     "border_penalty_usd": (0.0, 1000.0),
     "transfer_penalty_usd": (0.0, 1000.0),
+    "sanctions_transit_usd": (0.0, 5000.0),
 }
 
 #: Parameters that change route costs but not which routes exist: no choice set is rebuilt for them.
-_ROUTE_INDEPENDENT = frozenset({"logit_theta_per_usd", "path_size_beta"})
+_ROUTE_INDEPENDENT = frozenset({"logit_theta_per_usd", "path_size_beta", "sanctions_transit_usd"})
 
 #: Parameters fitted on a log scale (strictly positive); the others are fitted as they are.
 _LOG_SCALE = frozenset({"logit_theta_per_usd", "value_of_time_usd_per_teu_h"})
 _ALIASES = {"theta": "logit_theta_per_usd", "vot": "value_of_time_usd_per_teu_h", "beta": "path_size_beta",
-            "border": "border_penalty_usd", "transfer": "transfer_penalty_usd"}
+            "border": "border_penalty_usd", "transfer": "transfer_penalty_usd", "sanctions": "sanctions_transit_usd"}
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,8 @@ class ChoiceSet:
         TEU/year of demand rows with no route.
     crossings, transfers : numpy.ndarray
         Border crossings and gauge/mode transfers of every route (for the penalties).
+    russia_active : bool
+        Whether the Russia part of the sanctions-transit term applies in the year of the rows.
     """
 
     rows: tuple[dict, ...]
@@ -132,6 +135,7 @@ class ChoiceSet:
     stranded_teu: float = 0.0
     crossings: Any = field(default=None, repr=False)
     transfers: Any = field(default=None, repr=False)
+    russia_active: bool = False
 
     @property
     def signature(self) -> tuple:
@@ -153,6 +157,18 @@ class ChoiceSet:
             memo[segment, node] = np.array([float(segs[g] == segment and node in r.node_ids)
                                             for r, g in zip(self.routes, self.group, strict=True)])
         return memo[segment, node]
+
+    def sanctioned_routes(self):
+        """1.0 for the routes the sanctions-transit term applies to in this year, else 0.0 (memoised)."""
+        import numpy as np
+
+        from corridors.network import sanctioned_route
+
+        if "_sanctioned" not in self.__dict__:
+            segs = self.row_segments
+            self.__dict__["_sanctioned"] = np.array([float(sanctioned_route(r, segs[g], self.russia_active))
+                                                     for r, g in zip(self.routes, self.group, strict=True)])
+        return self.__dict__["_sanctioned"]
 
     def probabilities(self, theta: float, vot: float, beta: float, *, border_penalty: float = 0.0,
                       transfer_penalty: float = 0.0, group_theta=None, asc_usd=None):
@@ -207,6 +223,7 @@ def build_choice_set(network, figures: Sequence[ObservedFigure], rows: Sequence[
     import numpy as np
 
     from corridors.assignment import route_key, route_sets
+    from corridors.network import russia_term_active
     from corridors.routing import path_size
 
     rows = demand_for_year(network) if rows is None else [r for r in rows if r["teu"] > 0]
@@ -249,6 +266,7 @@ def build_choice_set(network, figures: Sequence[ObservedFigure], rows: Sequence[
         incidence=np.array(incidence, dtype=float).reshape(len(routes), len(figures)).T.copy(),
         figures=tuple(figures), value_of_time_usd_per_teu_h=network.params.value_of_time_usd_per_teu_h,
         stranded_teu=stranded, crossings=np.array(crossings, dtype=float), transfers=np.array(transfers, dtype=float),
+        russia_active=russia_term_active(network, network.params.year),
     )
 
 
@@ -451,6 +469,8 @@ def _segment_names(params, rows: Sequence[dict]) -> tuple[str, ...]:
     segments = sorted({r.get("segment") for r in rows if r.get("segment") in SEGMENTS})
     names = [f"theta:{s}" for s in segments]
     names += [f"asc:{seg}:{node}" for seg, _, consts in params.segments if seg in segments for node, _ in consts]
+    if "eu" in segments and getattr(params, "sanctions_transit_usd", 0.0) > 0.0:
+        names.append("sanctions_transit_usd")  # declared (non-zero) in parameters.toml: fitted with the segments
     return tuple(names)
 
 
@@ -544,7 +564,8 @@ class _Objective:
         import numpy as np
 
         keys = [k for k in values if k.startswith(("theta:", "asc:"))]
-        if not keys:
+        sanctions = values.get("sanctions_transit_usd", 0.0)
+        if not keys and not sanctions:
             return None, None
         common = values["logit_theta_per_usd"]
         if not hasattr(self, "_seg_index"):
@@ -558,6 +579,9 @@ class _Objective:
                 _, seg, node = key.split(":")
                 term = values[key] * self.choice.through(seg, node)
                 asc = term if asc is None else asc + term
+        if sanctions:
+            term = sanctions * self.choice.sanctioned_routes()
+            asc = term if asc is None else asc + term
         return thetas[self._seg_index], asc
 
     def volumes(self, values: dict[str, float]):

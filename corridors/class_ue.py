@@ -115,37 +115,7 @@ def class_user_equilibrium(net: eq.LinkArrays, classes: Sequence[ClassDemand], *
         wx, ws1, ws2 = (np.pad(a, (0, k - a.size)) for a in (wx, ws1, ws2))
         ey = np.zeros(k)
         ey[-1] = 1.0
-        if s1 is None or tau_prev >= 1.0 - 1e-12:
-            s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
-        else:
-            hess = eq._link_cost_derivative(net, x)
-            if n_conj == 0 or s2 is None:
-                dk = s1 - x
-                num = float(np.sum(hess * dk * (y - x)))
-                den = float(np.sum(hess * dk * (y - s1)))
-                a = num / den if den != 0 else 0.0
-                a = min(max(a, 0.0), 1.0 - 1e-6)
-                s = a * s1 + (1.0 - a) * y
-                coef = (1.0 - a, a, 0.0)
-            else:
-                dbar2 = tau_prev * s1 + (1.0 - tau_prev) * s2 - x
-                dbar1 = s1 - x
-                ydir = y - x
-                den_mu = float(np.sum(hess * dbar2 * (s2 - s1)))
-                mu = max(0.0, -float(np.sum(hess * dbar2 * ydir)) / den_mu if den_mu != 0 else 0.0)
-                den_nu = float(np.sum(hess * dbar1 * dbar1))
-                nu = -float(np.sum(hess * dbar1 * ydir)) / den_nu if den_nu != 0 else 0.0
-                nu = max(0.0, nu + mu * tau_prev / (1.0 - tau_prev))
-                b0 = 1.0 / (1.0 + mu + nu)
-                coef = (b0, nu * b0, mu * b0)
-                s = coef[0] * y + coef[1] * s1 + coef[2] * s2
-            n_conj += 1
-        d = s - x
-        tau = eq._line_search(net, fixed, x, d)
-        if tau <= 0.0 and coef != (1.0, 0.0, 0.0):
-            s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
-            d = s - x
-            tau = eq._line_search(net, fixed, x, d)
+        s, coef, n_conj, d, tau = eq.conjugate_step(net, fixed, x, y, s1, s2, tau_prev, n_conj)
         if tau <= 0.0:
             break
         s_w = coef[0] * ey + coef[1] * ws1 + coef[2] * ws2

@@ -126,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.print_help()
         return 2
     configure_logging(args.verbose, args.quiet)
+    import gc
+
+    from corridors import _cache
+
+    _cache.freeze_loaded = True  # a command is short-lived: what it loads from the cache lives to its end
     try:
         code = handler(args)
     except CorridorsError as exc:
@@ -140,6 +145,11 @@ def main(argv: list[str] | None = None) -> int:
 
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
+    finally:  # main() may run inside a longer process (tests, a notebook): give it its collector back
+        _cache.freeze_loaded = False
+        if _cache.frozen:
+            _cache.frozen = False
+            gc.unfreeze()
     return int(code or 0)
 
 

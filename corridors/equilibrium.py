@@ -158,6 +158,10 @@ class LinkArrays:
     no_through : array of bool, optional
         Per node: ``True`` if paths may start or end at the node but not pass through it
         (zones/centroids).  Default: every node may be passed through.
+    barrier, group : array, optional
+        Capacity barrier weight per link (cost unit, ``>= 0``) and capacity group per link
+        (int, ``-1`` none), see :func:`corridors.kernel.vdf_cost`.  Default: no barrier
+        (the TNTP networks use plain BPR).
 
     Raises
     ------
@@ -174,6 +178,8 @@ class LinkArrays:
     vdf: np.ndarray
     n_nodes: int
     no_through: np.ndarray | None = None
+    barrier: np.ndarray | None = None
+    group: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         conv = {
@@ -209,6 +215,17 @@ class LinkArrays:
         if np.any(q & ((self.beta <= 0) | (self.beta > 4))):
             bad = int(np.flatnonzero(q & ((self.beta <= 0) | (self.beta > 4)))[0])
             raise ValueError(f"LinkArrays.beta: queueing link {bad} needs 0 < beta <= 4")
+        if self.barrier is not None:
+            bar = np.ascontiguousarray(np.asarray(self.barrier, dtype=np.float64))
+            if bar.shape != (n_links,) or not np.all(np.isfinite(bar)) or np.any(bar < 0):
+                raise ValueError(f"LinkArrays.barrier: expected {n_links} finite values >= 0")
+            if np.any((bar > 0) & (self.capacity <= 0)):
+                raise ValueError("LinkArrays.barrier: a link with a barrier needs a capacity > 0")
+            grp = np.full(n_links, -1) if self.group is None else np.asarray(self.group, dtype=np.int64)
+            if grp.shape != (n_links,):
+                raise ValueError(f"LinkArrays.group: expected {n_links} values")
+            object.__setattr__(self, "barrier", bar)
+            object.__setattr__(self, "group", grp)
         if self.no_through is not None:
             nt = np.ascontiguousarray(np.asarray(self.no_through, dtype=bool))
             if nt.shape != (n,):
@@ -253,7 +270,8 @@ def link_cost(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None 
     numpy.ndarray
         ``fixed_cost + t(flows)`` per link (cost unit); see :func:`corridors.kernel.vdf_cost`.
     """
-    t = kernel.vdf_cost(flows, net.free_cost, net.capacity, net.alpha, net.beta, _queue_mask(net))
+    t = kernel.vdf_cost(flows, net.free_cost, net.capacity, net.alpha, net.beta, _queue_mask(net), net.barrier,
+                        net.group)
     if fixed_cost is not None:
         t += fixed_cost
     return t
@@ -261,7 +279,8 @@ def link_cost(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None 
 
 def _link_cost_derivative(net: LinkArrays, flows: np.ndarray) -> np.ndarray:
     """d cost / d flow per link (cost unit per flow unit)."""
-    return kernel.vdf_derivative(flows, net.free_cost, net.capacity, net.alpha, net.beta, _queue_mask(net))
+    return kernel.vdf_derivative(flows, net.free_cost, net.capacity, net.alpha, net.beta, _queue_mask(net),
+                                 net.barrier, net.group)
 
 
 def beckmann(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None = None
@@ -284,7 +303,7 @@ def beckmann(net: LinkArrays, flows: np.ndarray, fixed_cost: np.ndarray | None =
     """
     flows = np.asarray(flows, dtype=np.float64)
     total = float(kernel.vdf_integral(flows, net.free_cost, net.capacity, net.alpha, net.beta,
-                                      _queue_mask(net)).sum())
+                                      _queue_mask(net), net.barrier, net.group).sum())
     if fixed_cost is not None:
         total += float(np.dot(fixed_cost, flows))
     return total
@@ -603,6 +622,59 @@ def _check_cost(name: str, arr: np.ndarray | None, n: int) -> np.ndarray | None:
     return arr
 
 
+def conjugate_step(net, fixed, x, y, s1, s2, tau_prev: float, n_conj: int, algorithm: str = "bfw"):
+    """One direction and step of (conjugate, bi-conjugate) Frank-Wolfe.
+
+    ``y`` is the all-or-nothing load at the current costs, ``s1``/``s2`` the previous two
+    search points (None at the start) and ``tau_prev`` the previous step.  ``fw`` always
+    moves towards ``y``; ``cfw`` mixes ``y`` with ``s1``; ``bfw`` with ``s1`` and ``s2``
+    (Mitradjieva and Lindberg 2013).  A conjugate direction that does not descend falls back
+    to Frank-Wolfe.
+
+    Returns
+    -------
+    (s, coef, n_conj, d, tau)
+        The search point, its weights on ``(y, s1, s2)``, the count of conjugate steps in a
+        row, the direction ``s - x`` and the step (0: no descent even along Frank-Wolfe).
+    """
+    if s1 is None or tau_prev >= 1.0 - 1e-12 or algorithm == "fw":
+        s, coef = y, (1.0, 0.0, 0.0)
+        n_conj = 0
+    else:
+        hess = _link_cost_derivative(net, x)
+        if algorithm == "cfw" or n_conj == 0 or s2 is None:
+            dk = s1 - x
+            num = float(np.sum(hess * dk * (y - x)))
+            den = float(np.sum(hess * dk * (y - s1)))
+            a = num / den if den != 0 else 0.0
+            a = min(max(a, 0.0), 1.0 - 1e-6)
+            s = a * s1 + (1.0 - a) * y
+            coef = (1.0 - a, a, 0.0)
+        else:
+            dbar2 = tau_prev * s1 + (1.0 - tau_prev) * s2 - x
+            dbar1 = s1 - x
+            ydir = y - x
+            den_mu = float(np.sum(hess * dbar2 * (s2 - s1)))
+            mu = -float(np.sum(hess * dbar2 * ydir)) / den_mu if den_mu != 0 else 0.0
+            mu = max(0.0, mu)
+            den_nu = float(np.sum(hess * dbar1 * dbar1))
+            nu = (-float(np.sum(hess * dbar1 * ydir)) / den_nu if den_nu != 0 else 0.0)
+            nu += mu * tau_prev / (1.0 - tau_prev)
+            nu = max(0.0, nu)
+            b0 = 1.0 / (1.0 + mu + nu)
+            coef = (b0, nu * b0, mu * b0)
+            s = coef[0] * y + coef[1] * s1 + coef[2] * s2
+        n_conj += 1
+    d = s - x
+    tau = _line_search(net, fixed, x, d)
+    if tau <= 0.0 and coef != (1.0, 0.0, 0.0):
+        # a conjugate direction that does not descend: fall back to Frank-Wolfe
+        s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
+        d = s - x
+        tau = _line_search(net, fixed, x, d)
+    return s, coef, n_conj, d, tau
+
+
 def user_equilibrium(net: LinkArrays, origins: Any, destinations: Any, demand: Any, *,
                      algorithm: str = "bfw", gap: float = 1e-4, max_iter: int = 500,
                      callback: Callable[[IterationRecord], Any] | None = None,
@@ -695,43 +767,7 @@ def user_equilibrium(net: LinkArrays, origins: Any, destinations: Any, demand: A
             wx, ws1, ws2 = (np.pad(a, (0, k - a.size)) for a in (wx, ws1, ws2))
             ey = np.zeros(k)
             ey[-1] = 1.0
-        # ---- direction ---------------------------------------------------------
-        restart = s1 is None or tau_prev >= 1.0 - 1e-12 or algorithm == "fw"
-        if restart:
-            s, coef = y, (1.0, 0.0, 0.0)
-            n_conj = 0
-        else:
-            hess = _link_cost_derivative(net, x)
-            if algorithm == "cfw" or n_conj == 0 or s2 is None:
-                dk = s1 - x
-                num = float(np.sum(hess * dk * (y - x)))
-                den = float(np.sum(hess * dk * (y - s1)))
-                a = num / den if den != 0 else 0.0
-                a = min(max(a, 0.0), 1.0 - 1e-6)
-                s = a * s1 + (1.0 - a) * y
-                coef = (1.0 - a, a, 0.0)
-            else:
-                dbar2 = tau_prev * s1 + (1.0 - tau_prev) * s2 - x
-                dbar1 = s1 - x
-                ydir = y - x
-                den_mu = float(np.sum(hess * dbar2 * (s2 - s1)))
-                mu = -float(np.sum(hess * dbar2 * ydir)) / den_mu if den_mu != 0 else 0.0
-                mu = max(0.0, mu)
-                den_nu = float(np.sum(hess * dbar1 * dbar1))
-                nu = (-float(np.sum(hess * dbar1 * ydir)) / den_nu if den_nu != 0 else 0.0)
-                nu += mu * tau_prev / (1.0 - tau_prev)
-                nu = max(0.0, nu)
-                b0 = 1.0 / (1.0 + mu + nu)
-                coef = (b0, nu * b0, mu * b0)
-                s = coef[0] * y + coef[1] * s1 + coef[2] * s2
-            n_conj += 1
-        d = s - x
-        tau = _line_search(net, fixed, x, d)
-        if tau <= 0.0 and coef != (1.0, 0.0, 0.0):
-            # a conjugate direction that does not descend: fall back to Frank-Wolfe
-            s, coef, n_conj = y, (1.0, 0.0, 0.0), 0
-            d = s - x
-            tau = _line_search(net, fixed, x, d)
+        s, coef, n_conj, d, tau = conjugate_step(net, fixed, x, y, s1, s2, tau_prev, n_conj, algorithm)
         if tau <= 0.0:
             break  # no descent even along Frank-Wolfe: the gap is at rounding level
         if track_paths:

@@ -13,7 +13,10 @@ Edge arrays
 Volume-delay functions
     :func:`vdf_cost`, :func:`vdf_derivative`, :func:`vdf_integral`: BPR on links and
     Akcelik's queueing delay on node gates and transfers (formulas in
-    :mod:`corridors.equilibrium`, whose ``link_cost`` and ``beckmann`` call these).
+    :mod:`corridors.equilibrium`, whose ``link_cost`` and ``beckmann`` call these), plus,
+    on every declared capacity, a Davidson-type barrier ``J z / (1 - z)`` that grows
+    without bound near capacity (continued linearly past :data:`BARRIER_KNEE` so that line
+    searches stay finite), so that capacities bind in ``ue`` and ``sue``.
 Generalised cost
     :func:`generalised_cost`: USD per TEU = money + value of time x hours + border and
     transfer penalties.
@@ -46,6 +49,9 @@ __all__ = [
     "vdf_derivative",
     "vdf_integral",
     "vdf_parameters",
+    "vdf_barrier",
+    "group_load",
+    "BARRIER_KNEE",
     "generalised_cost",
     "penalties",
     "logit_shares",
@@ -63,6 +69,9 @@ __all__ = [
 BPR = 0
 #: Volume-delay function code: Akcelik-type queueing delay.
 QUEUE = 1
+#: Utilisation beyond which the capacity barrier ``J z / (1 - z)`` continues as its tangent:
+#: finite for every flow (a line search may step past capacity), steep enough to bind.
+BARRIER_KNEE = 0.99
 
 #: Self-regulated averaging (Liu, Ban, Ran and Mirchandani 2009): the step 1/eta shrinks
 #: fast while the residual grows and slowly while it falls, which converges far faster
@@ -83,26 +92,42 @@ def _at(values, mask: np.ndarray, shape: tuple) -> np.ndarray:
     return np.broadcast_to(values, shape)[mask]
 
 
-def vdf_cost(flows, free_cost, capacity, alpha, beta, queue) -> np.ndarray:
+def vdf_cost(flows, free_cost, capacity, alpha, beta, queue, barrier=None, group=None) -> np.ndarray:
     """Flow-dependent cost ``t(x)`` of every link (cost unit of ``free_cost``).
 
     BPR ``t0 (1 + alpha z**beta)``, or where ``queue`` is True Akcelik's queueing delay
     ``t0 + alpha ((z - 1) + sqrt((z - 1)**2 + beta z))``; ``z = x / capacity`` (0 where the
     capacity is 0).  Every argument broadcasts against ``flows`` (``(..., links)``).
+
+    ``barrier`` (cost unit, optional) adds the capacity barrier ``J b(z)`` of
+    :func:`barrier_cost` on the links where it is positive, with ``z`` the utilisation of
+    the link's ``group`` (optional int per link, ``-1`` for none): the links of one group
+    (the gates of one node, one per gauge or mode layer) share one capacity, so their flows
+    add up before the barrier is evaluated.
     """
-    z = _ratio(np.asarray(flows, dtype=np.float64), capacity)
+    flows = np.asarray(flows, dtype=np.float64)
+    z = _ratio(flows, capacity)
     t = free_cost * (1.0 + alpha * np.power(z, beta))
     if np.any(queue):
         q = np.broadcast_to(queue, t.shape)
         zq, bq = _at(z, q, t.shape), _at(beta, q, t.shape)
         u = zq - 1.0
         t[q] = _at(free_cost, q, t.shape) + _at(alpha, q, t.shape) * (u + np.sqrt(u * u + bq * zq))
+    if barrier is not None:
+        t += barrier * _barrier(_ratio(group_load(flows, group)[0], capacity))
     return t
 
 
-def vdf_derivative(flows, free_cost, capacity, alpha, beta, queue) -> np.ndarray:
-    """``d t / d x`` of every link (cost unit per flow unit); broadcasts as :func:`vdf_cost`."""
-    z = _ratio(np.asarray(flows, dtype=np.float64), capacity)
+def vdf_derivative(flows, free_cost, capacity, alpha, beta, queue, barrier=None, group=None) -> np.ndarray:
+    """``d t / d x`` of every link (cost unit per flow unit); broadcasts as :func:`vdf_cost`.
+
+    For a grouped barrier this is ``d t_i / d x_i``, the diagonal of the (then
+    non-diagonal) Jacobian: the engine uses it only for Newton steps inside a bracketing
+    line search and for conjugate directions, where an approximation costs iterations,
+    not accuracy.
+    """
+    flows = np.asarray(flows, dtype=np.float64)
+    z = _ratio(flows, capacity)
     cap = np.where(np.asarray(capacity) > 0, capacity, 1.0)
     with np.errstate(divide="ignore", invalid="ignore"):
         d = free_cost * alpha * beta * np.power(z, beta - 1.0) / cap
@@ -114,11 +139,18 @@ def vdf_derivative(flows, free_cost, capacity, alpha, beta, queue) -> np.ndarray
         u = zq - 1.0
         s = np.sqrt(u * u + bq * zq)
         d[q] = _at(alpha, q, shape) * (1.0 + (u + 0.5 * bq) / s) / _at(cap, q, shape)
+    if barrier is not None:
+        d += barrier * _barrier_slope(_ratio(group_load(flows, group)[0], capacity)) / cap
     return d
 
 
-def vdf_integral(flows, free_cost, capacity, alpha, beta, queue) -> np.ndarray:
-    """``integral_0^x t(w) dw`` of every link (the Beckmann terms); broadcasts as :func:`vdf_cost`."""
+def vdf_integral(flows, free_cost, capacity, alpha, beta, queue, barrier=None, group=None) -> np.ndarray:
+    """``integral_0^x t(w) dw`` of every link (the Beckmann terms); broadcasts as :func:`vdf_cost`.
+
+    A group's barrier integral ``J c B(z)`` (of the group's total flow) is counted once, on
+    the group's first link, so the sum over links is the Beckmann objective of the shared
+    capacity (its gradient is the grouped cost of :func:`vdf_cost`).
+    """
     flows = np.asarray(flows, dtype=np.float64)
     z = _ratio(flows, capacity)
     integ = free_cost * flows + free_cost * alpha * capacity * np.power(z, beta + 1.0) / (beta + 1.0)
@@ -133,7 +165,70 @@ def vdf_integral(flows, free_cost, capacity, alpha, beta, queue) -> np.ndarray:
         big_s = 0.5 * ((zq + b) * s - b + k2 * np.log((zq + b + s) / (0.5 * bq)))
         integ[q] = _at(free_cost, q, shape) * _at(flows, q, shape) + _at(alpha, q, shape) * _at(
             capacity, q, shape) * (0.5 * zq * zq - zq + big_s)
+    if barrier is not None:
+        load, counted = group_load(flows, group)
+        part = barrier * np.asarray(capacity, dtype=float) * _barrier_integral(_ratio(load, capacity))
+        integ += np.where(counted, part, 0.0)
     return integ
+
+
+def _barrier(z):
+    """``b(z) = z / (1 - z)`` up to :data:`BARRIER_KNEE`, then its tangent."""
+    k = BARRIER_KNEE
+    inner = np.minimum(z, k)
+    return inner / (1.0 - inner) + np.maximum(z - k, 0.0) / (1.0 - k) ** 2
+
+
+def _barrier_slope(z):
+    """``b'(z)``: ``1 / (1 - z)**2``, constant past the knee."""
+    return 1.0 / (1.0 - np.minimum(z, BARRIER_KNEE)) ** 2
+
+
+def _barrier_integral(z):
+    """``B(z) = integral_0^z b``: ``-z - ln(1 - z)``, then the tangent's integral."""
+    k = BARRIER_KNEE
+    inner = np.minimum(z, k)
+    over = np.maximum(z - k, 0.0)
+    return -inner - np.log1p(-inner) + over * k / (1.0 - k) + 0.5 * over * over / (1.0 - k) ** 2
+
+
+def group_load(flows: np.ndarray, group) -> tuple[np.ndarray, np.ndarray]:
+    """Per link the flow of its capacity group, and where the group's integral is counted.
+
+    Parameters
+    ----------
+    flows : numpy.ndarray
+        ``(..., links)`` flows.
+    group : numpy.ndarray of int or None
+        Capacity group per link (``-1``: none; see :func:`vdf_cost`).
+
+    Returns
+    -------
+    load : numpy.ndarray
+        Like ``flows``: the sum of the flows of the link's group (its own flow if ungrouped).
+    counted : numpy.ndarray of bool
+        ``(links,)``: the group's first link, and every ungrouped link.
+    """
+    if group is None:
+        return flows, np.ones(flows.shape[-1], dtype=bool)
+    group = np.asarray(group)
+    member = group >= 0
+    counted = ~member
+    if not member.any():
+        return flows, counted
+    where = np.flatnonzero(member)
+    ids = group[where]
+    _, first = np.unique(ids, return_index=True)
+    counted[where[first]] = True
+    size = int(ids.max()) + 1
+    lead = flows.shape[:-1]
+    part = flows[..., where].reshape(-1, where.size)
+    # one bincount over (row, group) pairs sums every row's groups at once
+    keys = (np.arange(part.shape[0])[:, None] * size + ids[None, :]).ravel()
+    sums = np.bincount(keys, weights=part.ravel(), minlength=part.shape[0] * size).reshape(part.shape[0], size)
+    load = flows.copy()
+    load[..., where] = sums[:, ids].reshape(*lead, where.size)
+    return load, counted
 
 
 # --------------------------------------------------------------------------- edge arrays
@@ -166,6 +261,10 @@ class EdgeArrays:
         Edge kind (``link``, ``dwell``, ``transfer``, ``access``, ``egress``).
     zone : numpy.ndarray of bool
         Per node: origin or destination zone (may start or end a path, never be passed).
+    group : numpy.ndarray of int
+        Capacity group of every edge (``-1``: none): the dwell gates of one node with a
+        capacity, one per gauge or mode layer, whose flows add up to the node's throughput
+        (every path through the node passes exactly one of them).
     """
 
     nodes: list = field(repr=False)
@@ -181,11 +280,19 @@ class EdgeArrays:
     gate: np.ndarray = field(repr=False)
     kind: tuple = field(repr=False)
     zone: np.ndarray = field(repr=False)
+    group: np.ndarray = field(default=None, repr=False)
 
     @property
     def n_edges(self) -> int:
         """Number of graph edges."""
         return len(self.edges)
+
+    @property
+    def barrier_mask(self) -> np.ndarray:
+        """Edges whose declared capacity binds (capacity barrier): links and node gates
+        with a capacity.  Gauge and mode transfers keep their queueing delay only: the
+        node's throughput is counted once, on its gates."""
+        return (self.capacity > 0) & np.array([k in ("link", "dwell") for k in self.kind], dtype=bool)
 
 
 def edge_arrays(graph) -> EdgeArrays:
@@ -210,7 +317,25 @@ def edge_arrays(graph) -> EdgeArrays:
         gate=np.array([k in ("dwell", "transfer") for k in kinds], dtype=bool),
         kind=kinds,
         zone=np.array([n[0] in ("o", "d") and len(n) == 2 for n in nodes], dtype=bool),
+        group=_gate_groups(data, kinds),
     )
+
+
+def _gate_groups(data: list, kinds: tuple) -> np.ndarray:
+    """Capacity group per edge: the dwell gates of one node with a capacity share one."""
+    ids: dict = {}
+    group = np.full(len(data), -1, dtype=np.int64)
+    for i, ((_, _, d), kind) in enumerate(zip(data, kinds, strict=True)):
+        if kind == "dwell" and d.get("capacity_teu"):
+            group[i] = ids.setdefault(d["node_id"], len(ids))
+    return group
+
+
+def vdf_barrier(barrier_mask: np.ndarray, vot, params) -> np.ndarray:
+    """Capacity-barrier weight ``J`` in USD per TEU: ``vot x capacity_barrier_h`` on the
+    edges of ``barrier_mask``, 0 elsewhere; ``vot`` may be a batch ``(draws,)``."""
+    vot = np.asarray(vot, dtype=float)[..., None]
+    return np.where(barrier_mask, vot * params.capacity_barrier_h, 0.0)
 
 
 def vdf_parameters(gate: np.ndarray, capacity: np.ndarray, vot, params) -> tuple[np.ndarray, ...]:
@@ -277,19 +402,25 @@ def logit_shares(cost, log_path_size, theta, beta, starts, group, *, group_theta
     return weight / np.add.reduceat(weight, starts, axis=-1)[..., group]
 
 
-def logit_logsums(cost, log_path_size, theta, beta, starts, group) -> np.ndarray:
+def logit_logsums(cost, log_path_size, theta, beta, starts, group, *, group_theta=None) -> np.ndarray:
     """Composite cost (USD per TEU) of every OD group under :func:`logit_shares`, ``(..., groups)``.
 
     ``-(1 / theta) ln sum_j exp(-theta c_j + beta ln PS_j)``: the expected least perceived
     cost of the group's choice set (the logsum), which a choice nested above the route
     choice (mode choice, :mod:`corridors.modes`) sees as the cost of the nest.
+    ``group_theta`` (``(groups,)``), if given, replaces ``theta`` with each group's own scale
+    (a demand segment's).
     """
-    theta = np.asarray(theta, dtype=float)[..., None]
     beta = np.asarray(beta, dtype=float)[..., None]
-    utility = -theta * cost + beta * log_path_size
+    if group_theta is not None:
+        per_group = np.asarray(group_theta, dtype=float)
+        theta_route, theta_group = per_group[group], per_group
+    else:
+        theta_route = theta_group = np.asarray(theta, dtype=float)[..., None]
+    utility = -theta_route * cost + beta * log_path_size
     top = np.maximum.reduceat(utility, starts, axis=-1)
     weight = np.exp(utility - top[..., group])
-    return -(top + np.log(np.add.reduceat(weight, starts, axis=-1))) / theta
+    return -(top + np.log(np.add.reduceat(weight, starts, axis=-1))) / theta_group
 
 
 def least_cost_shares(cost, starts, group) -> np.ndarray:
@@ -355,7 +486,7 @@ class RouteEquilibrium:
 def route_equilibrium(incidence, fixed_usd, free_usd, capacity, alpha, beta, queue, demand, starts, group,
                       log_path_size, theta, ps_beta, *, choice: str = "logit", tol: float = 1e-4,
                       max_iter: int = 500, history: bool = False, group_theta=None,
-                      asc_usd=None) -> RouteEquilibrium:
+                      asc_usd=None, barrier=None, cap_group=None) -> RouteEquilibrium:
     """Equilibrium with congestion over fixed route sets, for a batch of cost vectors.
 
     Edge cost (USD/TEU) = ``fixed_usd + vdf_cost(x, free_usd, capacity, alpha, beta, queue)``
@@ -381,6 +512,9 @@ def route_equilibrium(incidence, fixed_usd, free_usd, capacity, alpha, beta, que
     group_theta, asc_usd : numpy.ndarray, optional
         ``(batch, groups)`` logit scale per group replacing ``theta``, and ``(batch, routes)``
         constants in USD per TEU (see :func:`logit_shares`); broadcast over the batch.
+    barrier, cap_group : numpy.ndarray, optional
+        Capacity-barrier weight ``(batch, edges)`` (USD) and capacity group per edge (the
+        ``group`` of :func:`vdf_cost`).
 
     Returns
     -------
@@ -391,6 +525,7 @@ def route_equilibrium(incidence, fixed_usd, free_usd, capacity, alpha, beta, que
     shape = (batch, n_edges)
     fixed_usd, free_usd, capacity, alpha, beta, queue = (
         np.ascontiguousarray(np.broadcast_to(a, shape)) for a in (fixed_usd, free_usd, capacity, alpha, beta, queue))
+    barrier = np.zeros(shape) if barrier is None else np.ascontiguousarray(np.broadcast_to(barrier, shape))
     theta = np.broadcast_to(np.asarray(theta, dtype=float), (batch,))
     ps_beta = np.broadcast_to(np.asarray(ps_beta, dtype=float), (batch,))
     if group_theta is not None:
@@ -400,7 +535,8 @@ def route_equilibrium(incidence, fixed_usd, free_usd, capacity, alpha, beta, que
     incidence_t = incidence.T.tocsr()
 
     def route_cost(x, rows):
-        edge = fixed_usd[rows] + vdf_cost(x, free_usd[rows], capacity[rows], alpha[rows], beta[rows], queue[rows])
+        edge = fixed_usd[rows] + vdf_cost(x, free_usd[rows], capacity[rows], alpha[rows], beta[rows], queue[rows],
+                                          barrier[rows], cap_group)
         return np.asarray(incidence @ edge.T).T
 
     def shares(cost, rows):
@@ -439,7 +575,8 @@ def route_equilibrium(incidence, fixed_usd, free_usd, capacity, alpha, beta, que
         if history and rows[0] == 0:
             records.append(dict(iteration=k, step=float(1.0 / eta[0]), flow_change=float(change[0]),
                                 beckmann=float(np.sum(fixed_usd[0] * x[0] + vdf_integral(
-                                    x[0], free_usd[0], capacity[0], alpha[0], beta[0], queue[0])))))
+                                    x[0], free_usd[0], capacity[0], alpha[0], beta[0], queue[0], barrier[0],
+                                    cap_group)))))
         done = change <= tol
         go = rows[~done]
         h[go] = h[go] + (aux[~done] - h[go]) / eta[go][:, None]

@@ -85,15 +85,17 @@ PARAMETERS: dict[str, tuple[bool, float, float, bool, str]] = {
     "bpr_beta": (False, 0.0, 16.0, False, ""),
     "queue_period_h": (False, 0.0, 8784.0, True, "hours"),
     "queue_beta": (False, 0.0, 4.0, True, ""),
+    "capacity_barrier_h": (False, 0.0, 8784.0, False, "hours"),
     "border_penalty_usd": (False, 0.0, 1e5, False, "USD per TEU"),
     "transfer_penalty_usd": (False, 0.0, 1e5, False, "USD per TEU"),
     # [mode_choice] (corridors/modes.py, A422): sea against land, nested above the route choice
     "mode_scale_per_usd": (False, 0.0, 10.0, True, "per USD"),
     "land_constant_usd": (False, -1e5, 1e5, False, "USD per TEU"),
-    "russia_transit_usd": (False, 0.0, 3000.0, False, "USD per TEU"),
+    # [route_choice] sanctions-transit term of the eu segment (A417, A423), also in the land nest
+    "sanctions_transit_usd": (False, 0.0, 5000.0, False, "USD per TEU"),
 }
 #: The keys of :data:`PARAMETERS` read by the mode choice (not by :class:`corridors.network.CostParameters`).
-MODE_CHOICE_PARAMETERS = ("mode_scale_per_usd", "land_constant_usd", "russia_transit_usd")
+MODE_CHOICE_PARAMETERS = ("mode_scale_per_usd", "land_constant_usd")
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,8 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["capacity_groups", "capacity_loads", "capacity_utilisation", "eu_land_via_russia", "solve"]
+__all__ = ["capacity_groups", "capacity_loads", "capacity_utilisation", "eu_land_via_russia", "scenario_year",
+           "solve"]
 
 #: Utilisation above which a declared capacity counts as exceeded at the solution.
 CAPACITY_TOL = 0.005
@@ -306,3 +307,56 @@ def eu_land_via_russia(result) -> float:
         if flow.segment == SEGMENT and ends & EU27 and "CHN" in ends and RUSSIA_TRANSIT & set(route.countries):
             total += flow.teu
     return total
+
+
+def scenario_year(network, scenario, year: int, *, method: str | None = None, mode=None,
+                  tables=None, through: str = "KAZ", from_: str = "CHN", to: str = "EU") -> dict[str, Any]:
+    """A scenario against the baseline in a model year, both with the mode choice.
+
+    ``network`` is the year's baseline (:func:`year_network`); the scenario is applied to it
+    (its ``[sea]`` table changes the year inputs).  Demand the scenario leaves without a land
+    route goes by sea, so nothing is stranded.  ``method``: see :func:`corridors.modes.scenario_method`
+    (default ``sue``, where the declared capacities are honoured: :func:`solve`).
+
+    Returns
+    -------
+    dict
+        ``year``, ``name`` (the scenario), ``method``, and for ``baseline`` and ``scenario``:
+        ``by_mode`` (both directions), ``share`` (of the land TEU ``from_`` -> ``to`` through
+        ``through``), ``land_teu`` of that query, ``stranded_teu``, ``eu_land_via_russia_teu``
+        (China↔EU27 land TEU through Russia or Belarus), ``max_ferry_utilisation`` and
+        ``utilisation`` (load / capacity of every declared capacity,
+        ``link:<id>:<ab|ba>`` or ``node:<id>``); ``change`` (relative change of China->EU27
+        land TEU); ``diversion``: the China↔EU27 land TEU the scenario moves off Russia and
+        Belarus (``off_russia_teu``), how many of all China↔EU27 TEU go to sea instead
+        (``to_sea_teu``, ``to_sea_share`` of those moved) and the largest utilisation of a
+        capacity whose load the scenario raised (``max_raised_utilisation``).
+    """
+    from corridors.modes import DIRECTION_OF, assign_year, load_mode_parameters, scenario_method
+    from corridors.scenarios import apply_scenario, load_scenario
+
+    scenario = load_scenario(scenario, geodata=network.geodata)
+    mode = load_mode_parameters(network.geodata) if mode is None else mode
+    method = scenario_method(scenario, method)
+    out: dict[str, Any] = {"year": int(year), "name": scenario.name, "method": method}
+    for key, net in (("baseline", network), ("scenario", apply_scenario(network, scenario))):
+        result, split = assign_year(net, year, method=method, mode=mode, tables=tables, on_unreachable="strand")
+        share = result.share_through(through, from_=from_, to=to)
+        ferries = result.link_flows
+        ferries = ferries[(ferries["mode"] == "ferry") & ferries["capacity_teu"].notna()]
+        out[key] = {"by_mode": {d: split.by_mode(d) for d in DIRECTION_OF.values()}, "share": share.share,
+                    "land_teu": share.total_teu, "stranded_teu": result.stranded_teu,
+                    "eu_land_via_russia_teu": eu_land_via_russia(result),
+                    "max_ferry_utilisation": float(ferries["utilisation"].max()) if len(ferries) else 0.0,
+                    "utilisation": capacity_utilisation(result)}
+    before = out["baseline"]["by_mode"]["china_europe"]["land"]
+    after = out["scenario"]["by_mode"]["china_europe"]["land"]
+    out["change"] = after / before - 1.0 if before > 0 else math.nan
+    base, scen = out["baseline"], out["scenario"]
+    off = base["eu_land_via_russia_teu"] - scen["eu_land_via_russia_teu"]
+    to_sea = sum(scen["by_mode"][d]["sea"] - base["by_mode"][d]["sea"] for d in DIRECTION_OF.values())
+    raised = [u for name, u in scen["utilisation"].items() if u > base["utilisation"].get(name, 0.0) + 1e-9]
+    out["diversion"] = {"off_russia_teu": off, "to_sea_teu": to_sea,
+                        "to_sea_share": to_sea / off if off > 0 else math.nan,
+                        "max_raised_utilisation": max(raised, default=0.0)}
+    return out

@@ -7,10 +7,12 @@ share and value of time):
 land
     The composite cost of the land nest is the logsum of the path-size logit over the
     row's land choice set (:func:`corridors.assignment.route_sets`, the kernel's
-    :func:`corridors.kernel.logit_logsums` at the route scale ``logit_theta_per_usd``),
-    with the class's value of time, the rail charges lowered by the year's CR Express subsidy
-    cap (A418) and, in years with ``russia_transit_term_active``, the Russia-transit term
-    (USD/TEU) on routes crossing Russia or Belarus (A417).
+    :func:`corridors.kernel.logit_logsums` at the ``eu`` segment's route scale, with the
+    segment's constants), with the class's value of time, the rail charges lowered by the
+    year's CR Express subsidy cap (A418) and, in years with ``russia_transit_term_active``, the
+    Russia part of the route choice's sanctions-transit term (``sanctions_transit_usd`` of
+    ``[route_choice]``, USD/TEU on routes crossing Russia or Belarus, and Iran in every year,
+    A417, A423): the same route costs as the route choice.
 sea
     The least generalised cost over the sea graph (the ``maritime`` layer: inland legs to a
     Chinese port, a sea lane, a European port and the land network to the destination)
@@ -47,7 +49,6 @@ __all__ = [
     "mode_split",
     "assign_year",
     "YearModel",
-    "russia_term_active",
     "scenario_method",
 ]
 
@@ -67,17 +68,17 @@ class ModeParameters:
     ----------
     mode_scale_per_usd : float
         Logit scale ``mu`` of the sea/land choice, per USD of composite cost per TEU; must
-        not exceed the route scale ``logit_theta_per_usd`` (nest consistency).
+        not exceed the route scale of the ``eu`` segment (nest consistency).
     land_constant_usd : float
         USD per TEU added to the land composite cost (negative: land preferred beyond its cost).
-    russia_transit_usd : float
-        USD per TEU added to EU land routes crossing Russia or Belarus in the years the
-        Russia-transit term is active (2022 on).
+
+    The sanctions-transit term is a route-choice parameter
+    (:attr:`corridors.network.CostParameters.sanctions_transit_usd`): the land nest prices routes
+    as the route choice does.
     """
 
     mode_scale_per_usd: float = 0.0005
     land_constant_usd: float = 0.0
-    russia_transit_usd: float = 500.0
 
     def as_dict(self) -> dict[str, float]:
         """The parameters as a plain dict."""
@@ -120,10 +121,13 @@ def year_network(geodata=None, year: int = 2024, params: dict | None = None):
     LayerError
         If the year tables have no data for ``year`` (the message names the years available).
     """
+    from corridors.layers import default_geodata
     from corridors.network import load_network
-    from corridors.years import load_year_tables
+    from corridors.years import YearTables
 
-    load_year_tables(geodata)._check_year(int(year))
+    # the year alone is checked here (the tables themselves when a model reads them): a
+    # command's warm start should not parse and validate every year table
+    YearTables(Path(geodata) if geodata is not None else default_geodata(), {})._check_year(int(year))
     return load_network(geodata, params={**(params or {}), "year": int(year)})
 
 
@@ -200,6 +204,8 @@ class YearModel:
     arrays: Any = field(repr=False)
     russia_active: bool = False
     inputs: dict = field(default_factory=dict, repr=False)
+    group_theta: np.ndarray = field(default=None, repr=False)  # (land groups,) route scale per USD
+    route_asc: np.ndarray = field(default=None, repr=False)  # (routes,) USD/TEU constants incl. the Russia term
 
     @classmethod
     def build(cls, network, year: int, tables=None, *, passages: dict[str, float] | None = None,
@@ -210,9 +216,14 @@ class YearModel:
         ``{"suez": 0, "cape": 1}``); ``russia_active`` the year's Russia-transit flag.  A
         scenario network's ``[sea]`` table (``suez``, ``russia_transit_term``) sets them too.
         """
-        from corridors.assignment import choice_arrays, route_sets
+        from corridors.assignment import choice_arrays, segment_choice
+        from corridors.network import russia_term_active as network_russia_term
         from corridors.years import load_year_tables
 
+        key = _model_key(network, year, tables, passages, russia_active)
+        cached = _cached_model(cls, network, key)
+        if cached is not None:
+            return cached
         tables = load_year_tables(network.geodata) if tables is None else tables
         inputs = tables.inputs(year)
         demand = tables.demand(year)
@@ -233,7 +244,7 @@ class YearModel:
                        dtype=float)
 
         params = network.params
-        sets = route_sets(network, {(r["origin"], r["destination"]) for r in rows}, strict=False)
+        sets = _row_sets(network, rows)
         has_land = np.array([bool(sets.get((r["origin"], r["destination"]))) for r in rows], dtype=bool)
         land_rows = np.flatnonzero(has_land)
         arrays = choice_arrays(network, [sets[(rows[i]["origin"], rows[i]["destination"])] for i in land_rows])
@@ -242,6 +253,7 @@ class YearModel:
         gen = np.array([rt.gen_cost_usd for rt in arrays.routes], dtype=float)
         penalty = gen - money - params.value_of_time_usd_per_teu_h * time
         russia = np.array([bool(RUSSIA_TRANSIT & set(rt.countries)) for rt in arrays.routes], dtype=float)
+        segments = [rows[i].get("segment") for i in land_rows]
         # CR Express subsidy (A418): the shipped rail tariffs are 2025 rates, without it; a year
         # with a subsidy cap has its rail freight charges lower by that share
         rail = np.array([sum(leg["usd"] for leg in rt.legs if leg["kind"] == "link" and leg["mode"] == "rail")
@@ -253,9 +265,14 @@ class YearModel:
             passages = {"suez": 0.0, "cape": 1.0} if sea_spec.suez == "closed" else {"suez": 1.0, "cape": 0.0}
         weights = passage_weights(inputs) if passages is None else passages
         sea = _sea_costs(network, rows, vot, sea_rates(inputs), weights)
-        active = russia_term_active(network, year, tables) if russia_active is None else russia_active
-        return cls(year, network, rows, other, names, share, vot, sea, has_land, money, time, penalty, russia,
-                   land_rows, arrays, active, inputs)
+        active = network_russia_term(network, year) if russia_active is None else russia_active
+        # the route choice's own scale and constants (gateway constants, sanctions-transit term)
+        group_theta, asc = segment_choice(params, segments, arrays.routes, arrays.group,
+                                          (params.sanctions_transit_usd, active))
+        theta = np.full(len(segments), params.theta_of(SEGMENT)) if group_theta is None else group_theta
+        asc = np.zeros(len(arrays.routes)) if asc is None else asc
+        return _store_model(cls(year, network, rows, other, names, share, vot, sea, has_land, money, time, penalty,
+                                russia, land_rows, arrays, active, inputs, theta, asc), key)
 
     def land_costs(self, mode: ModeParameters, extra_usd=None) -> np.ndarray:
         """Composite cost of the land nest, ``(rows, classes)`` USD/TEU (inf: no land route).
@@ -268,7 +285,7 @@ class YearModel:
         out = np.full(self.class_vot.shape, np.inf)
         if not self.land_rows.size:
             return out
-        term = mode.russia_transit_usd * self.route_russia if self.russia_active else 0.0
+        term = self.route_asc
         if extra_usd is not None:
             term = term + np.asarray(extra_usd, dtype=float)
         a = self.arrays
@@ -276,20 +293,16 @@ class YearModel:
         # (classes, routes): each route priced with its row's class values of time
         cost = (self.route_money + self.route_penalty + term)[None, :] + (
             vot[a.group, :, 0].T * self.route_time[None, :])
-        sums = kernel.logit_logsums(cost, a.log_path_size, np.full(cost.shape[0], params.logit_theta_per_usd),
-                                    np.full(cost.shape[0], params.path_size_beta), a.starts, a.group)
+        sums = kernel.logit_logsums(cost, a.log_path_size, None, np.full(cost.shape[0], params.path_size_beta),
+                                    a.starts, a.group, group_theta=self.group_theta)
         out[self.land_rows] = sums.T
         return out
 
     def split(self, mode: ModeParameters, extra_usd=None) -> ModeSplit:
         """The mode split of every row and class under ``mode`` (nest checked)."""
-        from scipy.special import expit
-
-        check_nest(mode, self.network.params.logit_theta_per_usd)
+        check_nest(mode, self.network.params.theta_of(SEGMENT))
         land = self.land_costs(mode, extra_usd)
-        with np.errstate(invalid="ignore"):
-            p_land = np.where(np.isfinite(land), expit(-mode.mode_scale_per_usd * (
-                land + mode.land_constant_usd - self.sea_cost)), 0.0)
+        p_land = land_probability(land, self.sea_cost, mode.mode_scale_per_usd, mode.land_constant_usd)
         teu_all = np.array([r["teu_all"] for r in self.rows], dtype=float)
         land_teu = (self.class_share * p_land).sum(axis=1) * teu_all
         return ModeSplit(self.year, self.rows, self.other_rows, self.class_names, p_land, land_teu,
@@ -301,23 +314,6 @@ def _sea_spec(network):
     return getattr(getattr(getattr(network, "scenario", None), "spec", None), "sea", None)
 
 
-def russia_term_active(network, year: int, tables=None) -> bool:
-    """Whether the Russia-transit term (A417) applies to ``network`` in ``year``.
-
-    The year's ``russia_transit_term_active`` input (2022 on), unless the scenario applied
-    to ``network`` sets ``[sea] russia_transit_term`` (``"off"``: ``eu-sanctions-lifted``).
-    Every cost that carries the term (the land nest of the mode choice) asks here, so the
-    scenario's switch reaches all of them.
-    """
-    sea_spec = _sea_spec(network)
-    if sea_spec is not None and sea_spec.russia_transit_term is not None:
-        return sea_spec.russia_transit_term == "on"
-    from corridors.years import load_year_tables
-
-    tables = load_year_tables(network.geodata) if tables is None else tables
-    return bool(tables.inputs(int(year))["russia_transit_term_active"])
-
-
 def scenario_method(scenario, method: str | None = None) -> str:
     """Route-choice method of a scenario run in a model year: ``method`` if given, else the
     scenario's ``method``, else ``sue``.
@@ -327,6 +323,145 @@ def scenario_method(scenario, method: str | None = None) -> str:
     (:func:`assign_year_congested`) unless asked otherwise.
     """
     return method or getattr(scenario, "method", None) or "sue"
+
+
+# --------------------------------------------------------------------------- cached year models
+
+# Bump when the cached year model's layout changes (the source of the modules that compute it
+# is part of the key as well, so an edit there never reuses a stale entry).
+_YEAR_CACHE_VERSION = 1
+#: Modules whose code shapes a precomputed year model (its costs, choice sets and sea costs).
+_YEAR_MODEL_CODE = ("modes", "assignment", "routing", "kernel", "network", "years")
+
+
+def _code_digest() -> str:
+    import hashlib
+    import importlib
+
+    digest = hashlib.sha256()
+    for name in _YEAR_MODEL_CODE:
+        module = importlib.import_module(f"corridors.{name}")
+        digest.update(Path(module.__file__).read_bytes())
+    return digest.hexdigest()
+
+
+def _model_key(network, year: int, tables, passages, russia_active) -> str | None:
+    """Cache name of the year model of ``network`` and these inputs (None: not cacheable).
+
+    Keyed on everything the model is computed from: the network's fingerprint (its geodata
+    files, year tables included, and its scenario), every cost parameter, the demand rows,
+    the year, the passage weights and Russia-transit flag given, the year tables passed in
+    (when not the geodata's own) and the code computing it.
+    """
+    import hashlib
+
+    from corridors import _cache
+
+    if not network.fingerprint or not _cache.enabled():
+        return None
+    memo = network.memo.setdefault("year_model_code", {})
+    if "digest" not in memo:
+        memo["digest"] = _code_digest()
+    own = None if tables is None else repr(sorted(tables.tables.items()))
+    key = repr((_YEAR_CACHE_VERSION, memo["digest"], network.fingerprint, network.include_sea,
+                sorted(network.params.as_dict().items(), key=lambda kv: kv[0]), network.demand_rows, int(year),
+                None if passages is None else sorted(passages.items()), russia_active, own))
+    return f"year-model-{hashlib.sha256(key.encode()).hexdigest()[:32]}"
+
+
+class _LazyChoiceArrays:
+    """The choice arrays of a cached year model: the layout the mode choice needs at once
+    (``starts``, ``group``, ``log_path_size``), the routes and incidence only when asked for
+    (rebuilt from the network's choice sets, e.g. for the congested mode choice)."""
+
+    def __init__(self, starts, group, log_path_size, rebuild):
+        self.starts, self.group, self.log_path_size = starts, group, log_path_size
+        self._rebuild, self._full = rebuild, None
+
+    def _arrays(self):
+        if self._full is None:
+            self._full = self._rebuild()
+        return self._full
+
+    @property
+    def routes(self):
+        return self._arrays().routes
+
+    @property
+    def incidence(self):
+        return self._arrays().incidence
+
+
+def _row_sets(network, rows: list[dict]) -> dict:
+    """The land choice sets of the mode-choice rows (empty where a row has no land route)."""
+    from corridors.assignment import route_sets
+
+    return route_sets(network, {(r["origin"], r["destination"]) for r in rows}, strict=False)
+
+
+def _land_arrays(network, rows: list[dict], land_rows):
+    """The choice arrays of the rows with a land route, as :meth:`YearModel.build` lays them out."""
+    from corridors.assignment import choice_arrays
+
+    sets = _row_sets(network, rows)
+    return choice_arrays(network, [sets[(rows[i]["origin"], rows[i]["destination"])] for i in land_rows])
+
+
+def _cached_model(cls, network, key: str | None):
+    """The year model stored under ``key`` (this process's memo, then the on-disk cache), on ``network``."""
+    from dataclasses import fields
+
+    from corridors import _cache
+
+    if key is None:
+        return None
+    memo = network.memo.setdefault("year_models", {})
+    if key in memo:
+        return memo[key]
+    entry = _cache.read(key)
+    names = {f.name for f in fields(cls)} - {"network", "arrays"}
+    if not isinstance(entry, dict) or set(entry.get("fields", {})) != names:
+        return None
+    state = entry["fields"]
+    starts, group, log_ps = entry["arrays"]
+    arrays = _LazyChoiceArrays(starts, group, log_ps,
+                               lambda: _land_arrays(network, state["rows"], state["land_rows"]))
+    model = cls(network=network, arrays=arrays, **state)
+    memo[key] = model
+    return model
+
+
+def _store_model(model: YearModel, key: str | None) -> YearModel:
+    """Keep ``model`` under ``key`` (memo and on-disk cache: everything but the network and routes)."""
+    from dataclasses import fields
+
+    from corridors import _cache
+
+    if key is None:
+        return model
+    model.network.memo.setdefault("year_models", {})[key] = model
+    state = {f.name: getattr(model, f.name) for f in fields(model) if f.name not in ("network", "arrays")}
+    a = model.arrays
+    _cache.write(key, {"fields": state, "arrays": (a.starts, a.group, a.log_path_size)})
+    return model
+
+
+def land_probability(land_cost, sea_cost, mu, land_constant_usd) -> np.ndarray:
+    """``P(land) = 1 / (1 + exp(mu (C_land + k - C_sea)))``, 0 where there is no land route.
+
+    Broadcasts: costs ``(..., rows, classes)`` USD/TEU (``inf`` land: no route), ``mu`` per
+    USD and ``k`` USD/TEU scalars or shaped to broadcast (a sweep's ``(draws, 1, 1)``).
+    """
+    with np.errstate(invalid="ignore"):
+        return np.where(np.isfinite(land_cost), _expit(-mu * (land_cost + land_constant_usd - sea_cost)), 0.0)
+
+
+def _expit(x: np.ndarray) -> np.ndarray:
+    """The logistic function ``1 / (1 + exp(-x))``, stable for any ``x`` (as ``scipy.special.expit``,
+    whose import alone costs a command-line run about 0.4 s)."""
+    x = np.asarray(x, dtype=float)
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1.0 / (1.0 + e), e / (1.0 + e))
 
 
 def _mode_row(network, row: dict) -> bool:
@@ -466,7 +601,7 @@ class ModeSplit:
 def mode_split(network, year: int, mode: ModeParameters | None = None, tables=None, **build) -> ModeSplit:
     """Mode split of ``year`` on ``network`` (see the module docstring)."""
     mode = load_mode_parameters(network.geodata) if mode is None else mode
-    check_nest(mode, network.params.logit_theta_per_usd)
+    check_nest(mode, network.params.theta_of(SEGMENT))
     return YearModel.build(network, year, tables, **build).split(mode)
 
 
@@ -497,8 +632,12 @@ def sea_share(split: ModeSplit, direction: str = "china_europe") -> float:
 
 # --------------------------------------------------------------------------- fitting
 
-#: Bounds of the fitted mode-choice parameters (A422; the Russia-transit term: A417).
-FIT_BOUNDS = {"land_constant_usd": (-1e5, 1e5), "russia_transit_usd": (0.0, 3000.0)}
+#: Bounds of the fitted land constant (A422); the mode scale is bounded by the route scale.
+#: The two fitted years barely separate a small ``mu`` with a large constant from a larger
+#: ``mu`` with a smaller one; past 50,000 USD/TEU (about 20 times the land freight rate) the
+#: nest degenerates to fixed land shares that no longer respond to sea rates, the mechanism the
+#: backcast tests, so the constant stops there.
+FIT_BOUNDS = {"land_constant_usd": (-5e4, 5e4)}
 
 
 def observed_land(tables, year: int) -> dict[str, float]:
@@ -509,7 +648,8 @@ def observed_land(tables, year: int) -> dict[str, float]:
 
 def fit_mode_parameters(models: dict[int, YearModel], tables, start: ModeParameters | None = None) -> tuple[
         ModeParameters, dict[str, Any]]:
-    """Fit ``mu``, the land constant and the Russia-transit term to the land TEU of the fitted years.
+    """Fit ``mu`` and the land constant to the land TEU of the fitted years (the Russia-transit
+    term is a route-choice parameter, fitted by :func:`corridors.calibration.calibrate`).
 
     Only :data:`corridors.years.FITTED_YEARS` (2019 and 2024) may be passed: every other
     year is a prediction (raises :class:`LayerError` otherwise).  Least squares on the log
@@ -520,7 +660,7 @@ def fit_mode_parameters(models: dict[int, YearModel], tables, start: ModeParamet
     (ModeParameters, dict)
         The fitted parameters and a report (``cost``, ``residuals`` by year and direction).
     """
-    from scipy.optimize import least_squares
+    from scipy.optimize import minimize_scalar
 
     from corridors.years import FITTED_YEARS
 
@@ -528,82 +668,208 @@ def fit_mode_parameters(models: dict[int, YearModel], tables, start: ModeParamet
     if extra:
         raise LayerError(f"mode choice: years {extra} are predictions; fit on {list(FITTED_YEARS)} only")
     start = ModeParameters() if start is None else start
-    theta = min(m.network.params.logit_theta_per_usd for m in models.values())
+    theta = min(m.network.params.theta_of(SEGMENT) for m in models.values())
     targets = [(y, d, math.log(v)) for y in sorted(models) for d, v in observed_land(tables, y).items()]
-    scale = np.array([1e-4, 1e3, 1e3])
+    scale = np.array([1e-4, 1e3])
 
     def params_of(x) -> ModeParameters:
-        mu, k, r = x * scale
-        return ModeParameters(float(mu), float(k), float(r))
+        mu, k = x * scale
+        return ModeParameters(float(mu), float(k))
 
     def residuals(x):
         p = params_of(x)
         splits = {y: m.split(p) for y, m in models.items()}
         return np.array([math.log(max(splits[y].by_mode(d)["land"], 1.0)) - t for y, d, t in targets])
 
-    lo = np.array([theta * 1e-3, FIT_BOUNDS["land_constant_usd"][0], FIT_BOUNDS["russia_transit_usd"][0]]) / scale
-    hi = np.array([theta, FIT_BOUNDS["land_constant_usd"][1], FIT_BOUNDS["russia_transit_usd"][1]]) / scale
-    x0 = np.clip(np.array([min(start.mode_scale_per_usd, theta), start.land_constant_usd, start.russia_transit_usd])
-                 / scale, lo, hi)
-    solved = least_squares(residuals, x0, bounds=(lo, hi), x_scale=1.0)
-    fitted = params_of(solved.x)
-    res = residuals(solved.x)
-    report = {"cost": float(solved.cost), "years": sorted(models),
-              "residuals": {f"{y} {d}": float(r) for (y, d, _), r in zip(targets, res, strict=True)}}
+    # mu and the land constant trade off (a small mu with a large constant fits a constant land
+    # share): least squares from one start can stop in that valley at a bound.  The profile is
+    # robust: for each mu the best constant (a bounded 1-D search), then the best mu (log scale).
+    lo_k, hi_k = FIT_BOUNDS["land_constant_usd"]
+
+    def profile(log_mu: float) -> tuple[float, float]:
+        mu = math.exp(log_mu)
+        best = minimize_scalar(lambda k: float(np.sum(residuals(np.array([mu, k]) / scale) ** 2)),
+                               bounds=(lo_k, hi_k), method="bounded", options={"xatol": 1.0})
+        return float(best.fun), float(best.x)
+
+    grid = np.linspace(math.log(theta * 1e-3), math.log(theta), 13)
+    values = [profile(g)[0] for g in grid]
+    i = int(np.argmin(values))
+    bracket = (grid[max(i - 1, 0)], grid[min(i + 1, grid.size - 1)])
+    best_mu = minimize_scalar(lambda g: profile(g)[0], bounds=bracket, method="bounded", options={"xatol": 1e-3})
+    mu = math.exp(float(best_mu.x))
+    x = np.array([mu, profile(float(best_mu.x))[1]]) / scale
+    fitted = params_of(x)
+    res = residuals(x)
+    # forward-difference Jacobian in x for the covariance (the profile search gives none)
+    jac = np.empty((res.size, x.size))
+    for j in range(x.size):
+        h = 1e-6 * max(abs(x[j]), 1.0)
+        step = x.copy()
+        step[j] += h
+        jac[:, j] = (residuals(step) - res) / h
+    lo = np.array([theta * 1e-3, lo_k]) / scale
+    hi = np.array([theta, hi_k]) / scale
+    report = {"cost": 0.5 * float(np.sum(res ** 2)), "years": sorted(models),
+              "residuals": {f"{y} {d}": float(r) for (y, d, _), r in zip(targets, res, strict=True)},
+              **_fit_covariance(x, jac, fitted, scale, lo, hi, res)}
     return fitted, report
 
 
-def scenario_year(network, scenario, year: int, *, method: str | None = None, mode: ModeParameters | None = None,
-                  tables=None, through: str = "KAZ", from_: str = "CHN", to: str = "EU") -> dict[str, Any]:
-    """A scenario against the baseline in a model year, both with the mode choice.
+#: Relative uncertainty (standard deviation of the log) of the observed land TEU the mode
+#: choice is fitted to (A426): the floor of the residual variance in the fit's covariance.
+LAND_OBSERVATION_SD = 0.10
+_FIT_NAMES = ("mode_scale_per_usd", "land_constant_usd")
 
-    ``network`` is the year's baseline (:func:`year_network`); the scenario is applied to it
-    (its ``[sea]`` table changes the year inputs).  Demand the scenario leaves without a land
-    route goes by sea, so nothing is stranded.  ``method``: see :func:`scenario_method`
-    (default ``sue``, where the declared capacities are honoured: :func:`assign_year_congested`).
+
+def _fit_covariance(x, jac, fitted: ModeParameters, scale, lo, hi, res) -> dict[str, Any]:
+    """Covariance of the identified mode-choice estimates (Gauss-Newton, ``s^2 (J'J)^-1``).
+
+    Coordinates: the logarithm of ``mode_scale_per_usd`` (a positive scale), the land
+    constant in utility units (``mu * land_constant_usd``, ``utility``: the figures fix the
+    land level, i.e. this product, far better than the constant in USD).  ``jac`` is the
+    Jacobian of the residuals in ``x`` (the values over ``scale``).  ``s^2`` is the residual
+    variance, at least
+    :data:`LAND_OBSERVATION_SD` squared (with four figures and two or three estimates the
+    residuals alone say little).  The mode scale is weakly identified by two years, so its
+    variance is large and the normal approximation rough far from the fit.  An
+    estimate at a bound of :data:`FIT_BOUNDS` (or the mode scale at the route scale) is not
+    identified by the figures: it is reported so and left out of the covariance.
+    """
+    values = np.array([getattr(fitted, n) for n in _FIT_NAMES])
+    mu, k = values[0], values[1]
+    # d residual / d value (x = value / scale), then to (log mu, mu k):
+    # d/d log mu at fixed mu k = mu d/dmu - k d/dk;  d/d(mu k) at fixed mu = (1 / mu) d/dk
+    raw = np.asarray(jac, dtype=float) / scale[None, :]
+    jac = raw.copy()
+    jac[:, 0] = mu * raw[:, 0] - k * raw[:, 1]
+    jac[:, 1] = raw[:, 1] / mu
+    values = np.array([mu, mu * k])
+    at_bound = (x - lo <= 1e-6 * (hi - lo)) | (hi - x <= 1e-6 * (hi - lo))
+    free = [k for k in range(len(_FIT_NAMES)) if not at_bound[k]]
+    dof = max(len(res) - len(free), 1)
+    sigma2 = max(float(np.sum(np.square(res))) / dof, LAND_OBSERVATION_SD ** 2)
+    j = jac[:, free]
+    cov = sigma2 * np.linalg.pinv(j.T @ j) if free else np.zeros((0, 0))
+    return {"names": [_FIT_NAMES[k] for k in free], "values": [float(values[k]) for k in free],
+            "coordinates": [("log", "utility")[k] for k in free], "covariance": cov.tolist(),
+            "not_identified": [_FIT_NAMES[k] for k in range(len(_FIT_NAMES)) if at_bound[k]],
+            "residual_sd": float(np.sqrt(sigma2))}
+
+
+def mode_ridge(models: dict[int, YearModel], tables, mode: ModeParameters, log_mu: np.ndarray) -> np.ndarray:
+    """The best land constant for each mode scale: the ridge of the mode-choice fit.
+
+    For every ``log(mode_scale_per_usd)`` of ``log_mu``, the land constant in utility units
+    (``mu * land_constant_usd``) that minimises the fit's objective (:func:`fit_mode_parameters`:
+    least squares on the log land TEU by direction of the years of ``models``).  The two
+    estimates are strongly correlated and the ridge is curved, so sweeps draw the mode scale
+    and then the constant around this curve rather than from a straight-line (normal)
+    approximation.
 
     Returns
     -------
-    dict
-        ``year``, ``name`` (the scenario), ``method``, and for ``baseline`` and ``scenario``:
-        ``by_mode`` (both directions), ``share`` (of the land TEU ``from_`` -> ``to`` through
-        ``through``), ``land_teu`` of that query, ``stranded_teu``, ``eu_land_via_russia_teu``
-        (China↔EU27 land TEU through Russia or Belarus), ``max_ferry_utilisation`` and
-        ``utilisation`` (load / capacity of every declared capacity,
-        ``link:<id>:<ab|ba>`` or ``node:<id>``); ``change`` (relative change of China->EU27
-        land TEU); ``diversion``: the China↔EU27 land TEU the scenario moves off Russia and
-        Belarus (``off_russia_teu``), how many of all China↔EU27 TEU go to sea instead
-        (``to_sea_teu``, ``to_sea_share`` of those moved) and the largest utilisation of a
-        capacity whose load the scenario raised (``max_raised_utilisation``).
+    (numpy.ndarray, numpy.ndarray)
+        ``(len(log_mu),)`` land constant times mode scale (dimensionless) and the sum of
+        squared residuals there (the profile of the objective along the ridge).
     """
-    from corridors.mode_equilibrium import capacity_utilisation, eu_land_via_russia
-    from corridors.scenarios import apply_scenario, load_scenario
+    from scipy.optimize import least_squares
 
-    scenario = load_scenario(scenario, geodata=network.geodata)
-    mode = load_mode_parameters(network.geodata) if mode is None else mode
-    method = scenario_method(scenario, method)
-    out: dict[str, Any] = {"year": int(year), "name": scenario.name, "method": method}
-    for key, net in (("baseline", network), ("scenario", apply_scenario(network, scenario))):
-        result, split = assign_year(net, year, method=method, mode=mode, tables=tables, on_unreachable="strand")
-        share = result.share_through(through, from_=from_, to=to)
-        ferries = result.link_flows
-        ferries = ferries[(ferries["mode"] == "ferry") & ferries["capacity_teu"].notna()]
-        out[key] = {"by_mode": {d: split.by_mode(d) for d in DIRECTION_OF.values()}, "share": share.share,
-                    "land_teu": share.total_teu, "stranded_teu": result.stranded_teu,
-                    "eu_land_via_russia_teu": eu_land_via_russia(result),
-                    "max_ferry_utilisation": float(ferries["utilisation"].max()) if len(ferries) else 0.0,
-                    "utilisation": capacity_utilisation(result)}
-    before = out["baseline"]["by_mode"]["china_europe"]["land"]
-    after = out["scenario"]["by_mode"]["china_europe"]["land"]
-    out["change"] = after / before - 1.0 if before > 0 else math.nan
-    base, scen = out["baseline"], out["scenario"]
-    off = base["eu_land_via_russia_teu"] - scen["eu_land_via_russia_teu"]
-    to_sea = sum(scen["by_mode"][d]["sea"] - base["by_mode"][d]["sea"] for d in DIRECTION_OF.values())
-    raised = [u for name, u in scen["utilisation"].items() if u > base["utilisation"].get(name, 0.0) + 1e-9]
-    out["diversion"] = {"off_russia_teu": off, "to_sea_teu": to_sea,
-                        "to_sea_share": to_sea / off if off > 0 else math.nan,
-                        "max_raised_utilisation": max(raised, default=0.0)}
-    return out
+    parts = []
+    for year, model in sorted(models.items()):
+        land = model.land_costs(mode)
+        teu = np.array([r["teu_all"] for r in model.rows], dtype=float)
+        for d, observed in observed_land(tables, year).items():
+            sel = np.array([r["year_direction"] == d for r in model.rows], dtype=bool)
+            parts.append((land[sel], model.sea_cost[sel], model.class_share[sel], teu[sel], math.log(observed)))
+
+    def residuals(c, mu):
+        return np.array([math.log(max(float(((share * land_probability(lc, sc, mu, c[0] / mu)).sum(axis=1)
+                                             * teu).sum()), 1.0)) - target for lc, sc, share, teu, target in parts])
+
+    out, ssr = np.empty(len(log_mu)), np.empty(len(log_mu))
+    c = mode.mode_scale_per_usd * mode.land_constant_usd
+    for i, m in enumerate(log_mu):
+        solved = least_squares(residuals, [c], args=(math.exp(m),))
+        c = float(solved.x[0])
+        out[i], ssr[i] = c, 2.0 * float(solved.cost)
+    return out, ssr
+
+
+#: File of the mode-choice estimates' covariance, beside ``calibration.json`` (route choice).
+MODE_CALIBRATION_FILE = "mode_calibration.json"
+
+
+def write_mode_calibration(path: str | Path, fitted: ModeParameters, report: dict[str, Any]) -> Path:
+    """Write the mode-choice fit (estimates, covariance) as JSON, atomically.
+
+    Sweeps with a model year draw the mode-choice parameters from this covariance around
+    the parameters in use (:func:`load_mode_calibration`).
+    """
+    import json
+
+    from corridors._io import atomic_path
+    from corridors.years import FITTED_YEARS
+
+    data = {"written_by": "corridors.modes.write_mode_calibration (tools/fit_mode_choice.py)",
+            "fitted_years": list(report.get("years", FITTED_YEARS)), "parameters": fitted.as_dict(),
+            "residuals": report["residuals"], "residual_sd": report["residual_sd"], "names": report["names"],
+            "values": report["values"], "coordinates": report["coordinates"], "covariance": report["covariance"],
+            "not_identified": report["not_identified"]}
+    target = Path(path)
+    with atomic_path(target) as tmp:
+        tmp.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
+    return target
+
+
+def load_mode_calibration(geodata: str | Path) -> dict[str, Any]:
+    """The mode-choice covariance of ``<geodata>/mode_calibration.json`` (checked).
+
+    Raises
+    ------
+    LayerError
+        If the file is missing or malformed (one line naming it).
+    """
+    import json
+
+    path = Path(geodata) / MODE_CALIBRATION_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        names, coords = list(data["names"]), list(data["coordinates"])
+        cov = np.asarray(data["covariance"], dtype=float).reshape(len(names), len(names))
+    except FileNotFoundError:
+        raise LayerError(f"{path}: not found; a sweep with a model year draws the mode-choice parameters from it "
+                         "(write it with tools/fit_mode_choice.py)") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise LayerError(f"{path}: not a mode-choice calibration file ({type(exc).__name__}: {exc})") from None
+    unknown = [n for n in names if n not in _FIT_NAMES]
+    if not unknown and any(c not in ("log", "utility", "linear") for c in coords):
+        unknown = [f"coordinate {c}" for c in coords if c not in ("log", "utility", "linear")]
+    if unknown or len(coords) != len(names) or not np.all(np.isfinite(cov)) or (
+            names and np.min(np.linalg.eigvalsh((cov + cov.T) / 2)) < -1e-9 * max(1.0, float(np.abs(cov).max()))):
+        what = f"unknown parameter '{unknown[0]}'" if unknown else "names, coordinates and covariance do not match " \
+            "or the covariance is not positive semi-definite"
+        raise LayerError(f"{path}: {what}")
+    sd = data.get("residual_sd", LAND_OBSERVATION_SD)
+    if not isinstance(sd, (int, float)) or not sd > 0:
+        raise LayerError(f"{path}: residual_sd must be a positive number, got {sd!r}")
+    return {"names": names, "coordinates": coords, "covariance": cov, "residual_sd": float(sd)}
+
+
+def demand_sd(tables, year: int) -> float:
+    """Relative uncertainty (sd of the log) of ``year``'s all-mode demand (``demand_all_relative_sd``, A425)."""
+    inputs = tables.inputs(year)
+    if "demand_all_relative_sd" not in inputs:
+        raise LayerError(f"{tables.geodata / 'years' / 'year_inputs.csv'}: year {year}: no 'demand_all_relative_sd' "
+                         "row (the sweep draws the year's demand with it)")
+    return float(inputs["demand_all_relative_sd"])
+
+
+def scenario_year(network, scenario, year: int, **kwargs) -> dict[str, Any]:
+    """A scenario against the baseline in a model year: :func:`corridors.mode_equilibrium.scenario_year`."""
+    from corridors.mode_equilibrium import scenario_year as run
+
+    return run(network, scenario, year, **kwargs)
 
 
 def assign_year_congested(network, year: int, *, mode: ModeParameters | None = None, tables=None, **build):
@@ -621,6 +887,6 @@ def assign_year_congested(network, year: int, *, mode: ModeParameters | None = N
     from corridors import mode_equilibrium
 
     mode = load_mode_parameters(network.geodata) if mode is None else mode
-    check_nest(mode, network.params.logit_theta_per_usd)
+    check_nest(mode, network.params.theta_of(SEGMENT))
     model = YearModel.build(network, year, tables, **build)
     return mode_equilibrium.solve(network, model, mode)

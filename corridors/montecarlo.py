@@ -11,6 +11,7 @@ never on the number of workers or the scheduler.  The math of a draw is
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import time
@@ -21,11 +22,11 @@ from typing import Any
 import numpy as np
 
 from corridors._errors import QueryError, ScenarioError
-from corridors.assignment import METHODS, route_key, route_sets
+from corridors.assignment import METHODS, route_key, route_sets, sue_choice_sets
 from corridors.network import Network
 from corridors.scenario_apply import apply_scenario, unreachable_error
 from corridors.scenario_schema import Scenario, load_scenario
-from corridors.sweep_model import Query, SweepModel, compile_model, evaluate, sample
+from corridors.sweep_model import Query, SweepModel, compile_mode_block, compile_model, evaluate, sample
 
 __all__ = ["SweepResult", "sweep", "CHUNK_SIZE", "CHUNK_SIZE_EQUILIBRIUM"]
 
@@ -60,6 +61,10 @@ class SweepResult:
         Wall time of the draws (without building the model).
     runner : str
         Where the draws ran (``in-process``, ``LocalCluster(2 workers)``, a scheduler address).
+    year : int or None
+        Model year of a sweep with the mode choice (the table then has the drawn
+        ``mode_choice:<parameter>`` and ``year_demand`` and the outputs
+        ``land_teu:<direction>``, ``sea_teu:<direction>``, TEU/year).
     """
 
     scenario: Scenario
@@ -73,6 +78,7 @@ class SweepResult:
     seconds: float = 0.0
     setup_seconds: float = 0.0
     runner: str = "in-process"
+    year: int | None = None
 
     @property
     def draws_per_second(self) -> float:
@@ -81,7 +87,7 @@ class SweepResult:
 
     def _percentile_rows(self, q: tuple[float, ...] = (5, 50, 95)) -> dict[str, dict[str, float]]:
         outputs = [c for c in self.table.columns if c in ("share", "through_teu", "total_teu", "stranded_teu")
-                   or c.startswith(("corridor:", "gateway:"))]
+                   or c.startswith(("corridor:", "gateway:", "land_teu:", "sea_teu:"))]
         out = {}
         for col in outputs:
             values = self.table[col].to_numpy(dtype=float)
@@ -106,7 +112,8 @@ class SweepResult:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready summary (no per-draw rows)."""
-        return {"scenario": self.scenario.name, "method": self.method, "seed": self.seed, "draws": self.draws,
+        return {"scenario": self.scenario.name, "method": self.method, "year": self.year, "seed": self.seed,
+                "draws": self.draws,
                 "query": {"through": self.through, "from": self.from_, "to": self.to},
                 "inputs": list(self.scenario.uncertain), "runner": self.runner, "seconds": self.seconds,
                 "draws_per_second": self.draws_per_second, "percentiles": self._percentile_rows()}
@@ -122,7 +129,8 @@ class SweepResult:
         share = pct["share"]
         lines.append(f"{'share ' + self.from_ + ' -> ' + self.to + ' through ' + self.through:<52} "
                      f"{share['p5']:>12.1%} {share['p50']:>12.1%} {share['p95']:>12.1%}")
-        for col in ["through_teu", "total_teu", "stranded_teu"] + [c for c in pct if c.startswith("corridor:")]:
+        for col in (["through_teu", "total_teu", "stranded_teu"] + [c for c in pct if c.startswith("corridor:")]
+                    + [c for c in pct if c.startswith(("land_teu:", "sea_teu:"))]):
             if col == "stranded_teu" and pct[col]["p95"] == 0:
                 continue
             row = pct[col]
@@ -297,7 +305,8 @@ def _refuse_non_finite(table: Any, scenario: Scenario, names: tuple[str, ...], q
 def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, method: str | None = None,
           workers: int | None = None, scheduler: Any = None, processes: bool = True, network: Network | None = None,
           geodata: str | Path | None = None, through: str = "KAZ", from_: str = "CHN", to: str = "EU",
-          progress: bool | None = None, chunk_size: int | None = None) -> SweepResult:
+          progress: bool | None = None, chunk_size: int | None = None, year: int | None = None,
+          mode: Any = None) -> SweepResult:
     """Monte Carlo sweep over a scenario's uncertain inputs, in this process or on Dask.
 
     The choice sets are generated once on the scenario network; every draw recomputes
@@ -339,6 +348,15 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
     chunk_size : int, optional
         Draws per task (default :data:`CHUNK_SIZE` for logit and shortest,
         :data:`CHUNK_SIZE_EQUILIBRIUM` for ue and sue); results do not depend on it.
+    year : int, optional
+        Model year with the mode choice (``network`` must be that year's,
+        :func:`corridors.modes.year_network`): the China<->EU27 rows carry the year's
+        all-mode demand, split between sea and land by the mode choice in every draw, which
+        also draws the mode-choice estimates (``geodata/mode_calibration.json``) and the
+        year's demand (``demand_all_relative_sd``); see :class:`corridors.sweep_model.ModeBlock`.
+        The table gains their input columns and ``land_teu:<direction>``, ``sea_teu:<direction>``.
+    mode : ModeParameters, optional
+        Mode-choice parameters in use with ``year`` (default: ``[mode_choice]`` of ``parameters.toml``).
 
     Returns
     -------
@@ -363,7 +381,14 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
     if chunk_size is not None and chunk_size < 1:
         raise QueryError(f"chunk_size must be at least 1, got {chunk_size}")
     start = time.perf_counter()
-    base = network if network is not None else load_network(geodata)
+    if network is not None:
+        base = network
+    elif year is not None:
+        from corridors.modes import year_network
+
+        base = year_network(geodata, int(year))
+    else:
+        base = load_network(geodata)
     scenario = load_scenario(scenario, geodata=geodata if geodata is not None else base.geodata)
     items = tuple(scenario.spec.uncertain)
     if not items:
@@ -372,16 +397,38 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
     method = method or scenario.method or "logit"
     if method not in METHODS:
         raise QueryError(f"unknown method '{method}'; expected one of {', '.join(METHODS)}")
+    if year is not None and scenario.spec.year not in (None, int(year)):
+        # the sweep's model year decides which features are in service (and the year's inputs);
+        # the scenario's own changes apply to that year's network
+        scenario = dataclasses.replace(scenario, spec=scenario.spec.model_copy(update={"year": int(year)}))
     snet = apply_scenario(base, scenario)
-    rows = [r for r in snet.demand_rows if r["teu"] > 0]
+    if year is not None:  # the year's all-mode demand split by the mode choice, drawn per draw
+        year_model, split, mode = _year_split(snet, int(year), mode)
+        rows = split.demand_rows()
+        mode_index = list(range(len(split.rows))) + [-1] * len(split.other_rows)
+        keep = [k for k, r in enumerate(rows) if r["teu"] > 0]
+        rows, mode_index = [rows[k] for k in keep], [mode_index[k] for k in keep]
+    else:
+        rows = [r for r in snet.demand_rows if r["teu"] > 0]
     sets = route_sets(snet, {route_key(r) for r in rows}, strict=False)
     stranded = tuple(r for r in rows if not sets.get(route_key(r)))
     if stranded and scenario.spec.on_unreachable == "error":
         raise unreachable_error(snet, scenario, stranded)
+    if method == "sue":  # the choice sets grown where capacities bind, as assign(method="sue")
+        sets = sue_choice_sets(snet, rows, sets)
     model = compile_model(snet, rows, sets, Query(through, from_, to), (scenario, items), method=method)
     if not model.query.any() and not model.stranded_query.any():
         raise QueryError(f"no demand from {from_} to {to} in the demand table")
     inputs = sample(items, int(seed), int(draws), calibration=model.calibration)
+    names = model.names
+    if year is not None:
+        from corridors.years import load_year_tables
+
+        block = compile_mode_block(model, split, rows, mode_index, year_model, load_year_tables(snet.geodata),
+                                   (scenario, items), inputs.shape[1], mode, _fitted_year_models(base))
+        model = dataclasses.replace(model, mode=block)
+        inputs = np.hstack([inputs, block.sample(int(seed), int(draws))])
+        names = (*names, *block.names)
     if chunk_size is None:
         chunk_size = CHUNK_SIZE if method in ("logit", "shortest") else CHUNK_SIZE_EQUILIBRIUM
     setup = time.perf_counter() - start
@@ -391,7 +438,7 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
                                   processes=processes, progress=progress)
     seconds = time.perf_counter() - start
     columns: dict[str, Any] = {"draw": np.arange(draws)}
-    for j, name in enumerate(model.names):
+    for j, name in enumerate(names):
         columns[name] = inputs[:, j]
     keys = [k for k in _OUTPUT_ORDER if k in results[0]]
     keys += [k for r in results for k in r if k not in _OUTPUT_ORDER]
@@ -402,6 +449,33 @@ def sweep(scenario: Scenario | str | Path, *, draws: int = 1000, seed: int = 0, 
         columns[key] = np.concatenate([r.get(key, np.zeros(c.shape[0])) for r, c in zip(results, chunks,
                                                                                          strict=True)])
     table = pd.DataFrame(columns)
-    _refuse_non_finite(table, scenario, model.names, Query(through, from_, to))
+    _refuse_non_finite(table, scenario, names, Query(through, from_, to))
     return SweepResult(scenario=scenario, method=method, seed=int(seed), draws=int(draws), through=through,
-                       from_=from_, to=to, table=table, seconds=seconds, setup_seconds=setup, runner=runner)
+                       from_=from_, to=to, table=table, seconds=seconds, setup_seconds=setup, runner=runner,
+                       year=None if year is None else int(year))
+
+
+def _fitted_year_models(network: Network) -> dict:
+    """Year models of the fitted years on the baseline network's parameters (the mode-choice ridge)."""
+    from corridors import modes
+    from corridors.network import load_network
+    from corridors.years import FITTED_YEARS
+
+    out = {}
+    for y in FITTED_YEARS:
+        net = network if network.params.year == y and not hasattr(network, "scenario") else load_network(
+            network.geodata, params=dataclasses.replace(network.params, year=y))
+        out[y] = modes.YearModel.build(net, y)
+    return out
+
+
+def _year_split(network: Network, year: int, mode):
+    """The year model of a (scenario) network, its mode split at ``mode`` and the parameters used."""
+    from corridors import modes
+
+    if network.params.year != year:
+        raise QueryError(f"sweep: year {year} needs the network of that year (modes.year_network), got the "
+                         f"network of {network.params.year}")
+    mode = modes.load_mode_parameters(network.geodata) if mode is None else mode
+    model = modes.YearModel.build(network, year)
+    return model, model.split(mode), mode

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from corridors import __version__
-from corridors._errors import LayerError, QueryError, suggest
+from corridors._errors import CorridorsError, LayerError, QueryError, suggest
 from corridors.layers import Layers, default_geodata, geodata_files, load_layers
 
 __all__ = ["CostParameters", "Network", "ODClosure", "load_network", "build_graph", "LAYERS", "MODE_LINKS",
@@ -64,8 +64,8 @@ class CostParameters:
         Not used any more (the search depth of the former k-shortest-path generation); kept
         like ``k_routes``.
     year : int
-        Model year: links and nodes are in the network if operating, or if their
-        ``opening_year`` is not later than this year.
+        Model year: links and nodes are in the network if their ``opening_year`` is not
+        later than this year (without an opening year: if operating).
     bpr_alpha, bpr_beta : float
         BPR volume-delay parameters of links with a capacity (``ue``/``sue`` methods).
     queue_period_h : float
@@ -74,12 +74,24 @@ class CostParameters:
         ``T / 4 * sqrt(queue_beta)`` hours.
     queue_beta : float
         Akcelik's ``8 J / (Q T)`` term of the queueing delay, in (0, 4].
+    capacity_barrier_h : float
+        Hours ``J`` of the capacity barrier ``J z / (1 - z)`` added on every link and node
+        gate with a capacity (``ue``/``sue``), ``z`` the utilisation: it keeps loads below
+        capacity (0 switches it off).
     border_penalty_usd : float
         USD per TEU added to the generalised cost of every border crossing (link between
         two countries, ferry legs included): the risk, paperwork and unreliability that
         dwell times and fees do not capture.  A calibration parameter (default 0).
     transfer_penalty_usd : float
         USD per TEU added to every gauge change or mode transfer, likewise (default 0).
+    sanctions_transit_usd : float
+        The sanctions-transit term: USD per TEU added to the logit cost of every route of the
+        China↔EU demand (segment ``eu``) that crosses a country under sanctions binding EU
+        shippers, banks and insurers: Iran in every model year, Russia and Belarus in the years
+        the Russia-transit term is active (``russia_transit_term_active`` of
+        ``geodata/years/year_inputs.csv``: from 2022, A417; a scenario's
+        ``[sea] russia_transit_term`` switches that part).  It enters the mode choice's land
+        nest through the same route costs.  Fitted by ``corridors calibrate`` (A423); default 0.
     segments : tuple
         Route choice by demand segment (``[route_choice.segments.<segment>]``):
         ``((segment, logit_theta_per_usd or None, ((gateway node, USD per TEU), ...)), ...)``.
@@ -100,8 +112,10 @@ class CostParameters:
     bpr_beta: float = 4.0
     queue_period_h: float = 168.0
     queue_beta: float = 0.5
+    capacity_barrier_h: float = 2.0
     border_penalty_usd: float = 0.0
     transfer_penalty_usd: float = 0.0
+    sanctions_transit_usd: float = 0.0
     segments: tuple = ()
 
     @classmethod
@@ -186,10 +200,17 @@ def _layer_of(link: dict) -> str:
 
 
 def _in_service(record: dict, year: int) -> bool:
-    if record.get("status", "operating") == "operating":
-        return True
+    """True if the feature is in service in ``year``: opened by then, whatever its status.
+
+    A feature without an opening year is in service if it is ``operating`` (the layers
+    require the year of every planned or under-construction feature).  An ``operating``
+    feature that opened after ``year`` is not in service: the model year is honoured for
+    every status (a scenario's ``open`` moves the opening year to its model year).
+    """
     opening = record.get("opening_year")
-    return opening is not None and opening <= year
+    if opening is None:
+        return record.get("status", "operating") == "operating"
+    return opening <= year
 
 
 def _run_km(link: dict) -> float:
@@ -240,6 +261,12 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
         in the graph.  Off by default: the land route choice must not send rail demand to
         sea until mode choice is modelled (issue 11).
 
+    A DiGraph holds one edge per pair of virtual nodes: of two links between the same nodes
+    in the same layer (the Suez and the Cape lanes between two ports, with ``include_sea``)
+    the graph keeps the one of least generalised cost (ties: the smaller link id), whatever
+    the order of the records, so routes and flows are those of the cheaper link.  The mode
+    choice reads every lane from the link records (:mod:`corridors.modes`).
+
     Returns
     -------
     networkx.DiGraph
@@ -289,7 +316,10 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
         for u, v, direction in ((a, b, "ab"), (b, a, "ba")):
             if link.get("oneway") and direction == "ba":
                 continue
-            add((u, layer, "out"), (v, layer, "in"), direction=direction, **common)
+            edge = ((u, layer, "out"), (v, layer, "in"))
+            if edge in graph.edges and not _displaces(graph.edges[edge], link_id, common, vot):
+                continue
+            add(*edge, direction=direction, **common)
 
     for node_id, layers in layers_at.items():
         node = active_nodes[node_id]
@@ -341,6 +371,12 @@ def build_graph(nodes: dict[str, dict], links: dict[str, dict], params: CostPara
     return graph
 
 
+def _displaces(existing: dict, link_id: str, attrs: dict, vot: float) -> bool:
+    """Whether a link's edge should replace the edge of a parallel link already in the graph."""
+    cost = generalised_cost_usd(attrs["money_usd"], attrs["time_h"], vot, attrs["penalty_usd"])
+    return (cost, link_id) < (existing["gen_cost"], existing["link_id"] or "")
+
+
 @dataclass(frozen=True)
 class ODClosure:
     """Features closed to the OD pairs between two regions only (a scenario's ``[[close]]``
@@ -386,6 +422,41 @@ class Memo(dict):
         return f"Memo({len(self)} entries)"
 
 
+#: Demand segment the sanctions-transit term applies to (China↔EU, ``demand.csv``).
+SANCTIONS_SEGMENT = "eu"
+#: Countries under sanctions in every model year (US secondary sanctions on Iran from 2018).
+SANCTIONED_ALWAYS = frozenset({"IRN"})
+#: Countries under sanctions in the years the Russia-transit term is active.
+RUSSIA_TERM_COUNTRIES = frozenset({"RUS", "BLR"})
+#: First year of the Russia part where the year tables do not say (EU sanctions of 2022, A417).
+RUSSIA_TERM_FROM = 2022
+
+
+def russia_term_active(network, year: int) -> bool:
+    """Whether the Russia-transit term applies in ``year`` on ``network`` (scenario, then year tables)."""
+    sea = getattr(getattr(getattr(network, "scenario", None), "spec", None), "sea", None)
+    if sea is not None and getattr(sea, "russia_transit_term", None) is not None:
+        return sea.russia_transit_term == "on"
+    from corridors.years import load_year_tables
+
+    try:
+        tables = load_year_tables(network.geodata)
+        if int(year) in tables.years:
+            return bool(tables.inputs(int(year))["russia_transit_term_active"])
+    except CorridorsError:  # no or unreadable year tables: the calendar rule
+        pass
+    return int(year) >= RUSSIA_TERM_FROM
+
+
+def sanctioned_route(route, segment, russia_active: bool) -> bool:
+    """True for a route of the ``eu`` segment the sanctions-transit term applies to: it crosses
+    Iran, or Russia or Belarus in a year the Russia part is active."""
+    if segment != SANCTIONS_SEGMENT:
+        return False
+    countries = set(route.countries)
+    return bool(SANCTIONED_ALWAYS & countries) or (russia_active and bool(RUSSIA_TERM_COUNTRIES & countries))
+
+
 @dataclass(frozen=True)
 class Network:
     """The freight network of a geodata folder, ready for assignment.
@@ -423,6 +494,18 @@ class Network:
     fingerprint: str | None = field(default=None, repr=False)
     od_closures: tuple[ODClosure, ...] = field(default=(), repr=False)
     memo: Memo = field(default_factory=Memo, repr=False, compare=False)
+
+    def sanctions_term(self) -> tuple[float, bool]:
+        """The sanctions-transit term of the model year: (USD per TEU, whether its Russia part is active).
+
+        The Russia part is active as ``russia_transit_term_active`` of the year tables says for
+        ``params.year`` (years outside the tables: from :data:`RUSSIA_TERM_FROM`), unless the
+        network's scenario sets ``[sea] russia_transit_term``.
+        """
+        key = ("russia_transit_active", self.params.year)
+        if key not in self.memo:
+            self.memo[key] = russia_term_active(self, self.params.year)
+        return float(self.params.sanctions_transit_usd), bool(self.memo[key])
 
     def closures_for(self, origin: str, destination: str) -> tuple[int, ...]:
         """Indices into ``od_closures`` of the closures that apply to an OD pair."""

@@ -59,6 +59,8 @@ def params_toml(result: CalibrationResult, *, header: str | None = None) -> str:
     choice.add("logit_theta_per_usd", _toml_number(p.logit_theta_per_usd))
     for name in _CHOICE_SET_SETTINGS:
         choice.add(name, _toml_number(getattr(p, name)))
+    if p.sanctions_transit_usd:
+        choice.add("sanctions_transit_usd", _toml_number(p.sanctions_transit_usd))
     if p.segments:
         segments = tomlkit.table(is_super_table=True)
         for name, theta, consts in p.segments:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 
 from corridors._errors import CorridorsError, QueryError, ScenarioError, suggest
 from corridors.limits import MAX_DEMAND_TEU, MAX_JSON_DEPTH, attribute_range, range_problem
-from corridors.network import CostParameters, Network, ODClosure, build_graph
+from corridors.network import CostParameters, Network, ODClosure, _in_service, build_graph
 from corridors.readers import _json_depth_ok, _read_text
 from corridors.scenario_schema import (
     _LINK_SLUG,
@@ -332,6 +332,18 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path) -> Scenari
         ctx.add_link(link, key)
     if new_nodes or new_links:
         _check_like_layers(network.geodata, new_nodes, new_links, scenario.label)
+    # Opened in the scenario's model year: a feature not yet in service then counts as planned
+    # whatever its status, and one that is in service by then keeps its own opening year.
+    open_year = spec.year if spec.year is not None else network.params.year
+
+    def planned(record: dict) -> bool:
+        return record.get("status", "operating") != "operating" or not _in_service(record, open_year)
+
+    def put_in_service(record: dict) -> None:
+        if not _in_service(record, open_year):
+            record["opening_year"] = open_year
+        record["status"] = "operating"
+
     for i, opening in enumerate(spec.open_):
         key = f"open[{i}]"
         sel = _Selector(nodes=opening.nodes, links=opening.links, countries=opening.countries,
@@ -339,19 +351,14 @@ def apply_scenario(network: Network, scenario: Scenario | str | Path) -> Scenari
                         applies_to="nodes" if opening.nodes and not (opening.links or opening.corridors
                                                                        or opening.routes) else "both")
         nodes, links = ctx.select(sel, key)
-        planned = lambda r: r.get("status", "operating") != "operating"  # noqa: E731
         for link_id in links:
             record = ctx.links[link_id]
             if planned(record) or opening.links:
                 nodes |= {record["from"], record["to"]}
         opened = 0
-        for node_id in nodes:
-            if planned(ctx.nodes[node_id]):
-                ctx.nodes[node_id]["status"] = "operating"
-                opened += 1
-        for link_id in links:
-            if planned(ctx.links[link_id]):
-                ctx.links[link_id]["status"] = "operating"
+        for record in [ctx.nodes[n] for n in sorted(nodes)] + [ctx.links[link] for link in sorted(links)]:
+            if planned(record):
+                put_in_service(record)
                 opened += 1
         if not opened and not (opening.nodes or opening.links):
             raise ctx.error(key, "selects no planned or under-construction feature")

@@ -33,13 +33,13 @@ import numpy as np
 from corridors import kernel
 from corridors._errors import ScenarioError
 from corridors.assignment import choice_arrays, edge_arrays, route_key, ue_route, ue_solve
-from corridors.network import Network
+from corridors.network import Network, russia_term_active, sanctioned_route
 from corridors.regions import resolve_region
 from corridors.scenario_apply import _Context, _demand_matcher
 from corridors.scenario_schema import LINK_ATTRIBUTES, NODE_ATTRIBUTES
 from corridors.share import corridor_name, gateway_name
 
-__all__ = ["Query", "SweepModel", "compile_model", "evaluate", "sample"]
+__all__ = ["Query", "SweepModel", "ModeBlock", "compile_model", "compile_mode_block", "evaluate", "sample"]
 
 _TIME = ("run_h", "wait_h", "dwell_h", "transfer_h")
 _MONEY = ("money_km", "money_flat", "handling_usd", "transfer_usd")
@@ -92,6 +92,8 @@ class SweepModel:
     transfer: np.ndarray
     capacity: np.ndarray
     gate: np.ndarray
+    barrier_mask: np.ndarray
+    cap_group: np.ndarray
     od_teu: np.ndarray
     params: Any
     query: np.ndarray  # route in from->to
@@ -111,6 +113,208 @@ class SweepModel:
     asc_keys: tuple = ()  # asc:<segment>:<node> of the gateway constants
     asc_through: Any = None  # (keys, routes) 1.0 where the key's constant applies to the route
     calibration: Any = None  # geodata/calibration.json when a draw uses it
+    mode: Any = None  # ModeBlock of a sweep with a model year (mode choice active)
+
+
+@dataclass(frozen=True)
+class ModeBlock:
+    """The mode choice of a sweep with a model year (issue 11), as arrays.
+
+    Every draw draws the mode-choice estimates (``geodata/mode_calibration.json``, around the
+    parameters in use: the log mode scale from the fit's profile likelihood along its ridge,
+    capped at the route scale of the land nest, then the land constant on the ridge with the
+    covariance's conditional spread; A426) and one factor on the year's all-mode demand
+    (lognormal, sd ``demand_all_relative_sd`` of the year, A425).  The land TEU of every
+    China<->EU27 row then follow from :func:`corridors.modes.land_probability` and replace
+    that row's demand in the route choice; a scenario's ``demand`` factors scale the
+    all-mode demand of the rows they match.  The land composite costs are those of the
+    year at nominal route costs: drawn tariffs and times move the route choice, not the
+    land logsum.
+
+    Attributes
+    ----------
+    column : int
+        First input column of the block: one per drawn estimate (``estimates``), then the
+        year's demand factor.
+    land_cost, sea_cost, class_share : numpy.ndarray
+        ``(rows, classes)``: land logsum and sea cost (USD/TEU), TEU share of each class.
+    teu_all : numpy.ndarray
+        ``(rows,)`` the year's all-mode TEU/year of every row.
+    land_nominal : numpy.ndarray
+        ``(rows,)`` land TEU/year at nominal inputs (the demand the route choice was laid out with).
+    to_pairs, to_stranded : numpy.ndarray
+        ``(rows, pairs)`` and ``(rows, stranded rows)``: 1 where a row's land TEU goes.
+    """
+
+    year: int
+    column: int
+    estimates: tuple
+    mean: np.ndarray
+    cov: np.ndarray
+    coordinates: tuple
+    nominal: dict
+    mu_max: float
+    demand_sd: float
+    land_cost: np.ndarray
+    sea_cost: np.ndarray
+    class_share: np.ndarray
+    teu_all: np.ndarray
+    direction: np.ndarray  # (rows,) 0 china_europe, 1 europe_china
+    land_nominal: np.ndarray
+    to_pairs: np.ndarray
+    pairs: np.ndarray  # pair indices fed by mode rows
+    to_stranded: np.ndarray
+    stranded: np.ndarray  # stranded-row indices fed by mode rows
+    demand_effects: tuple = ()  # (input column, row indices) of the scenario's demand factors
+    ridge: tuple = ()  # (log mode scale grid, land constant x mode scale on the fit's ridge, CDF of log mu)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """Input column names of the block."""
+        return (*(f"mode_choice:{n}" for n in self.estimates), "year_demand")
+
+    def land_teu(self, inputs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(draws, rows)`` land and all-mode TEU/year of every row for a batch of inputs."""
+        from corridors.modes import land_probability
+
+        batch = inputs.shape[0]
+        values = {n: np.full(batch, float(self.nominal[n])) for n in ("mode_scale_per_usd", "land_constant_usd")}
+        for j, name in enumerate(self.estimates):
+            values[name] = inputs[:, self.column + j]
+        factor = np.repeat(inputs[:, self.column + len(self.estimates)][:, None], self.teu_all.size, axis=1)
+        for column, rows in self.demand_effects:
+            factor[:, rows] *= inputs[:, column][:, None]
+        mu = np.minimum(values["mode_scale_per_usd"], self.mu_max)
+        p = land_probability(self.land_cost[None], self.sea_cost[None], mu[:, None, None],
+                             values["land_constant_usd"][:, None, None])
+        all_teu = self.teu_all[None, :] * factor
+        return (self.class_share[None] * p).sum(axis=2) * all_teu, all_teu
+
+    def sample(self, seed: int, draws: int) -> np.ndarray:
+        """``(draws, len(names))`` inputs of the block; draw ``i`` from ``SeedSequence(seed, spawn_key=(i, 1))``
+        (a stream of its own: the scenario's inputs are drawn as without a year)."""
+        out = np.zeros((draws, len(self.names)))
+        k = len(self.estimates)
+        for i in range(draws):
+            rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i, 1)))
+            if self.ridge:
+                out[i, :k] = self.values(self._along_ridge(rng.standard_normal(2)))
+            elif k:
+                out[i, :k] = self.values(rng.multivariate_normal(self.mean, self.cov, method="eigh"))
+            out[i, k] = math.exp(rng.normal(0.0, self.demand_sd))
+        return out
+
+    def _along_ridge(self, z: np.ndarray) -> np.ndarray:
+        """``(log mu, mu k)`` of standard normal ``z``: the log mode scale from the profile
+        likelihood of the fit along its ridge (``exp(-SSR / 2 s^2)``, flat in log mu, up to
+        the route scale), then the constant around the ridge at that scale with the
+        conditional spread of the covariance, shifted so that the nominal point is the
+        parameters in use."""
+        grid, best, cdf = self.ridge
+        var_m, var_c, cov_mc = self.cov[0, 0], self.cov[1, 1], self.cov[0, 1]
+        u = 0.5 * (1.0 + math.erf(z[0] / math.sqrt(2.0)))
+        m = float(np.interp(u, cdf, grid)) if grid.size > 1 else float(self.mean[0])
+        sd_c = math.sqrt(max(var_c - cov_mc ** 2 / var_m, 0.0)) if var_m > 0 else math.sqrt(var_c)
+        shift = float(np.interp(m, grid, best) - np.interp(self.mean[0], grid, best))
+        return np.array([m, self.mean[1] + shift + sd_c * z[1]])
+
+    def values(self, x: np.ndarray) -> np.ndarray:
+        """Parameter values of a point ``x`` in the covariance's coordinates (``log``: the
+        logarithm; ``utility``: the land constant times the mode scale; else the value)."""
+        out = np.array(x, dtype=float)
+        for j, coord in enumerate(self.coordinates):
+            if coord == "log":
+                out[j] = math.exp(x[j])
+        mu = dict(zip(self.estimates, out, strict=True)).get("mode_scale_per_usd", self.nominal["mode_scale_per_usd"])
+        for j, coord in enumerate(self.coordinates):
+            if coord == "utility":
+                out[j] = x[j] / mu
+        return out
+
+
+def compile_mode_block(model: SweepModel, split, rows: list[dict], mode_index: list[int], year_model, tables,
+                       uncertain: tuple, column: int, mode, fitted: dict | None = None) -> ModeBlock:
+    """The :class:`ModeBlock` of a sweep with a model year.
+
+    ``split`` is the year model's :class:`~corridors.modes.ModeSplit` under ``mode`` (the
+    :class:`~corridors.modes.ModeParameters` in use), ``rows`` the demand rows the sweep
+    model was compiled from and ``mode_index`` the split row of each (-1 for rows the mode
+    choice leaves alone); ``column`` the block's first input column.  ``fitted`` (year ->
+    :class:`~corridors.modes.YearModel` of the fitted years, on the baseline network) lets
+    the mode scale and the land constant be drawn along the fit's ridge
+    (:func:`corridors.modes.mode_ridge`).
+    """
+    from corridors.modes import demand_sd, load_mode_calibration, mode_ridge
+
+    network = year_model.network
+    calib = load_mode_calibration(network.geodata)
+    nominal = mode.as_dict()
+    names = tuple(calib["names"])
+    cov = np.asarray(calib["covariance"], dtype=float)
+    coordinates = tuple(calib["coordinates"])
+    coord = {"log": lambda n: math.log(nominal[n]), "utility": lambda n: nominal["mode_scale_per_usd"] * nominal[n]}
+    mean = np.array([coord.get(c, lambda n: float(nominal[n]))(n) for n, c in zip(names, coordinates, strict=True)])
+    ridge: tuple = ()
+    if fitted and coordinates == ("log", "utility") and names == ("mode_scale_per_usd", "land_constant_usd"):
+        sd = math.sqrt(cov[0, 0])
+        grid = np.unique(np.minimum(mean[0] + np.linspace(-5.0, 5.0, 81) * sd, math.log(network.params
+                                                                                         .theta_of("eu"))))
+        best, ssr = mode_ridge(fitted, tables, mode, grid)
+        # profile likelihood of log mu (residual variance of the fit), as a CDF over the grid
+        density = np.exp(-(ssr - ssr.min()) / (2.0 * calib["residual_sd"] ** 2))
+        cdf = np.concatenate([[0.0], np.cumsum(0.5 * (density[1:] + density[:-1]) * np.diff(grid))])
+        ridge = (grid, best, cdf / cdf[-1] if cdf[-1] > 0 else np.linspace(0.0, 1.0, grid.size))
+    n_rows = len(split.rows)
+    to_pairs = np.zeros((n_rows, len(model.pairs)))
+    stranded_rows = [r for r in rows if route_key(r) not in model.pair_index]
+    to_stranded = np.zeros((n_rows, len(stranded_rows)))
+    s = 0
+    for row, m in zip(rows, mode_index, strict=True):
+        pair = model.pair_index.get(route_key(row))
+        if pair is None:
+            if m >= 0:
+                to_stranded[m, s] = 1.0
+            s += 1
+        elif m >= 0:
+            to_pairs[m, pair] = 1.0
+    demand_effects = []
+    if uncertain:
+        scenario, items = uncertain
+        ctx = _Context(network, scenario.label)
+        for (j, u), (col, _) in zip(enumerate(items), _columns(items, model.calibration), strict=True):
+            if u.distribution != "calibration" and u.demand is not None:
+                match = _demand_matcher(u.demand, f"uncertain[{j}].demand", ctx)
+                hit = [i for i, r in enumerate(split.rows) if match({"origin": r["origin"],
+                                                                     "destination": r["destination"]})]
+                if hit:
+                    demand_effects.append((col, np.asarray(hit, dtype=np.intp)))
+    block = ModeBlock(
+        year=int(year_model.year), column=column, estimates=names, mean=mean, cov=cov, coordinates=coordinates,
+        nominal=nominal, mu_max=float(network.params.logit_theta_per_usd), demand_sd=demand_sd(tables, year_model.year),
+        land_cost=split.land_cost, sea_cost=split.sea_cost, class_share=year_model.class_share,
+        teu_all=np.array([r["teu_all"] for r in split.rows], dtype=float),
+        direction=np.array([r["year_direction"] != "china_europe" for r in split.rows], dtype=np.intp),
+        land_nominal=np.asarray(split.land_teu, dtype=float), to_pairs=to_pairs,
+        pairs=np.flatnonzero(to_pairs.any(axis=0)), to_stranded=to_stranded,
+        stranded=np.flatnonzero(to_stranded.any(axis=0)), demand_effects=tuple(demand_effects), ridge=ridge)
+    return block
+
+
+def _mode_draws(block: ModeBlock, inputs: np.ndarray, od_teu: np.ndarray,
+                stranded: np.ndarray) -> dict[str, np.ndarray]:
+    """Put the drawn land TEU of the mode-choice rows into ``od_teu`` and ``stranded`` (in place);
+    return the TEU/year by mode and direction of every draw."""
+    land, all_teu = block.land_teu(inputs)
+    if block.pairs.size:
+        od_teu[:, block.pairs] = (land @ block.to_pairs[:, block.pairs])
+    if block.stranded.size:
+        stranded[:, block.stranded] = (land @ block.to_stranded[:, block.stranded])
+    out = {}
+    for d, name in enumerate(("china_europe", "europe_china")):
+        sel = block.direction == d
+        out[f"land_teu:{name}"] = land[:, sel].sum(axis=1)
+        out[f"sea_teu:{name}"] = all_teu[:, sel].sum(axis=1) - out[f"land_teu:{name}"]
+    return out
 
 
 def _edge_components(network: Network, edges: list) -> dict[str, np.ndarray]:
@@ -194,14 +398,21 @@ def compile_model(network: Network, rows: list[dict], sets: dict, query: Query |
     segments = tuple(sorted(set(segment_of.values())))
     asc_keys = tuple(sorted({f"asc:{seg}:{node}" for seg, _, consts in network.params.segments for node, _ in consts}
                             | {n for n in (calibration or {}).get("names", ()) if n.startswith("asc:")}))
-    asc_through = np.array([[float(segment_of[pairs[g]] == key.split(":")[1] and key.split(":")[2] in r.node_ids)
-                             for r, g in zip(arrays.routes, arrays.group, strict=True)] for key in asc_keys])
+    asc_through = [[float(segment_of[pairs[g]] == key.split(":")[1] and key.split(":")[2] in r.node_ids)
+                    for r, g in zip(arrays.routes, arrays.group, strict=True)] for key in asc_keys]
+    if network.params.sanctions_transit_usd or "sanctions_transit_usd" in (calibration or {}).get("names", ()):
+        # the sanctions-transit term is one more constant: on the eu routes it applies to that year
+        active = russia_term_active(network, network.params.year)
+        asc_keys = (*asc_keys, "sanctions_transit_usd")
+        asc_through.append([float(sanctioned_route(r, segment_of[pairs[g]], active))
+                            for r, g in zip(arrays.routes, arrays.group, strict=True)])
+    asc_through = np.array(asc_through, dtype=float)
     return SweepModel(
         pairs=pairs, pair_index={p: i for i, p in enumerate(pairs)}, incidence=incidence,
         starts=arrays.starts, group=arrays.group, log_ps=arrays.log_path_size,
         comp=_edge_components(network, used), time_h=edges.time_h[cols], money_usd=edges.money_usd[cols],
         border=edges.border[cols], transfer=edges.transfer[cols], capacity=edges.capacity[cols],
-        gate=edges.gate[cols],
+        gate=edges.gate[cols], barrier_mask=edges.barrier_mask[cols], cap_group=edges.group[cols],
         od_teu=np.array([teu_by_pair[p] for p in pairs]), params=network.params,
         query=np.asarray(query_mask, dtype=bool), passes=np.asarray(passes, dtype=bool),
         corridor_idx=np.asarray(corridor_idx, dtype=np.int64), corridors=tuple(corridors),
@@ -237,8 +448,8 @@ def _calibration(network: Network, uncertain: tuple) -> dict | None:
     if not names or len(values) != len(names) or len(coords) != len(names) or not np.all(np.isfinite(cov)):
         raise ScenarioError(f"{path}: names, values, coordinates and covariance do not match")
     for name in names:
-        if not name.startswith(("theta:", "asc:")) and name not in ("logit_theta_per_usd",
-                                                                    "value_of_time_usd_per_teu_h", "path_size_beta"):
+        if not name.startswith(("theta:", "asc:")) and name not in (
+                "logit_theta_per_usd", "value_of_time_usd_per_teu_h", "path_size_beta", "sanctions_transit_usd"):
             raise ScenarioError(f"{path}: parameter '{name}' cannot be drawn in a sweep")
     return {"names": names, "values": values, "coordinates": coords, "covariance": cov.tolist()}
 
@@ -341,12 +552,15 @@ def sample(items: tuple, seed: int, draws: int, *, calibration: dict | None = No
         logs = np.array([c == "log" for c in calibration["coordinates"]])
         mean = np.where(logs, np.log(np.maximum(calibration["values"], 1e-300)), calibration["values"])
         cov = np.asarray(calibration["covariance"], dtype=float)
+        nonneg = np.array([n == "sanctions_transit_usd" for n in calibration["names"]])
     for i in range(draws):
         rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(i,)))
         for (j, u), (col, _) in zip(enumerate(items), columns, strict=True):
             if u.distribution == "calibration":
                 x = rng.multivariate_normal(mean, cov, method="eigh")
-                out[i, col:col + mean.size] = np.where(logs, np.exp(x), x)
+                # a cost term cannot change sign: a draw below zero is the term switched off
+                out[i, col:col + mean.size] = np.where(logs, np.exp(np.where(logs, x, 0.0)),
+                                                       np.where(nonneg, np.maximum(x, 0.0), x))
                 continue
             j = col
             if u.distribution == "uniform":
@@ -389,6 +603,7 @@ def evaluate(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np
         else:
             od_teu[:, eff.index[0]] *= value[:, None]
             stranded[:, eff.index[1]] *= value[:, None]
+    by_mode = _mode_draws(model.mode, inputs, od_teu, stranded) if model.mode is not None else {}
     # nominal arrays plus the changes: an unchanged edge keeps its nominal value exactly
     time_h = np.broadcast_to(model.time_h, (batch, n_edges))
     money = np.broadcast_to(model.money_usd, (batch, n_edges))
@@ -418,7 +633,9 @@ def evaluate(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np
             solved = kernel.route_equilibrium(model.incidence, money + penalty, vot[:, None] * time_h, capacity,
                                               alpha, vdf_beta, queue, od_teu, model.starts, model.group,
                                               model.log_ps, theta, beta, choice="logit", group_theta=group_theta,
-                                              asc_usd=asc)
+                                              asc_usd=asc,
+                                              barrier=kernel.vdf_barrier(model.barrier_mask & (capacity > 0), vot, p),
+                                              cap_group=model.cap_group)
             flows, iterations, change = solved.flows, solved.iterations, solved.criterion
         q = model.query
         total = flows[:, q].sum(axis=1)
@@ -432,6 +649,7 @@ def evaluate(model: SweepModel, inputs: np.ndarray, method: str) -> dict[str, np
         out["iterations"] = iterations
         out["flow_change"] = change
     out["stranded_teu"] = stranded[:, model.stranded_query].sum(axis=1)
+    out.update(by_mode)
     return out
 
 
@@ -450,6 +668,7 @@ def _segment_draws(model: SweepModel, values: dict[str, np.ndarray], batch: int)
     asc = None
     if model.asc_keys:
         nominal = {f"asc:{seg}:{node}": v for seg, _, consts in p.segments for node, v in consts}
+        nominal["sanctions_transit_usd"] = p.sanctions_transit_usd
         level = np.stack([values.get(k, np.full(batch, nominal.get(k, 0.0))) for k in model.asc_keys], axis=1)
         asc = level @ model.asc_through
     return group_theta, asc

@@ -111,6 +111,16 @@ def test_route_json(capsys, toy_geodata):
     assert len(json.loads(out)) == 1
 
 
+def test_route_mode_rail_keeps_to_rail_and_ferries(capsys):
+    # the shipped network: Moscow -> Xi'an has a road route via Orenburg and Aktobe among its best
+    code, out, err = run(capsys, "route", "moscow", "xian", "--k", "5", "--mode", "rail", "--json")
+    assert code == 0, err
+    legs = [leg for r in json.loads(out) for leg in r["legs"] if leg["kind"] == "link"]
+    assert legs and {leg["mode"] for leg in legs} <= {"rail", "ferry"}
+    code, _, err = run_exit(capsys, "route", "moscow", "xian", "--mode", "sea")
+    assert code == 2 and "invalid choice" in err
+
+
 def test_route_text(capsys, toy_geodata):
     code, out, _ = run(capsys, "route", "xian", "warsaw", "--geodata", toy_geodata)
     assert code == 0

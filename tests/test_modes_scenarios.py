@@ -3,9 +3,7 @@ equilibrium (corridors/mode_equilibrium.py), Suez closed, the Russia-transit ter
 
 from __future__ import annotations
 
-import argparse
 import json
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -133,19 +131,21 @@ def test_red_sea_closed_2023_capacity_honoured(tables, shipped):
 # --------------------------------------------------------------------------- Russia-transit term
 
 
-def test_russia_term_active_follows_the_year_and_the_scenario(tables):
-    net = modes.year_network(None, 2021)
-    assert not modes.russia_term_active(net, 2021, tables)
+def test_russia_term_active_follows_the_year_and_the_scenario():
+    from corridors.network import russia_term_active
+
+    assert not russia_term_active(modes.year_network(None, 2021), 2021)
     net24 = modes.year_network(None, 2024)
-    assert modes.russia_term_active(net24, 2024, tables)
-    assert not modes.russia_term_active(apply_scenario(net24, "eu-sanctions-lifted"), 2024, tables)
+    assert russia_term_active(net24, 2024)
+    assert not russia_term_active(apply_scenario(net24, "eu-sanctions-lifted"), 2024)
+    assert not modes.YearModel.build(apply_scenario(net24, "eu-sanctions-lifted"), 2024).russia_active
 
 
-def test_sanctions_lifted_raises_land_teu_through_russia(net2024, tables, shipped):
-    """With a positive Russia-transit term (an override, not the shipped fit), lifting it brings
-    China<->EU27 boxes back to land and onto the routes through Russia."""
-    mode = replace(shipped, russia_transit_usd=1500.0)
-    out = modes.scenario_year(net2024, "eu-sanctions-lifted", 2024, mode=mode, tables=tables)
+def test_sanctions_lifted_raises_land_teu_through_russia(tables, shipped):
+    """With a positive sanctions-transit term (an override, not the shipped fit), lifting its Russia
+    part brings China<->EU27 boxes back to land and onto the routes through Russia."""
+    network = modes.year_network(None, 2024, {"sanctions_transit_usd": 1500.0})
+    out = modes.scenario_year(network, "eu-sanctions-lifted", 2024, mode=shipped, tables=tables)
     assert out["scenario"]["eu_land_via_russia_teu"] > out["baseline"]["eu_land_via_russia_teu"] * 1.02
     assert out["change"] > 0
     assert max(out["scenario"]["utilisation"].values()) <= CAPACITY_LIMIT
@@ -155,7 +155,7 @@ def test_cli_sanctions_lifted_with_a_params_override(tmp_path, capsys):
     from corridors.cli import main
 
     params = tmp_path / "term.toml"
-    params.write_text("[mode_choice]\nrussia_transit_usd = 1500.0\n", encoding="utf-8")
+    params.write_text("[route_choice]\nsanctions_transit_usd = 1500.0\n", encoding="utf-8")
     assert main(["scenario", "run", "eu-sanctions-lifted", "--year", "2024", "--method", "logit", "--params",
                  str(params), "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
@@ -164,15 +164,14 @@ def test_cli_sanctions_lifted_with_a_params_override(tmp_path, capsys):
     assert out["scenario"]["by_mode"]["china_europe"]["land"] > out["baseline"]["by_mode"]["china_europe"]["land"]
 
 
-def test_sweep_land_demand_carries_the_scenario_flag(tmp_path):
-    """``sweep NAME --year Y`` splits the year's demand on the scenario's network: the [sea] table counts."""
-    from corridors.commands.scenario import _year_land_network
+def test_sue_route_choice_carries_the_sanctions_term():
+    """``assign(method="sue")`` prices the sanctions-transit term as ``logit`` does: with a large
+    term, EU boxes leave the routes through Russia under both."""
+    from corridors.assignment import assign
 
-    params = tmp_path / "term.toml"
-    params.write_text("[mode_choice]\nrussia_transit_usd = 1500.0\n", encoding="utf-8")
-
-    def land(name: str) -> float:
-        args = argparse.Namespace(params=str(params), geodata=None, year=2024, scenario_name=name)
-        return sum(r["teu"] for r in _year_land_network(args).demand_rows if r.get("segment") == "eu")
-
-    assert land("eu-sanctions-lifted") > land("baseline-2024") * 1.01
+    network = modes.year_network(None, 2024, {"sanctions_transit_usd": 3000.0})
+    free = modes.year_network(None, 2024, {"sanctions_transit_usd": 0.0})
+    for method in ("logit", "sue"):
+        with_term = assign(network, method=method).share_through("RUS+BLR", from_="CHN", to="EU").share
+        without = assign(free, method=method).share_through("RUS+BLR", from_="CHN", to="EU").share
+        assert with_term < without - 0.05, method

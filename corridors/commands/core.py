@@ -170,6 +170,13 @@ def register(subparsers) -> None:
         default=3,
         help=f"number of distinct routes, 1-{MAX_ROUTE_K} (default 3)",
     )
+    p.add_argument(
+        "--mode",
+        choices=("any", "rail", "road"),
+        default="any",
+        help="links the routes may use: rail (rail and train ferries, as CR Express and China-Central Asia "
+        "trains; what the assignment gives rail demand), road (road and ferries) or any (default)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON")
     add_year_option(p)
     add_geodata_option(p)
@@ -182,7 +189,8 @@ def register(subparsers) -> None:
         "utilisation), nodes (TEU/year passing) and routes (one line per OD route with TEU/year, corridor, "
         "gateway and segment). The format follows the suffix: FILE.gpkg is one GeoPackage with the layers "
         "links, nodes and routes; .geojson, .parquet (GeoParquet) and .csv (geometry as WKT) hold one layer per "
-        "file, so -o flows.geojson writes flows.links.geojson, flows.nodes.geojson and flows.routes.geojson.",
+        "file, so -o flows.geojson writes the links to flows.geojson and flows.nodes.geojson and flows.routes.geojson "
+        "beside it.",
     )
     add_method_option(p, default=None)
     p.add_argument(
@@ -317,7 +325,8 @@ def run_route(args) -> int:
     from corridors.routing import best_routes
 
     network = _network(args)
-    routes = best_routes(network, args.origin, args.destination, k=args.k)
+    mode = None if args.mode == "any" else args.mode
+    routes = best_routes(network, args.origin, args.destination, k=args.k, mode=mode)
     names = {n: r["name"] for n, r in network.node_records.items()}
     if args.json:
         out = []

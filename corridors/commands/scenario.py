@@ -101,22 +101,6 @@ def _network(args):
     return load_network(args.geodata, params=load_params_file(args.params))
 
 
-def _year_land_network(args):
-    """The network of ``args.year`` carrying that year's land demand: the mode choice at the
-    shipped parameters on the scenario's network (its closures and its ``[sea]`` table:
-    Suez, the Russia-transit term), before the draws; the sweep draws the route choice
-    around it."""
-    from corridors.commands.core import load_params_file
-    from corridors.modes import load_mode_parameters, mode_split, year_network
-    from corridors.scenarios import apply_scenario, load_scenario
-
-    params = load_params_file(args.params)
-    network = year_network(args.geodata, args.year, params)
-    scenario = load_scenario(args.scenario_name, geodata=network.geodata)
-    split = mode_split(apply_scenario(network, scenario), args.year, load_mode_parameters(network.geodata, params))
-    return network.with_changes(demand_rows=split.demand_rows())
-
-
 def run_list(args) -> int:
     from corridors.scenarios import list_scenarios
 
@@ -187,10 +171,20 @@ def run_sweep(args) -> int:
     if args.output and not args.output.lower().endswith(".parquet"):
         raise QueryError(f"{args.output}: the sweep table is written as Parquet; use a .parquet file name")
     check_output(args.output)
-    network = _year_land_network(args) if getattr(args, "year", None) is not None else _network(args)
+    year = getattr(args, "year", None)
+    mode = None
+    if year is not None:  # the mode choice of that year inside every draw
+        from corridors.commands.core import load_params_file
+        from corridors.modes import load_mode_parameters, year_network
+
+        params = load_params_file(args.params)
+        network = year_network(args.geodata, year, params)
+        mode = load_mode_parameters(network.geodata, params)
+    else:
+        network = _network(args)
     result = sweep(args.scenario_name, draws=args.draws, seed=args.seed, method=args.method, workers=args.workers,
                    scheduler=args.scheduler, network=network, geodata=args.geodata, through=args.through,
-                   from_=args.from_, to=args.to, progress=False if args.no_progress else None)
+                   from_=args.from_, to=args.to, progress=False if args.no_progress else None, year=year, mode=mode)
     if args.output:
         path = result.to_parquet(args.output)
         print(f"wrote {result.draws} draws to {path}", file=sys.stderr)

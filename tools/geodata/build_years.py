@@ -34,13 +34,16 @@ eu_asia = {2019: 8.130, 2020: 8.193, 2021: 7.90, 2022: 6.72, 2023: 6.472, 2024: 
 gc_wb = {2019: 0.727, 2020: 0.742, 2021: 0.742, 2022: 0.742, 2023: 0.754, 2024: 0.777, 2025: 0.80}
 cn_eb = {2019: 0.479, 2020: 0.51, 2021: 0.51, 2022: 0.51, 2023: 0.494, 2024: 0.494, 2025: 0.494}
 EU_SHARE = 0.78
-era = {  # KZ-RU-BY transit, TEU: (westbound, eastbound)
+# KZ-RU-BY transit, TEU: (westbound, eastbound); ERAI's China-EU definition, as demand.csv (A412).
+# 2023 is 2024 over ERAI's 2024 growth rates (+130.8 % westbound, -26.7 % eastbound, S441); the
+# two directions add up to S20's two-way 211,000.
+era = {
     2019: (round(333000 * 0.607), round(333000 * 0.393)),
     2020: (round(546900 * 0.607), round(546900 * 0.393)),
     2021: (420000, 272000),
     2022: (round(411000 * 0.607), round(411000 * 0.393)),
-    2023: (211000, 85000),
-    2024: (412000, round(412000 * 40.7 / 255.6)),
+    2023: (round(330704 / 2.308), round(49730 / 0.733)),
+    2024: (330704, 49730),
 }
 g25 = 20000 * 107.1 / 2077216
 era[2025] = (round(era[2024][0] * g25), round(era[2024][1] * g25))
@@ -59,9 +62,9 @@ land_basis = {
     2020: "S427,A412",
     2021: "S427,S428,A412",
     2022: "S19,S427,A412",
-    2023: "S20,S428,S429,A412",
-    2024: "S428,S429,A23,A412",
-    2025: "S2,S211,S428,S429,A412",
+    2023: "S20,S441,A412",
+    2024: "S35,S441,A23,A412",
+    2025: "S2,S211,S441,A412",
 }
 rows = []
 summary = {}
@@ -152,6 +155,10 @@ suez = {
 }
 russia = {2019: (0, 0), 2020: (0, 0), 2021: (0, 0), 2022: (1, 0), 2023: (1, 1), 2024: (1, 1), 2025: (1, 1)}
 subsidy = {2019: 0.40, 2020: 0.30, 2021: 0.20, 2022: 0.0, 2023: 0.0, 2024: 0.0, 2025: 0.0}
+# A425: 5 % common (China and EU27 shares of the JMC regions, judgement) with the year's own
+# spread (series vintages 0.5 %; 2021 interpolated 1.2 %; 2024 JMC vs CTS 2.4 %; 2025
+# extrapolated from four months 4 %), in quadrature
+demand_sd = {2019: 0.050, 2020: 0.050, 2021: 0.051, 2022: 0.050, 2023: 0.050, 2024: 0.055, 2025: 0.064}
 rows = []
 for y in YEARS:
     r = ne[y][0]
@@ -275,6 +282,17 @@ for y in YEARS:
             "share",
             "formal cap of CR Express subsidies as a share of the rail freight cost",
             "S424,A418",
+        ]
+    )
+    rows.append(
+        [
+            y,
+            "demand_all_relative_sd",
+            demand_sd[y],
+            "share",
+            "relative uncertainty (sd of the log) of the year's all-mode China-EU27 demand, both directions; drawn "
+            "by sweeps with a model year",
+            "S413,S414,S415,A411,A425",
         ]
     )
 write("year_inputs.csv", ["year", "variable", "value", "unit", "definition", "basis"], rows)
@@ -569,23 +587,23 @@ R = [
         "both",
         "china_europe|europe_china",
         "KAZ|RUS|BLR",
-        "ERAI 2023 analysis; may be westbound only (2024 westbound 412,000 is 'nearly double' 2023), see A412",
+        "ERAI China-EU-China transit through KZ, RU and BY, both directions (2024's 380,434 is +80.2 % on it: 211,100)",
         "strong",
-        "S20,A412",
+        "S20,S441",
     ),
     (
         "erai_transit",
         2024,
-        378000,
+        380434,
         "TEU",
         1,
         "exact",
         "both",
         "china_europe|europe_china",
         "KAZ|RUS|BLR",
-        "H1 2024 189,000 x 2, as observed.csv erai_transit",
-        "derived",
-        "S17,A210",
+        "ERAI China-EU-China transit through KZ, RU and BY, both directions (330,704 + 49,730)",
+        "strong",
+        "S35,S441",
     ),
     (
         "erai_westbound",
@@ -604,30 +622,30 @@ R = [
     (
         "erai_westbound",
         2024,
-        412000,
+        330704,
         "TEU",
         1,
         "exact",
         "westbound",
         "china_europe",
         "KAZ|RUS|BLR",
-        "UTLC ERA China-to-Europe transit",
+        "ERAI China-to-EU transit (not UTLC's broader China-to-Europe 412,000, S428)",
         "strong",
-        "S428",
+        "S35,S441",
     ),
     (
         "erai_eastbound",
         2024,
-        65600,
+        49730,
         "TEU",
         1,
         "exact",
         "eastbound",
         "europe_china",
         "KAZ|RUS|BLR",
-        "412,000 x 40.7/255.6 (January-August 2024 eastbound/westbound ratio)",
-        "derived",
-        "S428,S429,A419",
+        "ERAI EU-to-China transit",
+        "strong",
+        "S35,S441",
     ),
     # Middle Corridor
     (
