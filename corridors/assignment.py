@@ -629,7 +629,7 @@ def _sue_solve(network, rows: list[dict], sets: dict, arrays: ChoiceArrays, teu)
     sets = dict(sets)
     start = time.perf_counter()
     for _ in range(_SUE_ROUNDS):
-        group_theta, asc = segment_choice(params, segments, arrays.routes, arrays.group)
+        group_theta, asc = segment_choice(params, segments, arrays.routes, arrays.group, network.sanctions_term())
         solved = kernel.route_equilibrium(
             arrays.incidence, fixed[None, :], (vot * edges.time_h)[None, :], edges.capacity[None, :], alpha,
             beta, queue, teu[None, :], arrays.starts, arrays.group, arrays.log_path_size,

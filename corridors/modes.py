@@ -49,6 +49,7 @@ __all__ = [
     "mode_split",
     "assign_year",
     "YearModel",
+    "scenario_method",
 ]
 
 #: demand.csv ``direction`` -> year-table direction.
@@ -216,6 +217,7 @@ class YearModel:
         scenario network's ``[sea]`` table (``suez``, ``russia_transit_term``) sets them too.
         """
         from corridors.assignment import choice_arrays, segment_choice
+        from corridors.network import russia_term_active as network_russia_term
         from corridors.years import load_year_tables
 
         key = _model_key(network, year, tables, passages, russia_active)
@@ -258,14 +260,12 @@ class YearModel:
                          for rt in arrays.routes], dtype=float)
         money = money - inputs["cr_express_subsidy_cap_share"] * rail
 
-        sea_spec = getattr(getattr(getattr(network, "scenario", None), "spec", None), "sea", None)
+        sea_spec = _sea_spec(network)
         if passages is None and sea_spec is not None and sea_spec.suez is not None:
             passages = {"suez": 0.0, "cape": 1.0} if sea_spec.suez == "closed" else {"suez": 1.0, "cape": 0.0}
-        if russia_active is None and sea_spec is not None and sea_spec.russia_transit_term is not None:
-            russia_active = sea_spec.russia_transit_term == "on"
         weights = passage_weights(inputs) if passages is None else passages
         sea = _sea_costs(network, rows, vot, sea_rates(inputs), weights)
-        active = bool(inputs["russia_transit_term_active"]) if russia_active is None else russia_active
+        active = network_russia_term(network, year) if russia_active is None else russia_active
         # the route choice's own scale and constants (gateway constants, sanctions-transit term)
         group_theta, asc = segment_choice(params, segments, arrays.routes, arrays.group,
                                           (params.sanctions_transit_usd, active))
@@ -307,6 +307,22 @@ class YearModel:
         land_teu = (self.class_share * p_land).sum(axis=1) * teu_all
         return ModeSplit(self.year, self.rows, self.other_rows, self.class_names, p_land, land_teu,
                          teu_all - land_teu, land, self.sea_cost.copy())
+
+
+def _sea_spec(network):
+    """The ``[sea]`` table of the scenario applied to ``network`` (None without one)."""
+    return getattr(getattr(getattr(network, "scenario", None), "spec", None), "sea", None)
+
+
+def scenario_method(scenario, method: str | None = None) -> str:
+    """Route-choice method of a scenario run in a model year: ``method`` if given, else the
+    scenario's ``method``, else ``sue``.
+
+    In a model year the sea takes what the land routes cannot carry, so a scenario is
+    compared in the equilibrium that honours the declared capacities
+    (:func:`assign_year_congested`) unless asked otherwise.
+    """
+    return method or getattr(scenario, "method", None) or "sue"
 
 
 # --------------------------------------------------------------------------- cached year models
@@ -849,83 +865,28 @@ def demand_sd(tables, year: int) -> float:
     return float(inputs["demand_all_relative_sd"])
 
 
-def scenario_year(network, scenario, year: int, *, method: str = "logit", mode: ModeParameters | None = None,
-                  tables=None, through: str = "KAZ", from_: str = "CHN", to: str = "EU") -> dict[str, Any]:
-    """A scenario against the baseline in a model year, both with the mode choice.
+def scenario_year(network, scenario, year: int, **kwargs) -> dict[str, Any]:
+    """A scenario against the baseline in a model year: :func:`corridors.mode_equilibrium.scenario_year`."""
+    from corridors.mode_equilibrium import scenario_year as run
 
-    ``network`` is the year's baseline (:func:`year_network`); the scenario is applied to it
-    (its ``[sea]`` table changes the year inputs).  Demand the scenario leaves without a land
-    route goes by sea, so nothing is stranded.
-
-    Returns
-    -------
-    dict
-        ``year``, ``name`` (the scenario), and for ``baseline`` and ``scenario``: ``by_mode`` (both
-        directions), ``share`` (of the land TEU ``from_`` -> ``to`` through ``through``),
-        ``land_teu`` of that query; ``change`` (relative change of China->EU27 land TEU).
-    """
-    from corridors.scenarios import apply_scenario, load_scenario
-
-    scenario = load_scenario(scenario, geodata=network.geodata)
-    mode = load_mode_parameters(network.geodata) if mode is None else mode
-    out: dict[str, Any] = {"year": int(year), "name": scenario.name}
-    for key, net in (("baseline", network), ("scenario", apply_scenario(network, scenario))):
-        result, split = assign_year(net, year, method=method, mode=mode, tables=tables, on_unreachable="strand")
-        share = result.share_through(through, from_=from_, to=to)
-        ferries = result.link_flows
-        ferries = ferries[(ferries["mode"] == "ferry") & ferries["capacity_teu"].notna()]
-        out[key] = {"by_mode": {d: split.by_mode(d) for d in DIRECTION_OF.values()}, "share": share.share,
-                    "land_teu": share.total_teu, "stranded_teu": result.stranded_teu,
-                    "max_ferry_utilisation": float(ferries["utilisation"].max()) if len(ferries) else 0.0}
-    before = out["baseline"]["by_mode"]["china_europe"]["land"]
-    after = out["scenario"]["by_mode"]["china_europe"]["land"]
-    out["change"] = after / before - 1.0 if before > 0 else math.nan
-    return out
+    return run(network, scenario, year, **kwargs)
 
 
-def _congestion_usd(network, result, arrays) -> np.ndarray:
-    """USD/TEU of congestion (flow-dependent cost above free flow) on every route of ``arrays``."""
-    from corridors import kernel
-    from corridors.assignment import edge_arrays
+def assign_year_congested(network, year: int, *, mode: ModeParameters | None = None, tables=None, **build):
+    """Mode choice and stochastic user equilibrium (``sue``) of ``year`` solved together,
+    with every declared capacity honoured (:mod:`corridors.mode_equilibrium`).
 
-    edges = edge_arrays(network)
-    params = network.params
-    x = np.zeros(edges.n_edges)
-    for flow in result.flows:
-        for e in flow.route.edges:
-            x[edges.index[e]] += flow.teu
-    vot = params.value_of_time_usd_per_teu_h
-    alpha, beta, queue = kernel.vdf_parameters(edges.gate, edges.capacity, vot, params)
-    free = vot * edges.time_h
-    barrier = kernel.vdf_barrier(edges.barrier_mask, vot, params)
-    extra = kernel.vdf_cost(x[None, :], free[None, :], edges.capacity[None, :], alpha, beta, queue, barrier,
-                            edges.group)[0] - free
-    return np.asarray(arrays.incidence @ extra).ravel()
-
-
-def assign_year_congested(network, year: int, *, mode: ModeParameters | None = None, tables=None,
-                          iterations: int = 10, **build):
-    """Mode choice and stochastic user equilibrium (``sue``) solved together for ``year``.
-
-    The land composite cost includes the congestion of the land routes at the current
-    assignment, so a scenario that crowds the remaining land routes (ferries, border posts)
-    sends boxes to sea; the land TEU are averaged over ``iterations`` rounds (method of
-    successive averages).
+    The land composite cost includes the congestion (the kernel's volume-delay costs) and
+    the capacity prices of the land routes, so the China↔EU27 boxes that do not fit on
+    the land routes a scenario leaves (ferries, border posts) go by sea.
 
     Returns
     -------
     (AssignmentResult, ModeSplit)
     """
-    from corridors.assignment import assign
+    from corridors import mode_equilibrium
 
     mode = load_mode_parameters(network.geodata) if mode is None else mode
+    check_nest(mode, network.params.theta_of(SEGMENT))
     model = YearModel.build(network, year, tables, **build)
-    extra = None
-    land = None
-    for k in range(1, iterations + 1):
-        split = model.split(mode, extra)
-        land = split.land_teu if land is None else land + (split.land_teu - land) / k
-        split = replace(split, land_teu=land, sea_teu=np.array([r["teu_all"] for r in split.rows]) - land)
-        result = assign(network, split.demand_rows(), method="sue", on_unreachable="strand")
-        extra = _congestion_usd(network, result, model.arrays)
-    return result, split
+    return mode_equilibrium.solve(network, model, mode)

@@ -17,7 +17,7 @@ LAYERS = {
     2: ("routing", "kernel", "_shortest", "equilibrium", "sue", "class_ue", "tntp", "share"),
     3: ("assignment",),
     4: ("observed", "calibration", "validation", "scenario_schema", "scenario_apply", "scenarios", "sweep_model",
-        "montecarlo", "modes", "backcast"),  # analysis
+        "montecarlo", "modes", "mode_equilibrium", "backcast"),  # analysis
     5: ("maps", "_mapbase", "_mapdraw", "report"),  # presentation
     6: ("cli", "commands"),
 }

@@ -116,13 +116,17 @@ def add_geodata_option(parser: argparse.ArgumentParser, *, model: bool = True, s
     )
 
 
-def add_method_option(parser: argparse.ArgumentParser, default: str = "logit") -> None:
-    """Add ``--method`` (route choice)."""
+def add_method_option(parser: argparse.ArgumentParser, default: str | None = "logit") -> None:
+    """Add ``--method`` (route choice); ``default=None``: the ``--scenario``'s method, else logit
+    (resolved by :func:`assign_for`)."""
     parser.add_argument(
         "--method",
         default=default,
         choices=("shortest", "logit", "ue", "sue"),
-        help=f"route choice: least cost, path-size logit, user equilibrium, stochastic UE (default {default})",
+        help="route choice: least cost, path-size logit, user equilibrium, stochastic UE (default "
+        + (default or "the --scenario's method, else logit; with --scenario and --year the scenario's method, "
+           "else sue, which honours the declared capacities")
+        + ")",
     )
 
 
@@ -150,7 +154,7 @@ def register(subparsers) -> None:
                    help="origin country or region (default CHN)")
     p.add_argument("--to", metavar="REGION", default="EU",
                    help="destination country or region: EU, EUROPE, RUS ... (default EU)")
-    add_method_option(p)
+    add_method_option(p, default=None)
     p.add_argument("--json", action="store_true", help="print one JSON object")
     add_year_option(p)
     add_geodata_option(p)
@@ -188,7 +192,7 @@ def register(subparsers) -> None:
         "file, so -o flows.geojson writes the links to flows.geojson and flows.nodes.geojson and flows.routes.geojson "
         "beside it.",
     )
-    add_method_option(p)
+    add_method_option(p, default=None)
     p.add_argument(
         "-o", "--output", required=True, metavar="FILE", help="output file (.gpkg, .parquet, .geojson, .csv)"
     )
@@ -266,9 +270,14 @@ def assign_for(args, network):
     """Assign ``network``: with ``--year``, the mode choice of that year first; returns ``(result, split)``."""
     from corridors.assignment import assign
 
+    scenario = getattr(network, "scenario", None)
     if getattr(args, "year", None) is None:
+        args.method = args.method or getattr(scenario, "method", None) or "logit"
         return assign(network, method=args.method), None
-    from corridors.modes import assign_year, load_mode_parameters
+    from corridors.modes import assign_year, load_mode_parameters, scenario_method
+
+    # a scenario in a model year: as 'scenario run --year' (capacities honoured by default)
+    args.method = args.method or (scenario_method(scenario) if scenario is not None else "logit")
 
     mode = load_mode_parameters(network.geodata, load_params_file(getattr(args, "params", None)))
     return assign_year(network, args.year, method=args.method, mode=mode)

@@ -47,7 +47,8 @@ def register(subparsers) -> None:
         "--method",
         default=None,
         choices=METHODS,
-        help="route choice for flows/compare (default: the scenario's method, else logit)",
+        help="route choice for flows/compare (default: the scenario's method, else logit; a scenario with --year: "
+        "else sue, which honours the declared capacities)",
     )
     p.add_argument(
         "--baseline-method",
@@ -113,11 +114,11 @@ class _YearRun:
     """A scenario and its baseline in a model year, both with the mode choice (``--year``)."""
 
     def __init__(self, args, network):
-        from corridors.modes import assign_year, load_mode_parameters
+        from corridors.modes import assign_year, load_mode_parameters, scenario_method
         from corridors.scenarios import apply_scenario, load_scenario
 
         self.scenario = load_scenario(args.scenario, geodata=network.geodata)
-        self.method = args.method or "logit"
+        self.method = scenario_method(self.scenario, args.method)
         self.baseline_name = f"baseline {args.year}"
         mode = load_mode_parameters(network.geodata)
         self.result = assign_year(apply_scenario(network, self.scenario), args.year, method=self.method, mode=mode,

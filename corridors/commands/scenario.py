@@ -27,7 +27,8 @@ def _common(p: argparse.ArgumentParser, *, query: bool = True) -> None:
         p.add_argument("--params", metavar="FILE", default=None,
                        help="TOML file of model parameters overriding geodata/parameters.toml")
         p.add_argument("--method", default=None, choices=METHODS,
-                       help="route choice (default: the scenario's 'method', else logit)")
+                       help="route choice (default: the scenario's 'method', else logit; with --year, else sue, "
+                       "the mode and route equilibrium that honours the declared capacities)")
         p.add_argument("--through", metavar="REGION", default="KAZ",
                        help="country or region of the share (default KAZ)")
         p.add_argument("--from", dest="from_", metavar="REGION", default="CHN",
@@ -121,13 +122,14 @@ def _run_year(args) -> int:
 
     params = load_params_file(args.params)
     network = year_network(args.geodata, args.year, params)
-    out = scenario_year(network, args.scenario_name, args.year, method=args.method or "logit",
+    out = scenario_year(network, args.scenario_name, args.year, method=args.method,
                         mode=load_mode_parameters(network.geodata, params), through=args.through,
                         from_=args.from_, to=args.to)
     if args.json:
         print(json.dumps(out, indent=2))
         return 0
-    print(f"scenario {out['name']} in {out['year']} (mode choice sea/land, then route choice)")
+    print(f"scenario {out['name']} in {out['year']} (mode choice sea/land, then route choice, method "
+          f"{out['method']})")
     for key in ("baseline", "scenario"):
         part = out[key]
         ce, ec = part["by_mode"]["china_europe"], part["by_mode"]["europe_china"]
@@ -135,6 +137,13 @@ def _run_year(args) -> int:
               f"{ec['land']:>9,.0f} sea {ec['sea']:>11,.0f} TEU; share of land TEU {args.from_}->{args.to} through "
               f"{args.through} {part['share']:.1%}")
     print(f"  China->EU27 land TEU change: {out['change']:+.1%}")
+    diversion = out["diversion"]
+    if diversion["off_russia_teu"] > 0:
+        print(f"  China<->EU27 land TEU moved off Russia/Belarus: {diversion['off_russia_teu']:,.0f}; to sea: "
+              f"{diversion['to_sea_teu']:,.0f} ({diversion['to_sea_share']:.0%})")
+    print(f"  largest utilisation of a capacity the scenario loads more: {diversion['max_raised_utilisation']:.0%}"
+          + ("" if out["method"] in ("ue", "sue") else f" (method {out['method']} ignores capacities; --method sue "
+             "honours them)"))
     return 0
 
 
