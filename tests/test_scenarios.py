@@ -748,16 +748,20 @@ def test_sweep_of_degenerate_draws_equals_the_single_run(shipped, tmp_path, meth
 
     path = _write(tmp_path, "degenerate", DEGENERATE)
     scenario_network = apply_scenario(shipped, load_scenario(path))
+    # sue: both solve the same equilibrium to the solver's tolerance (flow change 1e-4 of the
+    # demand), the sweep from its routes grouped by OD pair, assign by demand row; with the
+    # tolerance tightened to 1e-9 they agree to 1e-7, so the comparison is at that tolerance
+    rel = 2e-3 if method == "sue" else 1e-6
     for through, from_, to in (("KAZ", "CHN", "EU"), ("RUS", "CHN", "EU"), ("KAZ", "EU", "CHN")):
         single = assign(scenario_network, method=method).share_through(through, from_=from_, to=to)
         swept = sweep(path, network=shipped, draws=3, seed=5, workers=0, method=method, through=through,
                       from_=from_, to=to)
         table = swept.table
-        assert table["share"].to_numpy() == pytest.approx([single.share] * 3, abs=1e-6), (method, through)
-        assert table["through_teu"].to_numpy() == pytest.approx([single.through_teu] * 3, rel=1e-6)
+        assert table["share"].to_numpy() == pytest.approx([single.share] * 3, abs=rel), (method, through)
+        assert table["through_teu"].to_numpy() == pytest.approx([single.through_teu] * 3, rel=rel)
         assert table["total_teu"].to_numpy() == pytest.approx([single.total_teu] * 3, rel=1e-6)
         for name, row in single.by_corridor.iterrows():
-            assert table[f"corridor:{name}"].to_numpy() == pytest.approx([row["teu"]] * 3, rel=1e-6, abs=1e-6)
+            assert table[f"corridor:{name}"].to_numpy() == pytest.approx([row["teu"]] * 3, rel=rel, abs=1e-6)
     # the segment closure holds in every method: no China-EU box crosses Belarus
     closed = assign(scenario_network, method=method).share_through("BLR", from_="CHN", to="EU")
     assert closed.through_teu == pytest.approx(0.0, abs=1e-9)
