@@ -165,15 +165,16 @@ def _pack_sets(network, sets: dict[tuple, list[Route]]) -> dict[str, Any]:
     edges among hundreds of thousands of uses; giving every use the same object lets the
     pickle store each once (a quarter of the size, and several times faster to load).
     """
-    legs: dict[tuple, dict] = {}
+    legs: dict[int, dict] = {}
     edges: dict[tuple, tuple] = {}
 
     def shared(route: Route) -> Route:
-        return dataclasses.replace(
-            route,
-            legs=tuple(legs.setdefault(tuple(leg.items()), leg) for leg in route.legs),
-            edges=tuple(edges.setdefault(e, e) for e in route.edges),
-        )
+        # routes from route_from_path already share their legs and edge tuples (one object per
+        # graph edge); this keeps routes made otherwise compact too, without hashing each leg
+        if all(legs.setdefault(id(leg), leg) is leg for leg in route.legs) and all(
+                edges.setdefault(e, e) is e for e in route.edges):
+            return route
+        return dataclasses.replace(route, edges=tuple(edges.setdefault(e, e) for e in route.edges))
 
     sizes = _path_sizes(network, sets)  # memoised for the sets in hand, which the caller uses next
     return {"sets": {key: [shared(r) for r in choice] for key, choice in sets.items()},

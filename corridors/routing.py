@@ -110,9 +110,40 @@ def _corridor_signature(countries: list[str], transit_routes: list[tuple[str, st
     return None
 
 
+def _edge_facts(graph, node_records: dict, link_records: dict) -> dict:
+    """What :func:`route_from_path` needs of every graph edge, computed once per graph.
+
+    Kept in the graph's attribute dict (a graph belongs to one network and is not changed
+    after it is built).  Every route through an edge then shares the same edge tuple and the
+    same leg dict (read-only), which also keeps the pickled choice sets small.
+    """
+    memo = graph.graph.get("_edge_facts")
+    if memo is not None:
+        return memo
+    memo = {}
+    for u, v, data in graph.edges(data=True):
+        kind = data["kind"]
+        leg = link = None
+        if kind == "link":
+            link_id = data["link_id"]
+            record = link_records[link_id]
+            a, b = u[0], v[0]
+            parts = ("SEA",) if record["mode"] == "ferry" else tuple(str(record["country"]).split("|"))
+            leg = dict(kind="link", id=link_id, from_=a, to=b, mode=record["mode"], country=record.get("country"),
+                       km=data["length_km"], hours=data["time_h"], usd=data["money_usd"], corridor=record["corridor"])
+            link = (link_id, b, data["length_km"], node_records[a]["country"], node_records[b]["country"],
+                    record["mode"] == "ferry", parts, record["corridor"], record["route"])
+        elif kind in ("dwell", "transfer") and (data["time_h"] or data["money_usd"]):
+            leg = dict(kind=kind, id=data["node_id"], from_=data["node_id"], to=data["node_id"], mode=None,
+                       country=data["country"], km=0.0, hours=data["time_h"], usd=data["money_usd"], corridor=None)
+        memo[u, v] = ((u, v), data["money_usd"], data["time_h"], data["gen_cost"], link, leg)
+    graph.graph["_edge_facts"] = memo
+    return memo
+
+
 def route_from_path(graph, path: Sequence, node_records: dict, link_records: dict) -> Route:
     """Summarise a graph path (list of virtual nodes) as a :class:`Route`."""
-    edges = tuple(zip(path[:-1], path[1:], strict=True))
+    facts = _edge_facts(graph, node_records, link_records)
     origin, destination = path[0][1], path[-1][1]
     link_ids: list[str] = []
     node_ids: list[str] = [origin]
@@ -122,68 +153,34 @@ def route_from_path(graph, path: Sequence, node_records: dict, link_records: dic
     family_km: dict[str, float] = {}
     transit_routes: list[tuple[str, str]] = []
     legs: list[dict] = []
+    edges: list[tuple] = []
     money = time = length = gen = 0.0
     end_countries = {node_records[origin]["country"], node_records[destination]["country"]}
-    for u, v in edges:
-        data = graph.edges[u, v]
-        money += data["money_usd"]
-        time += data["time_h"]
-        gen += data["gen_cost"]
-        kind = data["kind"]
-        if kind == "link":
-            link_id = data["link_id"]
-            record = link_records[link_id]
-            a, b = u[0], v[0]
+    for edge in zip(path[:-1], path[1:], strict=True):
+        key, e_money, e_time, e_gen, link, leg = facts[edge]
+        edges.append(key)
+        money += e_money
+        time += e_time
+        gen += e_gen
+        if link is not None:
+            link_id, b, e_km, ca, cb, ferry, parts, corridor, route_name = link
             link_ids.append(link_id)
             node_ids.append(b)
-            length += data["length_km"]
-            ca, cb = node_records[a]["country"], node_records[b]["country"]
+            length += e_km
             if ca != cb:
                 crossings.append((link_id, ca, cb))
             if ca not in countries:
                 countries.append(ca)
             if cb not in countries:
                 countries.append(cb)
-            if record["mode"] == "ferry":
-                km["SEA"] = km.get("SEA", 0.0) + data["length_km"]
-                transit = True
-            else:
-                parts = str(record["country"]).split("|")
-                for part in parts:
-                    km[part] = km.get(part, 0.0) + data["length_km"] / len(parts)
-                transit = not set(parts) <= end_countries
-            if transit:
-                family_km[record["corridor"]] = family_km.get(record["corridor"], 0.0) + data["length_km"]
-                transit_routes.append((record["corridor"], record["route"]))
-            legs.append(
-                dict(
-                    kind="link",
-                    id=link_id,
-                    from_=a,
-                    to=b,
-                    mode=record["mode"],
-                    country=record.get("country"),
-                    km=data["length_km"],
-                    hours=data["time_h"],
-                    usd=data["money_usd"],
-                    corridor=record["corridor"],
-                )
-            )
-        elif kind in ("dwell", "transfer") and (data["time_h"] or data["money_usd"]):
-            legs.append(
-                dict(
-                    kind=kind,
-                    id=data["node_id"],
-                    from_=data["node_id"],
-                    to=data["node_id"],
-                    mode=None,
-                    country=data["country"],
-                    km=0.0,
-                    hours=data["time_h"],
-                    usd=data["money_usd"],
-                    corridor=None,
-                )
-            )
+            for part in parts:
+                km[part] = km.get(part, 0.0) + e_km / len(parts)
+            if ferry or not set(parts) <= end_countries:
+                family_km[corridor] = family_km.get(corridor, 0.0) + e_km
+                transit_routes.append((corridor, route_name))
+        if leg is not None:
+            legs.append(leg)
+    edges = tuple(edges)
     signature = _corridor_signature(countries, transit_routes)
     if signature is not None:
         corridor, route = signature
