@@ -6,7 +6,8 @@ share and value of time):
 
 land
     The composite cost of the land nest is the logsum of the path-size logit over the
-    row's land choice set (:func:`corridors.assignment.route_sets`, the kernel's
+    row's land choice set (:func:`corridors.assignment.route_sets` keyed by
+    :func:`corridors.assignment.route_key`: the routes the land TEU are assigned to; the kernel's
     :func:`corridors.kernel.logit_logsums` at the ``eu`` segment's route scale, with the
     segment's constants), with the class's value of time, the rail charges lowered by the
     year's CR Express subsidy cap (A418) and, in years with ``russia_transit_term_active``, the
@@ -216,7 +217,7 @@ class YearModel:
         ``{"suez": 0, "cape": 1}``); ``russia_active`` the year's Russia-transit flag.  A
         scenario network's ``[sea]`` table (``suez``, ``russia_transit_term``) sets them too.
         """
-        from corridors.assignment import choice_arrays, segment_choice
+        from corridors.assignment import choice_arrays, route_key, segment_choice
         from corridors.network import russia_term_active as network_russia_term
         from corridors.years import load_year_tables
 
@@ -245,9 +246,9 @@ class YearModel:
 
         params = network.params
         sets = _row_sets(network, rows)
-        has_land = np.array([bool(sets.get((r["origin"], r["destination"]))) for r in rows], dtype=bool)
+        has_land = np.array([bool(sets.get(route_key(r))) for r in rows], dtype=bool)
         land_rows = np.flatnonzero(has_land)
-        arrays = choice_arrays(network, [sets[(rows[i]["origin"], rows[i]["destination"])] for i in land_rows])
+        arrays = choice_arrays(network, [sets[route_key(rows[i])] for i in land_rows])
         money = np.array([rt.money_usd for rt in arrays.routes], dtype=float)
         time = np.array([rt.time_h for rt in arrays.routes], dtype=float)
         gen = np.array([rt.gen_cost_usd for rt in arrays.routes], dtype=float)
@@ -393,18 +394,22 @@ class _LazyChoiceArrays:
 
 
 def _row_sets(network, rows: list[dict]) -> dict:
-    """The land choice sets of the mode-choice rows (empty where a row has no land route)."""
-    from corridors.assignment import route_sets
+    """The land choice sets of the mode-choice rows (empty where a row has no land route).
 
-    return route_sets(network, {(r["origin"], r["destination"]) for r in rows}, strict=False)
+    Keyed as the route choice keys them (:func:`corridors.assignment.route_key`: the row's
+    ``mode`` masks the edges), so the land logsum is taken over the very routes the land TEU
+    are then assigned to (rail rows: rail and rail ferries, no road legs)."""
+    from corridors.assignment import route_key, route_sets
+
+    return route_sets(network, {route_key(r) for r in rows}, strict=False)
 
 
 def _land_arrays(network, rows: list[dict], land_rows):
     """The choice arrays of the rows with a land route, as :meth:`YearModel.build` lays them out."""
-    from corridors.assignment import choice_arrays
+    from corridors.assignment import choice_arrays, route_key
 
     sets = _row_sets(network, rows)
-    return choice_arrays(network, [sets[(rows[i]["origin"], rows[i]["destination"])] for i in land_rows])
+    return choice_arrays(network, [sets[route_key(rows[i])] for i in land_rows])
 
 
 def _cached_model(cls, network, key: str | None):

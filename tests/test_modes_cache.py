@@ -107,3 +107,12 @@ def test_the_command_line_freezes_what_it_loads_and_gives_it_back(capsys):
     assert gc.get_freeze_count() == before and not _cache.freeze_loaded and not _cache.frozen
     assert _cache.read("nothing-here") is None  # the library alone never freezes
     assert gc.get_freeze_count() == before
+
+
+def test_the_land_logsum_is_over_the_routes_the_land_teu_are_assigned_to(year_2024):
+    # the rows are rail demand: the nest's logsum and the route choice use the same rail sets
+    model = modes.YearModel.build(year_2024, 2024)
+    sets = route_sets(year_2024, {route_key(r) for r in model.rows}, strict=False)
+    laid = [r for i in model.land_rows for r in sets[route_key(model.rows[i])]]
+    assert list(model.arrays.routes) == laid
+    assert all(leg["mode"] in ("rail", "ferry") for r in laid for leg in r.legs if leg["kind"] == "link")
