@@ -109,7 +109,7 @@ def _vdf(edges, params, vot: float):
     return args, extra
 
 
-def solve(network, model, mode, *, tol: float = 1e-3, max_iter: int = 3000, max_rounds: int = 400):
+def solve(network, model, mode, *, tol: float = 1e-3, max_iter: int = 10000, max_rounds: int = 1000):
     """Mode choice and route equilibrium of a :class:`corridors.modes.YearModel`, capacities honoured.
 
     Parameters
