@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from corridors._errors import LayerError
+from corridors.network import RUSSIA_TERM_COUNTRIES
 
 __all__ = [
     "DIRECTION_OF",
@@ -56,7 +57,7 @@ __all__ = [
 #: demand.csv ``direction`` -> year-table direction.
 DIRECTION_OF = {"from_china": "china_europe", "to_china": "europe_china"}
 #: Countries whose crossing carries the Russia-transit term for EU cargo (A417).
-RUSSIA_TRANSIT = frozenset({"RUS", "BLR"})
+RUSSIA_TRANSIT = RUSSIA_TERM_COUNTRIES
 #: The demand segment the mode choice applies to (China↔EU27).
 SEGMENT = "eu"
 
@@ -200,7 +201,6 @@ class YearModel:
     route_money: np.ndarray = field(repr=False)  # (routes,)
     route_time: np.ndarray = field(repr=False)
     route_penalty: np.ndarray = field(repr=False)
-    route_russia: np.ndarray = field(repr=False)  # (routes,) 1.0 if RUS or BLR is crossed
     land_rows: np.ndarray = field(repr=False)  # row index of every land group
     arrays: Any = field(repr=False)
     russia_active: bool = False
@@ -253,7 +253,6 @@ class YearModel:
         time = np.array([rt.time_h for rt in arrays.routes], dtype=float)
         gen = np.array([rt.gen_cost_usd for rt in arrays.routes], dtype=float)
         penalty = gen - money - params.value_of_time_usd_per_teu_h * time
-        russia = np.array([bool(RUSSIA_TRANSIT & set(rt.countries)) for rt in arrays.routes], dtype=float)
         segments = [rows[i].get("segment") for i in land_rows]
         # CR Express subsidy (A418): the shipped rail tariffs are 2025 rates, without it; a year
         # with a subsidy cap has its rail freight charges lower by that share
@@ -273,7 +272,7 @@ class YearModel:
         theta = np.full(len(segments), params.theta_of(SEGMENT)) if group_theta is None else group_theta
         asc = np.zeros(len(arrays.routes)) if asc is None else asc
         return _store_model(cls(year, network, rows, other, names, share, vot, sea, has_land, money, time, penalty,
-                                russia, land_rows, arrays, active, inputs, theta, asc), key)
+                                land_rows, arrays, active, inputs, theta, asc), key)
 
     def land_costs(self, mode: ModeParameters, extra_usd=None) -> np.ndarray:
         """Composite cost of the land nest, ``(rows, classes)`` USD/TEU (inf: no land route).

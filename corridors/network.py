@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from corridors import __version__
-from corridors._errors import CorridorsError, LayerError, QueryError, suggest
+from corridors._errors import LayerError, QueryError, suggest
 from corridors.layers import Layers, default_geodata, geodata_files, load_layers
 
 __all__ = ["CostParameters", "Network", "ODClosure", "load_network", "build_graph", "LAYERS", "MODE_LINKS",
@@ -439,12 +439,12 @@ def russia_term_active(network, year: int) -> bool:
         return sea.russia_transit_term == "on"
     from corridors.years import load_year_tables
 
-    try:
+    # a geodata folder without year tables (a user's own network) follows the calendar rule;
+    # a malformed table is an error, named in one line, rather than silently ignored
+    if (network.geodata / "years").is_dir():
         tables = load_year_tables(network.geodata)
         if int(year) in tables.years:
             return bool(tables.inputs(int(year))["russia_transit_term_active"])
-    except CorridorsError:  # no or unreadable year tables: the calendar rule
-        pass
     return int(year) >= RUSSIA_TERM_FROM
 
 
@@ -502,6 +502,8 @@ class Network:
         ``params.year`` (years outside the tables: from :data:`RUSSIA_TERM_FROM`), unless the
         network's scenario sets ``[sea] russia_transit_term``.
         """
+        if not self.params.sanctions_transit_usd:
+            return 0.0, False  # no term: no need to read the year tables
         key = ("russia_transit_active", self.params.year)
         if key not in self.memo:
             self.memo[key] = russia_term_active(self, self.params.year)
